@@ -1,0 +1,142 @@
+# pam-oauth2-pkce: one entry point for build, tests, demo, bench, fuzz, install.
+# Out-of-tree build into $(B) (default build/; `make check-asan` uses build-asan/).
+
+B        ?= build
+CC       ?= cc
+PKG      ?= pkg-config
+PREFIX   ?= /usr
+LIBEXECDIR ?= $(PREFIX)/libexec/pam-oauth2-pkce
+SBINDIR  ?= $(PREFIX)/sbin
+MANDIR   ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+PAMDIR   ?= $(shell $(PKG) --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
+DOCDIR   ?= $(PREFIX)/share/doc/pam-oauth2-pkce
+
+LIB_PKGS := libcurl openssl libcjson libqrencode
+WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wno-missing-field-initializers -Werror
+HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIC -fvisibility=hidden
+OPT      ?= -O2 -g
+SAN      ?=
+CPPFLAGS += -D_GNU_SOURCE -Ilib \
+            -DHELPER_PATH='"$(LIBEXECDIR)/oauth2-pkce-helper"' \
+            -DDEFAULT_CONFIG='"$(SYSCONFDIR)/security/pam_oauth2_pkce.conf"'
+CFLAGS   += -std=c11 $(OPT) $(WARN) $(HARDEN) $(SAN)
+DEP_CFLAGS = $(shell $(PKG) --cflags $(LIB_PKGS))
+DEP_LIBS   = $(shell $(PKG) --libs $(LIB_PKGS))
+LDFLAGS  += -Wl,-z,relro,-z,now $(SAN)
+
+LIB_SRCS  := $(sort $(wildcard lib/*.c))
+LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
+LIBA      := $(B)/liboauth2pkce.a
+HELPER_SRCS := $(sort $(wildcard helper/*.c))
+HELPER    := $(B)/oauth2-pkce-helper
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+BENCH_SRCS := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
+
+.PHONY: all check check-unit check-integration check-asan fuzz fuzz-smoke bench \
+        demo deps install clean format format-check
+.DEFAULT_GOAL := all
+
+all: $(LIBA) $(HELPER)
+
+$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/helper/%.o: helper/%.c $(wildcard lib/*.h helper/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+
+$(HELPER): $(HELPER_SRCS:%.c=$(B)/%.o) $(LIBA)
+	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) $(DEP_LIBS)
+
+$(B)/bench/%: bench/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) $(DEP_LIBS)
+
+# ---- set-up: installs what is missing (root) or says what to run --------
+deps:
+	@tests/deps.sh
+
+# ---- tests ---------------------------------------------------------------
+check: deps all $(UNIT_BINS)
+	@B=$(B) tests/run-unit.sh $(UNIT_BINS)
+	@B=$(B) tests/integration/run.sh
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+check-unit: all $(UNIT_BINS)
+	@B=$(B) tests/run-unit.sh $(UNIT_BINS)
+
+check-integration: all
+	@B=$(B) tests/integration/run.sh
+
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+check-asan: deps
+	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g" SAN="$(ASAN_FLAGS)" \
+	    HARDEN="-fstack-protector-strong -fPIC -fvisibility=hidden" all \
+	    $(UNIT_SRCS:tests/unit/%.c=build-asan/tests/%)
+	@B=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    tests/run-unit.sh $(UNIT_SRCS:tests/unit/%.c=build-asan/tests/%)
+	@B=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
+	    tests/integration/run.sh
+
+# ---- fuzzing (clang libFuzzer); `make fuzz` runs each target 60 s --------
+FUZZ_CC    ?= clang
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/fuzz/obj/%.o)
+FUZZ_SECONDS ?= 60
+
+$(B)/fuzz/obj/%.o: %.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib $(FUZZ_FLAGS) $(DEP_CFLAGS) -c -o $@ $<
+
+$(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib $(FUZZ_FLAGS) $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS)
+
+fuzz: $(FUZZ_BINS)
+	@B=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BINS)
+
+fuzz-smoke:
+	@if command -v $(FUZZ_CC) >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory $(FUZZ_BINS) && \
+	    B=$(B) FUZZ_SECONDS=5 tests/fuzz/run.sh $(FUZZ_BINS); \
+	else echo "fuzz-smoke: $(FUZZ_CC) not found, skipped"; fi
+
+# ---- benchmarks: ratios against a baseline measured in the same run -------
+bench: deps all $(BENCH_BINS)
+	@B=$(B) bench/run.sh
+
+# ---- the README's first command ------------------------------------------
+demo: deps all
+	@B=$(B) tests/demo.sh
+
+# ---- install (never touches /etc/pam.d) -----------------------------------
+install: all
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(MANDIR)/man8
+	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/oauth2-pkce-helper
+	install -m 0644 config/pam_oauth2_pkce.conf $(DESTDIR)$(DOCDIR)/examples/
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/ 2>/dev/null || true
+
+clean:
+	rm -rf build build-asan
+
+format:
+	clang-format -i lib/*.[ch] helper/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c bench/*.c
+
+format-check:
+	clang-format --dry-run --Werror lib/*.[ch] helper/*.[ch] tests/unit/*.[ch] tests/fuzz/*.c bench/*.c

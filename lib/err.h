@@ -1,0 +1,91 @@
+/* err.h: the one error vocabulary of lib/ (negative codes, 0 = OK).
+ * The library never returns PAM codes and never prints; programs map these
+ * codes to exit codes or PAM results in exactly one place each. */
+#ifndef OP_ERR_H
+#define OP_ERR_H
+
+enum err_code {
+	ERR_OK = 0,
+	ERR_INTERNAL = -1,
+	ERR_NOMEM = -2,
+	ERR_INVAL = -3,     /* bad argument from the caller */
+	ERR_RANDOM = -4,    /* getrandom failed */
+	ERR_TOO_LARGE = -5, /* input over its size cap */
+	ERR_IO = -6,
+
+	/* encoding and JSON */
+	ERR_B64 = -20,        /* bad base64url (padding, alphabet, trailing bits) */
+	ERR_JSON = -21,       /* not valid JSON */
+	ERR_JSON_DUP = -22,   /* duplicate member name */
+	ERR_JSON_DEPTH = -23, /* nested too deep */
+	ERR_JSON_UTF8 = -24,  /* invalid UTF-8 or a \u0000 escape */
+	ERR_JSON_TYPE = -25,  /* member of the wrong JSON type */
+
+	/* config */
+	ERR_CONFIG = -40,       /* syntax, unknown key, bad value (with file:line) */
+	ERR_CONFIG_PERM = -41,  /* file owner/mode unsafe */
+	ERR_CONFIG_MISSING = -42, /* a required key is not set */
+
+	/* HTTP / network */
+	ERR_HTTP_URL = -60,      /* scheme/host not allowed (https only) */
+	ERR_HTTP_CONNECT = -61,  /* could not connect / resolve */
+	ERR_HTTP_TLS = -62,      /* certificate or TLS failure */
+	ERR_HTTP_TIMEOUT = -63,
+	ERR_HTTP_STATUS = -64,   /* unexpected HTTP status (incl. redirects) */
+	ERR_HTTP_TOO_LARGE = -65,
+	ERR_HTTP_CTYPE = -66,    /* Content-Type not as expected */
+	ERR_HTTP = -67,          /* other transfer failure */
+	ERR_HTTP_REDIRECT = -68, /* a 3xx answer: never followed */
+
+	/* discovery / JWKS */
+	ERR_DISCOVERY = -80,        /* discovery document unusable */
+	ERR_DISCOVERY_ISSUER = -81, /* issuer in document != configured issuer */
+	ERR_DISCOVERY_PKCE = -82,   /* S256 not supported */
+	ERR_JWKS = -83,             /* JWK set unusable */
+	ERR_JWKS_NO_KEYS = -84,     /* no usable key in the set */
+	ERR_CACHE = -85,            /* cache dir unsafe or unusable */
+
+	/* JWT shape and signature */
+	ERR_JWT_FORMAT = -100,       /* not 3 dot-separated parts / JWE / JSON serialization */
+	ERR_JWT_TOO_LARGE = -101,
+	ERR_JWT_HEADER = -102,       /* header not a JSON object / bad member */
+	ERR_JWT_ALG_NONE = -103,     /* alg none (any case) */
+	ERR_JWT_ALG_HMAC = -104,     /* HS* never accepted */
+	ERR_JWT_ALG_NOT_ALLOWED = -105,
+	ERR_JWT_CRIT = -106,         /* crit header present */
+	ERR_JWT_HEADER_KEY = -107,   /* jku/x5u/jwk/x5c present */
+	ERR_JWT_TYP = -108,          /* typ neither absent nor JWT */
+	ERR_JWT_KID_UNKNOWN = -109,  /* no key with that kid (after refresh) */
+	ERR_JWT_KID_AMBIGUOUS = -110, /* no kid and several candidate keys */
+	ERR_JWT_KEY_MISMATCH = -111, /* key kty/crv/alg does not fit the header alg */
+	ERR_JWT_SIG_FORMAT = -112,   /* signature wrong length / ECDSA r,s out of range */
+	ERR_JWT_SIGNATURE = -113,    /* signature does not verify */
+	ERR_JWT_PAYLOAD = -114,      /* payload not a JSON object */
+
+	/* ID-token claims */
+	ERR_CLAIM_ISS = -130,
+	ERR_CLAIM_SUB = -131,
+	ERR_CLAIM_AUD = -132,
+	ERR_CLAIM_AZP = -133,
+	ERR_CLAIM_EXP = -134,
+	ERR_CLAIM_NBF = -135,
+	ERR_CLAIM_IAT_FUTURE = -136,
+	ERR_CLAIM_IAT_OLD = -137,
+	ERR_CLAIM_NONCE = -138,
+	ERR_CLAIM_MISSING = -139, /* a required claim is absent */
+	ERR_CLAIM_TYPE = -140,    /* a claim has the wrong JSON type */
+	ERR_CLAIM_AT_HASH = -141,
+	ERR_CLAIM_EVENTS = -142,  /* logout token presented as ID token */
+
+	/* token endpoint */
+	ERR_TOKEN_ERROR = -160,    /* IdP answered with an OAuth error */
+	ERR_TOKEN_RESPONSE = -161, /* response malformed / token_type / no id_token */
+
+	/* reserved for the login flow (issue: helper, relay, module) */
+	ERR_FLOW = -200,
+};
+
+/* Human-readable, stable, one line; never NULL. */
+const char *err_str(int code);
+
+#endif

@@ -1,0 +1,170 @@
+/* json.c: strict JSON helpers. */
+#include "json.h"
+
+#include <math.h>
+#include <strings.h>
+
+#include "err.h"
+
+int json_utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned char c = s[i];
+		size_t n;
+		unsigned long cp;
+
+		if (c == 0)
+			return 0;
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if (c >= 0xc2 && c <= 0xdf) {
+			n = 1;
+			cp = c & 0x1f;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2;
+			cp = c & 0x0f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;
+		}
+		if (len - i <= n)
+			return 0;
+		for (size_t k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff))
+			return 0;
+		i += n + 1;
+	}
+	return 1;
+}
+
+/* Refuses "\u0000" (any hex case) anywhere inside a string literal. A
+ * backslash outside strings is a syntax error cJSON reports anyway. */
+static int has_nul_escape(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] != '\\')
+			continue;
+		if (s[i + 1] == 'u' && i + 5 < len && s[i + 2] == '0' && s[i + 3] == '0' &&
+		    s[i + 4] == '0' && s[i + 5] == '0')
+			return 1;
+		i++; /* skip the escaped character (handles "\\\\u0000") */
+	}
+	return 0;
+}
+
+static int check_tree(const cJSON *node, int depth, int max_depth)
+{
+	const cJSON *a, *b;
+	int members = 0, r;
+
+	if (depth > max_depth)
+		return ERR_JSON_DEPTH;
+	if (cJSON_IsObject(node)) {
+		for (a = node->child; a; a = a->next) {
+			if (!a->string)
+				return ERR_JSON;
+			if (++members > JSON_MAX_MEMBERS)
+				return ERR_JSON;
+			for (b = node->child; b != a; b = b->next)
+				if (strcasecmp(a->string, b->string) == 0)
+					return ERR_JSON_DUP;
+		}
+	}
+	if (cJSON_IsObject(node) || cJSON_IsArray(node))
+		for (a = node->child; a; a = a->next)
+			if ((r = check_tree(a, depth + 1, max_depth)) != 0)
+				return r;
+	return ERR_OK;
+}
+
+int json_parse(const char *in, size_t len, size_t max_len, int max_depth, cJSON **out)
+{
+	const char *end = NULL;
+	cJSON *root;
+	int r;
+
+	if (!in || !out)
+		return ERR_INVAL;
+	if (len > max_len)
+		return ERR_TOO_LARGE;
+	if (!json_utf8_valid(in, len) || has_nul_escape(in, len))
+		return ERR_JSON_UTF8;
+	root = cJSON_ParseWithLengthOpts(in, len, &end, 0);
+	if (!root)
+		return ERR_JSON;
+	while (end && end < in + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+		end++;
+	if (end != in + len) {
+		cJSON_Delete(root);
+		return ERR_JSON;
+	}
+	if ((r = check_tree(root, 1, max_depth)) != 0) {
+		cJSON_Delete(root);
+		return r;
+	}
+	*out = root;
+	return ERR_OK;
+}
+
+const cJSON *json_get(const cJSON *obj, const char *name)
+{
+	if (!cJSON_IsObject(obj) || !name)
+		return NULL;
+	return cJSON_GetObjectItemCaseSensitive(obj, name);
+}
+
+int json_get_string(const cJSON *obj, const char *name, const char **out)
+{
+	const cJSON *v = json_get(obj, name);
+
+	*out = NULL;
+	if (!v)
+		return ERR_OK;
+	if (!cJSON_IsString(v) || !v->valuestring)
+		return ERR_JSON_TYPE;
+	*out = v->valuestring;
+	return ERR_OK;
+}
+
+int json_get_bool(const cJSON *obj, const char *name, int *out, int *present)
+{
+	const cJSON *v = json_get(obj, name);
+
+	*present = 0;
+	if (!v)
+		return ERR_OK;
+	if (!cJSON_IsBool(v))
+		return ERR_JSON_TYPE;
+	*present = 1;
+	*out = cJSON_IsTrue(v) ? 1 : 0;
+	return ERR_OK;
+}
+
+int json_get_date(const cJSON *obj, const char *name, long long *out, int *present)
+{
+	const cJSON *v = json_get(obj, name);
+	double d;
+
+	*present = 0;
+	if (!v)
+		return ERR_OK;
+	if (!cJSON_IsNumber(v))
+		return ERR_JSON_TYPE;
+	d = v->valuedouble;
+	if (!isfinite(d) || d < 0 || d >= 9007199254740992.0)
+		return ERR_JSON_TYPE;
+	*present = 1;
+	*out = (long long)d;
+	return ERR_OK;
+}
