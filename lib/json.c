@@ -68,8 +68,8 @@ static int check_tree(const cJSON *node, int depth, int max_depth)
 	const cJSON *a, *b;
 	int members = 0, r;
 
-	if (depth > max_depth)
-		return ERR_JSON_DEPTH;
+	if ((cJSON_IsObject(node) || cJSON_IsArray(node)) && depth > max_depth)
+		return ERR_JSON_DEPTH; /* depth counts containers: {} is 1 */
 	if (cJSON_IsObject(node)) {
 		for (a = node->child; a; a = a->next) {
 			if (!a->string)
