@@ -90,7 +90,7 @@ function generateKey(alg) {
     default: throw new Error(`unsupported alg ${alg}`);
   }
   const jwk = pair.privateKey.export({ format: 'jwk' });
-  const kid = `${alg.toLowerCase()}-${crypto.randomBytes(6).toString('base64url')}`;
+  const kid = `${alg.toLowerCase()}-${crypto.randomBytes(6).toString('hex')}`;
   return { ...jwk, kid, alg, use: 'sig' };
 }
 
