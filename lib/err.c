@@ -68,6 +68,10 @@ static const struct err_text texts[] = {
 	{ ERR_CLAIM_EVENTS, "token is a logout token" },
 	{ ERR_TOKEN_ERROR, "token endpoint returned an error" },
 	{ ERR_TOKEN_RESPONSE, "token response malformed" },
+	{ ERR_AUTHZ_RESPONSE, "malformed authorization response" },
+	{ ERR_AUTHZ_STATE, "state does not match this login" },
+	{ ERR_AUTHZ_ISS, "authorization response iss missing or wrong" },
+	{ ERR_AUTHZ_ERROR, "identity provider returned an error" },
 	{ ERR_FLOW, "login flow failed" },
 };
 

@@ -81,6 +81,12 @@ enum err_code {
 	ERR_TOKEN_ERROR = -160,    /* IdP answered with an OAuth error */
 	ERR_TOKEN_RESPONSE = -161, /* response malformed / token_type / no id_token */
 
+	/* authorization request / response */
+	ERR_AUTHZ_RESPONSE = -180, /* malformed callback parameters */
+	ERR_AUTHZ_STATE = -181,    /* state is not the one this login sent */
+	ERR_AUTHZ_ISS = -182,      /* RFC 9207 iss missing or wrong */
+	ERR_AUTHZ_ERROR = -183,    /* the IdP answered error=... */
+
 	/* reserved for the login flow (issue: helper, relay, module) */
 	ERR_FLOW = -200,
 };

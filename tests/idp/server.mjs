@@ -360,12 +360,96 @@ function interactionRoutes(provider) {
   };
 }
 
+// ---------------------------------------------------------------- storage
+
+// A small in-memory adapter whose store is shared by every Provider instance
+// in this process (oidc-provider's built-in memory adapter gives each
+// instance its own store, which would lose codes, sessions and interactions
+// when /test/rotate swaps the instance). Entries expire CLOCK_SKEW seconds
+// after oidc-provider's own expiry, like the built-in one.
+const CLOCK_SKEW = 15;
+const store = new Map(); // key -> { value, exp (ms or Infinity) }
+const grantIndex = new Map(); // grantId -> Set of keys
+
+function storeGet(key) {
+  const e = store.get(key);
+  if (!e) return undefined;
+  if (e.exp <= Date.now()) {
+    store.delete(key);
+    return undefined;
+  }
+  return e.value;
+}
+
+function storeSet(key, value, expiresIn) {
+  const exp = typeof expiresIn === 'number' ? Date.now() + (expiresIn + CLOCK_SKEW) * 1000 : Infinity;
+  store.set(key, { value, exp });
+  if (store.size > 10000) {
+    const now = Date.now();
+    for (const [k, e] of store) if (e.exp <= now) store.delete(k);
+    for (const [g, keys] of grantIndex) {
+      for (const k of keys) if (!store.has(k)) keys.delete(k);
+      if (keys.size === 0) grantIndex.delete(g);
+    }
+  }
+}
+
+class SharedMemoryAdapter {
+  constructor(model) {
+    this.model = model;
+  }
+
+  key(id) {
+    return `${this.model}:${id}`;
+  }
+
+  async upsert(id, payload, expiresIn) {
+    const key = this.key(id);
+    storeSet(key, payload, expiresIn);
+    if (this.model === 'Session' && payload.uid) storeSet(`sessionUid:${payload.uid}`, id, expiresIn);
+    if (payload.userCode) storeSet(`userCode:${payload.userCode}`, id, expiresIn);
+    if (payload.grantId) {
+      if (!grantIndex.has(payload.grantId)) grantIndex.set(payload.grantId, new Set());
+      grantIndex.get(payload.grantId).add(key);
+    }
+  }
+
+  async find(id) {
+    return storeGet(this.key(id));
+  }
+
+  async findByUid(uid) {
+    const id = storeGet(`sessionUid:${uid}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async findByUserCode(userCode) {
+    const id = storeGet(`userCode:${userCode}`);
+    return id === undefined ? undefined : this.find(id);
+  }
+
+  async consume(id) {
+    const payload = storeGet(this.key(id));
+    if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+  }
+
+  async destroy(id) {
+    store.delete(this.key(id));
+  }
+
+  async revokeByGrantId(grantId) {
+    for (const key of grantIndex.get(grantId) ?? []) store.delete(key);
+    grantIndex.delete(grantId);
+  }
+}
+
 // ---------------------------------------------------------------- provider
 
 const cookieKeys = [crypto.randomBytes(32).toString('base64url')];
 
 function buildProvider(issuer) {
   const provider = new Provider(issuer, {
+    adapter: SharedMemoryAdapter,
     clients: clientList(redirectUris),
     jwks: { keys: signingKeys },
     findAccount,
@@ -409,9 +493,9 @@ function buildProvider(issuer) {
 
 // The keys (and redirect URIs) are fixed when a Provider is constructed, so
 // /test/rotate builds a NEW Provider with the new keys and swaps it in behind
-// the same listening socket. Codes, sessions, grants and interactions live in
-// oidc-provider's module-level in-memory adapter and survive the swap; the
-// cookie signing keys are shared across instances.
+// the same listening socket (no restart, no port change). Codes, sessions,
+// grants and interactions live in SharedMemoryAdapter and survive the swap;
+// the cookie signing keys are shared across instances too.
 let handler = null;
 let issuer = null;
 
