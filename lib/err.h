@@ -87,6 +87,11 @@ enum err_code {
 	ERR_AUTHZ_ISS = -182,      /* RFC 9207 iss missing or wrong */
 	ERR_AUTHZ_ERROR = -183,    /* the IdP answered error=... */
 
+	/* module <-> helper frames */
+	ERR_IPC = -190,         /* malformed or oversize frame */
+	ERR_IPC_TIMEOUT = -191, /* deadline passed */
+	ERR_IPC_CLOSED = -192,  /* peer closed the channel */
+
 	/* reserved for the login flow (issue: helper, relay, module) */
 	ERR_FLOW = -200,
 };
