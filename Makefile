@@ -41,7 +41,19 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
         demo deps install clean format format-check
 .DEFAULT_GOAL := all
 
-all: $(LIBA) $(HELPER)
+MODULE    := $(B)/pam_oauth2_pkce.so
+MODULE_OBJS := $(B)/pam_module/pam_oauth2_pkce.o $(B)/lib/ipc.o $(B)/lib/err.o
+
+all: $(LIBA) $(HELPER) $(MODULE)
+
+$(B)/pam_module/%.o: pam_module/%.c lib/ipc.h lib/err.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# libpam and libc only; exports only pam_sm_* (version script)
+$(MODULE): $(MODULE_OBJS) pam_module/pam_oauth2_pkce.map
+	$(CC) $(CFLAGS) -shared $(LDFLAGS) -Wl,-z,defs \
+	    -Wl,--version-script=pam_module/pam_oauth2_pkce.map -o $@ $(MODULE_OBJS) -lpam
 
 $(B)/lib/%.o: lib/%.c $(wildcard lib/*.h)
 	@mkdir -p $(@D)
@@ -129,6 +141,8 @@ demo: deps all
 install: all
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/oauth2-pkce-helper
+	install -d $(DESTDIR)$(PAMDIR)
+	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_oauth2_pkce.so
 	install -m 0644 config/pam_oauth2_pkce.conf $(DESTDIR)$(DOCDIR)/examples/
 	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/ 2>/dev/null || true
 

@@ -41,7 +41,7 @@ idp_start() {
     shift
     mkdir -p "$dir"
     rm -f "$dir/ready.json"
-    node "$IDP_DIR/server.mjs" --port 0 --dir "$dir" "$@" >"$dir/idp.log" 2>&1 &
+    node "$IDP_DIR/server.mjs" --port 0 --dir "$dir" "$@" >>"$dir/idp.log" 2>&1 &
     local pid=$!
     local i
     for ((i = 0; i < 150; i++)); do
@@ -105,7 +105,7 @@ idp_set_redirect_uris() {
 # idp_urlencode STRING: percent-encode everything but RFC 3986 unreserved.
 idp_urlencode() {
     local LC_ALL=C
-    local s=$1 out= c i
+    local s=$1 out='' c i
     for ((i = 0; i < ${#s}; i++)); do
         c=${s:i:1}
         case $c in

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # node -e programs are single-quoted on purpose
 # Self-test of the bundled test OpenID provider (server.mjs), the scripted
 # browser (browser.mjs) and lib.sh. Needs node, npm (first run), curl, openssl.
 #
@@ -21,8 +22,10 @@ check() {
 }
 
 tmp=$(mktemp -d)
+relay_pid=
 cleanup() {
     idp_stop
+    if [ -n "$relay_pid" ]; then kill "$relay_pid" 2>/dev/null || true; fi
     if [ -n "${KEEP_TMP:-}" ]; then
         echo "kept $tmp"
     else
@@ -75,6 +78,7 @@ jwt_info() {
     ' "$1" "$2"
 }
 
+words() { tr ' ' '\n' <<<"$1" | grep -v '^$'; }
 b64url() { openssl base64 -A | tr '+/' '-_' | tr -d '='; }
 rand43() { openssl rand 32 | b64url; }
 challenge_of() { printf '%s' "$1" | openssl dgst -sha256 -binary | b64url; }
@@ -138,7 +142,7 @@ check "discovery: token endpoint" eq "$(jget "$disc" token_endpoint)" "$IDP_ISSU
 
 jwks=$("${CURL[@]}" "$IDP_ISSUER/jwks" || true)
 kids0=$(node -e 'console.log(JSON.parse(process.argv[1]).keys.map((k) => k.kid).sort().join(" "))' "$jwks")
-check "jwks: 3 distinct kids" eq "$(printf '%s\n' $kids0 | sort -u | wc -l | tr -d ' ')" 3
+check "jwks: 3 distinct kids" eq "$(words "$kids0" | sort -u | wc -l | tr -d ' ')" 3
 check "jwks: public keys only" eq "$(node -e 'console.log(JSON.parse(process.argv[1]).keys.some((k) => "d" in k))' "$jwks")" false
 check "keys.json written" test -s "$tmp/idp/keys.json"
 
@@ -242,6 +246,73 @@ else
     nok "POST /test/redirect-uris"
 fi
 
+# ---------------------------------------------------------------- relay-like page
+
+# A fake relay: /l/abc is a context page with a CSRF-protected "continue" form
+# (and a second "This wasn't me" form) that 302s to the authorization URL;
+# /relay-cb is its redirect_uri (no "/callback" in the path, so the browser
+# stops because the redirect leaves the IdP's origin).
+cat >"$tmp/fake-relay.mjs" <<'JS'
+import * as http from 'node:http';
+import * as fs from 'node:fs';
+const [portFile, authUrlFile] = process.argv.slice(2);
+const page = `<!DOCTYPE html><html><body><h1>Sign in to host1</h1>
+<form method="post" action="/l/abc/go"><input type="hidden" name="csrf" value="tok&amp;123">
+<button type="submit" name="action" value="continue">Continue to sign in</button></form>
+<form method="post" action="/l/abc/deny"><button type="submit" name="action" value="deny">This wasn't me</button></form>
+</body></html>`;
+const srv = http.createServer((req, res) => {
+  const u = new URL(req.url, 'http://x');
+  let body = '';
+  req.on('data', (d) => { body += d; });
+  req.on('end', () => {
+    if (req.method === 'GET' && u.pathname === '/l/abc') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'set-cookie': 'c=tok; Path=/l/abc; HttpOnly' });
+      return res.end(page);
+    }
+    if (req.method === 'POST' && u.pathname === '/l/abc/go') {
+      const f = new URLSearchParams(body);
+      if (f.get('csrf') !== 'tok&123' || f.get('action') !== 'continue' || req.headers.cookie !== 'c=tok') {
+        res.writeHead(403); return res.end('csrf');
+      }
+      res.writeHead(302, { location: fs.readFileSync(authUrlFile, 'utf8').trim() });
+      return res.end();
+    }
+    if (req.method === 'GET' && u.pathname === '/relay-cb') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      return res.end(`relay callback state=${u.searchParams.get('state')} code=${u.searchParams.has('code')}\n`);
+    }
+    res.writeHead(404); res.end();
+  });
+});
+srv.listen(0, '127.0.0.1', () => fs.writeFileSync(portFile, String(srv.address().port)));
+process.on('SIGTERM', () => process.exit(0));
+JS
+node "$tmp/fake-relay.mjs" "$tmp/relay.port" "$tmp/relay.authurl" &
+relay_pid=$!
+for _ in $(seq 50); do [ -s "$tmp/relay.port" ] && break; sleep 0.1; done
+relay=http://127.0.0.1:$(cat "$tmp/relay.port" 2>/dev/null || echo 0)
+if idp_set_redirect_uris "$REDIRECT" "$relay/relay-cb" >/dev/null; then
+    VERIFIER=$(rand43) STATE=$(rand43)
+    idp_auth_url pkce-rs256 "$relay/relay-cb" "$STATE" n "$(challenge_of "$VERIFIER")" >"$tmp/relay.authurl"
+    if out=$(node "$here/browser.mjs" --url "$relay/l/abc" --user alice --password alice-pw 2>"$tmp/browser.err"); then
+        check "relay page: continue form, stop when leaving the IdP" eq "${out%%\?*}" "$relay/relay-cb"
+        check "relay page: state" eq "$(qparam "$out" state)" "$STATE"
+    else
+        nok "relay page: browser: $(cat "$tmp/browser.err")"
+    fi
+    if out=$(node "$here/browser.mjs" --url "$relay/l/abc" --user alice --password alice-pw --follow-callback 2>"$tmp/browser.err"); then
+        check "--follow-callback prints the callback page" eq "$out" "relay callback state=$STATE code=true"
+    else
+        nok "--follow-callback: $(cat "$tmp/browser.err")"
+    fi
+else
+    nok "redirect_uris for the fake relay"
+fi
+kill "$relay_pid" 2>/dev/null || true
+wait "$relay_pid" 2>/dev/null || true
+idp_set_redirect_uris "$REDIRECT" >/dev/null || nok "restore redirect_uri"
+
 # ---------------------------------------------------------------- rotation
 
 login alice alice-pw pkce-rs256 || true
@@ -251,8 +322,8 @@ new_rs=$(jget "$rot" kids.RS256)
 check "rotate answers new kids" test -n "$new_rs"
 jwks1=$("${CURL[@]}" "$IDP_ISSUER/jwks" || true)
 kids1=$(node -e 'console.log(JSON.parse(process.argv[1]).keys.map((k) => k.kid).sort().join(" "))' "$jwks1")
-check "rotate: jwks has 3 keys" eq "$(printf '%s\n' $kids1 | wc -l | tr -d ' ')" 3
-check "rotate: kids changed" eq "$(printf '%s\n' $kids0 $kids1 | sort | uniq -d | wc -l | tr -d ' ')" 0
+check "rotate: jwks has 3 keys" eq "$(words "$kids1" | wc -l | tr -d ' ')" 3
+check "rotate: kids changed" eq "$(words "$kids0 $kids1" | sort | uniq -d | wc -l | tr -d ' ')" 0
 check "rotate: RS256 kid is first" eq "$(node -e 'console.log(JSON.parse(process.argv[1]).keys.find((k) => k.alg === "RS256").kid)' "$jwks1")" "$new_rs"
 check "rotate: old id_token no longer verifies" eq "$(jget "$(jwt_info "$old_idt" "$jwks1")" verified)" false
 redeem pkce-rs256 "$pre_code" "$pre_verifier"

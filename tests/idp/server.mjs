@@ -314,7 +314,12 @@ function interactionRoutes(provider) {
     }
 
     if (ctx.method !== 'POST') return fail(405, 'invalid_request', 'method not allowed');
-    const form = await readForm(ctx.req);
+    let form;
+    try {
+      form = await readForm(ctx.req);
+    } catch (err) {
+      return fail(err.status || 400, 'invalid_request', err.message);
+    }
     let result;
     let merge = true;
 

@@ -1,0 +1,138 @@
+#!/bin/bash
+# PAM module tests with scripted helpers: the real pam_oauth2_pkce.so, loaded
+# by pamtester through pam_wrapper (no /etc changes), against helpers that
+# misbehave in every way the module must survive (PAM-01..PAM-10).
+# Last line: "N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.."
+B=${B:-build}
+MOD=$(realpath "$B/pam_oauth2_pkce.so")
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 15 | sed 's/^/     /'; }
+
+# A sanitized module under ASan needs the runtime first in LD_PRELOAD.
+PRELOAD=libpam_wrapper.so
+if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
+	PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so):$PRELOAD"
+fi
+
+# helper NAME BODY: a scripted helper; BODY runs after CONTEXT was read into
+# $ctx; send TYPE TEXT writes a frame.
+helper() {
+	cat >"$T/$1" <<HDR
+#!/bin/bash
+export LC_ALL=C
+send() { printf '%s %d\n%s' "\$1" "\${#2}" "\$2" >&3; }
+read -r t n <&3 || exit 3
+IFS= read -r -N "\$n" ctx <&3
+HDR
+	printf '%s\n' "$2" >>"$T/$1"
+	chmod 0755 "$T/$1"
+}
+
+# run CASE USER ARGS [STDIN]: pamtester authenticate through the module.
+run() {
+	local svc=$T/svc-$1
+	mkdir -p "$svc"
+	echo "auth required $MOD $3" >"$svc/test"
+	out=$(printf '%s' "${4:-}" | LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 \
+		PAM_WRAPPER_SERVICE_DIR="$svc" ASAN_OPTIONS=detect_leaks=0 \
+		timeout 30 pamtester -v test "$2" authenticate 2>&1)
+	rc=$?
+}
+
+expect_refused() { # NAME USER ARGS [STDIN]
+	run "$1" "$2" "$3" "${4:-}"
+	if [ $rc -ne 0 ] && ! grep -q "successfully authenticated" <<<"$out"; then ok "$1"; else bad "$1 (rc=$rc)" "$out"; fi
+}
+
+helper good 'send INFO "Open the link"; send RESULT $'"'"'status=success\nuser=alice\n'"'"''
+helper exit1 'exit 1'
+helper segv 'kill -SEGV $$'
+helper sigkill 'kill -KILL $$'
+helper hang 'sleep 60'
+helper nothing 'exit 0'
+helper garbage 'printf "HELLO WORLD\n" >&3; sleep 1'
+helper truncated 'printf "RESULT 100\nstatus=success\n" >&3; exit 0'
+helper bigline 'head -c 1048576 /dev/zero | tr "\0" A >&3; exit 0'
+helper otheruser 'send RESULT $'"'"'status=success\nuser=bob\n'"'"''
+helper caseuser 'send RESULT $'"'"'status=success\nuser=Alice\n'"'"''
+helper dupuser 'send RESULT $'"'"'status=success\nuser=alice\nuser=alice\n'"'"''
+helper nouser 'send RESULT $'"'"'status=success\n'"'"''
+helper crashafter 'send RESULT $'"'"'status=success\nuser=alice\n'"'"'; exit 1'
+helper autherr 'send RESULT $'"'"'status=auth_err\nuser=alice\n'"'"''
+helper unknownstatus 'send RESULT $'"'"'status=SUCCESS\nuser=alice\n'"'"''
+helper prompt 'send PROMPT_ON "Type the code: "; read -r t n <&3; IFS= read -r -N "$n" ans <&3
+[ "$t" = ANSWER ] && [ "$ans" = 1234 ] && send RESULT $'"'"'status=success\nuser=alice\n'"'"' || send RESULT $'"'"'status=auth_err\n'"'"''
+helper env 'env >"'"$T"'/env.out"; ls -l /proc/$$/fd/ >"'"$T"'/fd.out" 2>&1; printf "%s" "$ctx" >"'"$T"'/ctx.out"
+send RESULT $'"'"'status=success\nuser=alice\n'"'"''
+chmod 0644 "$T/nothing"; cp "$T/nothing" "$T/noexec"
+
+echo "== module exports and links (PAM-04)"
+syms=$(nm -D --defined-only "$MOD" | awk '{print $3}' | grep -v '^_' | sort | tr '\n' ' ')
+if [ "$syms" = "pam_sm_authenticate pam_sm_setcred " ]; then ok "exports only pam_sm_*"; else bad "exports: $syms"; fi
+if ldd "$MOD" | grep -Eq 'libcurl|libssl|libcrypto|libcjson|libqrencode'; then bad "module links curl/OpenSSL/cJSON" "$(ldd "$MOD")"; else ok "module links libpam and libc only"; fi
+
+echo "== positive"
+run good alice "helper=$T/good timeout=10"
+if [ $rc -eq 0 ] && grep -q "successfully authenticated" <<<"$out" && grep -q "Open the link" <<<"$out"; then ok "good helper: granted, INFO shown"; else bad "good helper (rc=$rc)" "$out"; fi
+run prompt alice "helper=$T/prompt timeout=10" $'1234\n'
+if [ $rc -eq 0 ]; then ok "PROMPT_ON answered: granted"; else bad "prompt (rc=$rc)" "$out"; fi
+expect_refused "PAM-06 wrong answer" alice "helper=$T/prompt timeout=10" $'9999\n'
+expect_refused "PAM-06 conversation EOF" alice "helper=$T/prompt timeout=10" ''
+
+echo "== PAM-01 fail-closed matrix"
+expect_refused "PAM-01 helper missing" alice "helper=$T/does-not-exist timeout=10"
+expect_refused "PAM-01 helper not executable" alice "helper=$T/noexec timeout=10"
+expect_refused "PAM-01 exits 1" alice "helper=$T/exit1 timeout=10"
+expect_refused "PAM-01 SIGSEGV" alice "helper=$T/segv timeout=10"
+expect_refused "PAM-01 SIGKILL" alice "helper=$T/sigkill timeout=10"
+start=$(date +%s)
+expect_refused "PAM-01 hangs past deadline" alice "helper=$T/hang timeout=5"
+took=$(( $(date +%s) - start ))
+if [ $took -le 9 ] && grep -q "Timed out after 5 s" <<<"$out"; then ok "PAM-01 deadline enforced (${took}s, message shown)"; else bad "deadline took ${took}s" "$out"; fi
+expect_refused "PAM-01 exits 0 with no record" alice "helper=$T/nothing timeout=10"
+expect_refused "PAM-01 garbage" alice "helper=$T/garbage timeout=10"
+expect_refused "PAM-01 truncated record" alice "helper=$T/truncated timeout=10"
+expect_refused "PAM-01 1 MiB line" alice "helper=$T/bigline timeout=10"
+expect_refused "PAM-01 success for a different user" alice "helper=$T/otheruser timeout=10"
+expect_refused "PAM-16 success for Alice, PAM_USER alice" alice "helper=$T/caseuser timeout=10"
+expect_refused "PAM-01 duplicate user= lines" alice "helper=$T/dupuser timeout=10"
+expect_refused "PAM-01 success without user" alice "helper=$T/nouser timeout=10"
+expect_refused "PAM-01 success then exit 1" alice "helper=$T/crashafter timeout=10"
+expect_refused "PAM-01 status=auth_err" alice "helper=$T/autherr timeout=10"
+expect_refused "PAM-01 status=SUCCESS (not exact)" alice "helper=$T/unknownstatus timeout=10"
+
+echo "== PAM-03 bad arguments are errors, not PAM_IGNORE"
+expect_refused "PAM-03 unknown argument" alice "helper=$T/good bogus=1"
+expect_refused "PAM-03 relative helper path" alice "helper=good"
+expect_refused "PAM-03 timeout out of range" alice "helper=$T/good timeout=0"
+run stackignore alice "helper=$T/exit1 timeout=10"
+svc=$T/svc-stack; mkdir -p "$svc"
+printf 'auth [success=done ignore=ignore default=die] %s helper=%s/exit1\nauth required pam_permit.so\n' "$MOD" "$T" >"$svc/test"
+out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$svc" pamtester test alice authenticate 2>&1); rc=$?
+if [ $rc -ne 0 ]; then ok "PAM-03 failing module in a [success=done default=die] stack fails the stack"; else bad "PAM-03 stack" "$out"; fi
+
+echo "== PAM-04 setcred inert"
+svc=$T/svc-setcred; mkdir -p "$svc"; echo "auth required $MOD helper=$T/exit1" >"$svc/test"
+out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$svc" pamtester test alice setcred 2>&1); rc=$?
+if [ $rc -eq 0 ]; then ok "PAM-04 setcred returns success, grants nothing by itself"; else bad "setcred" "$out"; fi
+
+echo "== PAM-09 / PAM-10 helper environment and fds"
+run env alice "helper=$T/env timeout=10"
+envs=$(grep -v '^_=' "$T/env.out" 2>/dev/null | grep -Ev '^(PWD|SHLVL|LC_ALL)=' | sort | tr '\n' ' ')
+if [ $rc -eq 0 ] && [ "$envs" = "PATH=/usr/sbin:/usr/bin:/sbin:/bin " ]; then ok "PAM-09 fixed environment"; else bad "PAM-09 env: $envs" "$out"; fi
+LD_PRELOAD=$PRELOAD http_proxy=http://127.0.0.1:9 TZ=UTC LD_LIBRARY_PATH=/tmp true
+out=$(env http_proxy=http://127.0.0.1:9 HTTPS_PROXY=x ALL_PROXY=x SSL_CERT_FILE=/x OPENSSL_CONF=/x TZ=UTC TMPDIR=/x \
+	LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc-env" pamtester test alice authenticate 2>&1)
+if ! grep -Eq 'proxy|SSL_|OPENSSL|TZ|TMPDIR|LD_' "$T/env.out"; then ok "PAM-09 nothing inherited (proxy, SSL_*, TZ, LD_*)"; else bad "PAM-09 inherited" "$(cat "$T/env.out")"; fi
+fds=$(awk 'NR>1 {print $9}' "$T/fd.out" | sort -n | tr '\n' ' ')
+if [ "$fds" = "0 1 2 3 " ] || [ "$fds" = "0 1 2 3 255 " ]; then ok "PAM-10 only 0,1,2 and the socket"; else bad "PAM-10 fds: $fds" "$(cat "$T/fd.out")"; fi
+if grep -q ' 0 -> /dev/null' "$T/fd.out" && grep -q ' 3 -> socket:' "$T/fd.out"; then ok "PAM-10 stdin is /dev/null, fd 3 the socket"; else bad "PAM-10 fd targets" "$(cat "$T/fd.out")"; fi
+if grep -qx 'user=alice' "$T/ctx.out" && grep -qx 'service=test' "$T/ctx.out" && ! grep -q 'ruser' "$T/ctx.out"; then ok "CONTEXT carries user and service, no ruser"; else bad "CONTEXT" "$(cat "$T/ctx.out")"; fi
+
+echo "module: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
