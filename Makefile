@@ -85,6 +85,8 @@ deps:
 # ---- tests ---------------------------------------------------------------
 check: deps all $(UNIT_BINS)
 	@B=$(B) tests/run-unit.sh $(UNIT_BINS)
+	@B=$(B) tests/module/run.sh
+	@bash tests/idp/selftest.sh
 	@B=$(B) tests/integration/run.sh
 	@$(MAKE) --no-print-directory fuzz-smoke
 
@@ -102,6 +104,7 @@ check-asan: deps
 	@B=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    tests/run-unit.sh $(UNIT_SRCS:tests/unit/%.c=build-asan/tests/%)
+	@B=build-asan tests/module/run.sh
 	@B=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
 	    tests/integration/run.sh
 
