@@ -33,6 +33,7 @@ HELPER_SRCS := $(sort $(wildcard helper/*.c))
 HELPER    := $(B)/oauth2-pkce-helper
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+ITEST_BINS := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(B)/bench/%)
@@ -74,6 +75,11 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) $(DEP_LIBS)
 
+# test-only programs that drive lib/ against the real IdP
+$(B)/tests/integration/%: tests/integration/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) $(DEP_LIBS)
+
 $(B)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) $(DEP_LIBS)
@@ -83,7 +89,7 @@ deps:
 	@tests/deps.sh
 
 # ---- tests ---------------------------------------------------------------
-check: deps all $(UNIT_BINS)
+check: deps all $(UNIT_BINS) $(ITEST_BINS)
 	@B=$(B) tests/run-unit.sh $(UNIT_BINS)
 	@B=$(B) tests/module/run.sh
 	@bash tests/idp/selftest.sh
@@ -93,14 +99,14 @@ check: deps all $(UNIT_BINS)
 check-unit: all $(UNIT_BINS)
 	@B=$(B) tests/run-unit.sh $(UNIT_BINS)
 
-check-integration: all
+check-integration: all $(ITEST_BINS)
 	@B=$(B) tests/integration/run.sh
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-asan: deps
 	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g" SAN="$(ASAN_FLAGS)" \
 	    HARDEN="-fstack-protector-strong -fPIC -fvisibility=hidden" all \
-	    $(UNIT_SRCS:tests/unit/%.c=build-asan/tests/%)
+	    $(UNIT_SRCS:tests/unit/%.c=build-asan/tests/%) $(ITEST_BINS:$(B)/%=build-asan/%)
 	@B=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    tests/run-unit.sh $(UNIT_SRCS:tests/unit/%.c=build-asan/tests/%)
@@ -137,7 +143,7 @@ bench: deps all $(BENCH_BINS)
 	@B=$(B) bench/run.sh
 
 # ---- the README's first command ------------------------------------------
-demo: deps all
+demo: deps all $(ITEST_BINS)
 	@B=$(B) tests/demo.sh
 
 # ---- install (never touches /etc/pam.d) -----------------------------------
