@@ -96,9 +96,6 @@ out=$(printf '%s\n' "$tok" | "$HELPER" verify-id-token --config "$T/rs256.conf" 
 if [ $rc -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -qi 'nonce' <<<"$out"; then ok "IDT-23 wrong nonce: refused, one line"; else bad "wrong nonce (rc=$rc)" "$out"; fi
 out=$(printf '%s\n' "$tok" | "$HELPER" verify-id-token --config "$T/es256.conf" --nonce "$nonce" --jwks-file "$T/jwks.json" 2>&1); rc=$?
 if [ $rc -eq 1 ] && grep -qi 'aud' <<<"$out"; then ok "IDT-18 token for another client: refused"; else bad "other client (rc=$rc)" "$out"; fi
-printf 'issuer = %s\nclient_id = pkce-rs256\n' "$IDP_ISSUER" >"$T/min.conf"; chmod 0600 "$T/min.conf"
-out=$(printf '%s\n' "$tok" | "$HELPER" verify-id-token --config "$T/min.conf" --nonce "$nonce" --jwks-file "$T/jwks.json" 2>&1); rc=$?
-if [ $rc -eq 1 ] || [ $rc -eq 0 ]; then ok "verify-id-token with only issuer and client_id (http issuer refused or accepted: rc=$rc)"; else bad "minimal config (rc=$rc)" "$out"; fi
 
 echo "== key rotation (IDT-12, IDT-14)"
 old_tok=$tok; old_nonce=$nonce
@@ -110,10 +107,7 @@ out=$(printf '%s\n' "$old_tok" | "$HELPER" verify-id-token --config "$T/rs256.co
 if [ $rc -eq 1 ] && grep -qi 'kid' <<<"$out"; then ok "IDT-14 token signed with the retired key: refused"; else bad "old key (rc=$rc)" "$out"; fi
 idp_rotate >/dev/null
 login "$T/es256.conf" alice alice-pw --debug
-n1=$(grep -ci 'refresh' <<<"$out")
-idp_rotate >/dev/null
-login "$T/eddsa.conf" alice alice-pw
-if [ $rc -eq 1 ] && grep -qi 'kid' <<<"$out"; then ok "IDT-12 second unknown kid within 60 s: no second fetch, refused"; else bad "refresh rate limit (rc=$rc, first refresh lines $n1)" "$out"; fi
+if [ $rc -eq 1 ] && grep -qi 'kid' <<<"$out" && ! grep -qi 'refreshing' <<<"$out"; then ok "IDT-12 second unknown kid within 60 s: no second fetch, refused"; else bad "refresh rate limit (rc=$rc)" "$out"; fi
 idp_stop
 
 echo "== TLS for real (TOK-05)"
@@ -132,8 +126,12 @@ config "$T/tls-ok.conf" "$IDP_ISSUER" pkce-rs256 "ca_file = $T/tls/ca.pem"
 sed -i '/allow_insecure_loopback/d' "$T/tls-ok.conf"
 out=$("$HELPER" check --config "$T/tls-ok.conf" 2>&1); rc=$?
 if [ $rc -eq 0 ]; then ok "TOK-05 https IdP with the right CA: accepted"; else bad "right CA (rc=$rc)" "$out"; fi
-IDP_CACERT=$T/tls/ca.pem login "$T/tls-ok.conf" alice alice-pw
+IDP_CACERT=$T/tls/ca.pem ROUNDTRIP_SAVE_TOKEN=$T/token-tls login "$T/tls-ok.conf" alice alice-pw
 if [ $rc -eq 0 ] && grep -qx 'preferred_username=alice' <<<"$out"; then ok "TOK-05 full round trip over https"; else bad "https round trip (rc=$rc)" "$out"; fi
+curl -fsS --cacert "$T/tls/ca.pem" "$IDP_ISSUER/jwks" >"$T/jwks-tls.json"
+printf 'issuer = %s\nclient_id = pkce-rs256\n' "$IDP_ISSUER" >"$T/min.conf"; chmod 0600 "$T/min.conf"
+out=$(sed -n 1p "$T/token-tls" | "$HELPER" verify-id-token --config "$T/min.conf" --nonce "$(sed -n 2p "$T/token-tls")" --jwks-file "$T/jwks-tls.json" 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q '^sub=sub-alice$' <<<"$out"; then ok "verify-id-token with only issuer and client_id in the config"; else bad "minimal config (rc=$rc)" "$out"; fi
 config "$T/tls-ca.conf" "$IDP_ISSUER" pkce-rs256 "ca_file = $T/tls/otherca.pem"
 out=$("$HELPER" check --config "$T/tls-ca.conf" 2>&1); rc=$?
 if [ $rc -ne 0 ] && grep -qi 'tls\|certificate' <<<"$out"; then ok "TOK-05 wrong CA: refused"; else bad "wrong CA (rc=$rc)" "$out"; fi
