@@ -55,7 +55,7 @@ static int has_nul_escape(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] != '\\')
 			continue;
-		if (s[i + 1] == 'u' && i + 5 < len && s[i + 2] == '0' && s[i + 3] == '0' &&
+		if (i + 5 < len && s[i + 1] == 'u' && s[i + 2] == '0' && s[i + 3] == '0' &&
 		    s[i + 4] == '0' && s[i + 5] == '0')
 			return 1;
 		i++; /* skip the escaped character (handles "\\\\u0000") */

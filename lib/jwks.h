@@ -1,9 +1,19 @@
 /* jwks.h: a JWK Set (RFC 7517) turned into OpenSSL public keys.
- * Usable: RSA >= 2048 bits (e, n), EC P-256/P-384/P-521 (x, y on the curve),
- * OKP Ed25519. Skipped and logged, never fatal for the set: use=enc, short
- * RSA, unknown kty/crv (e.g. AKP), missing or badly encoded members, private
- * members (d, p, q, ...) present, key_ops without "verify", duplicate kid.
- * The set fails (ERR_JWKS_NO_KEYS) only when no key is usable. */
+ * Usable: RSA 2048..8192 bits (n odd; e odd, > 1, at most 64 bits),
+ * EC P-256/P-384/P-521 (x, y exactly the field size, point on the curve),
+ * OKP Ed25519 (x 32 bytes). Skipped with one LOG_WARNING line each (kid
+ * sanitized, capped at 64 chars), never fatal for the set: use other than
+ * "sig", short or oversized RSA, unknown kty/crv (e.g. AKP, oct, Ed448),
+ * missing, mistyped or badly encoded members, private members (d, p, q, dp,
+ * dq, qi, oth, k) present, key_ops not an array of strings containing
+ * "verify", an "alg" member that is not RS*, PS*, ES*, EdDSA or Ed25519 or
+ * that contradicts kty/crv (ES384 on P-256), a kid that is not a string, is
+ * empty or longer than JWKS_MAX_KID, a kid already used by an earlier usable
+ * key (the first one is kept), an entry that is not an object. Entries past
+ * JWKS_MAX_KEYS are ignored (one log line), usable or not.
+ * The set fails only when: len > JWKS_MAX_BYTES (ERR_TOO_LARGE); the JSON is
+ * invalid (json_parse codes); it is not an object with a "keys" array
+ * (ERR_JWKS); no key is usable (ERR_JWKS_NO_KEYS). */
 #ifndef OP_JWKS_H
 #define OP_JWKS_H
 
