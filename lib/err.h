@@ -92,8 +92,29 @@ enum err_code {
 	ERR_IPC_TIMEOUT = -191, /* deadline passed */
 	ERR_IPC_CLOSED = -192,  /* peer closed the channel */
 
+	/* mapping the ID token to a local account */
+	ERR_MAP_CLAIM = -240,    /* username claim missing or not a string */
+	ERR_MAP_DOMAIN = -241,   /* not in the strip_domain domain */
+	ERR_MAP_NAME = -242,     /* not a plain local user name */
+	ERR_MAP_NO_USER = -243,  /* no such local account */
+	ERR_MAP_ROOT = -244,     /* uid 0 without allow_root */
+	ERR_MAP_GROUP = -245,    /* not in allowed_groups */
+	ERR_MAP_FILE = -246,     /* map_file unsafe, malformed, or no entry */
+	ERR_MAP_EMAIL = -247,    /* email used but email_verified not true */
+
 	/* reserved for the login flow (issue: helper, relay, module) */
 	ERR_FLOW = -200,
+
+	/* callback relay (relay/) */
+	ERR_RELAY_NOT_FOUND = -220, /* no such session (unknown, expired, or bad secret) */
+	ERR_RELAY_DUP = -221,       /* state already registered */
+	ERR_RELAY_DUP_ID = -222,    /* short id already taken (draw again) */
+	ERR_RELAY_FULL = -223,      /* session cap reached */
+	ERR_RELAY_CSRF = -224,      /* anti-CSRF token wrong */
+	ERR_RELAY_GONE = -225,      /* link used up or login no longer pending */
+	ERR_RELAY_USED = -226,      /* a callback for this state was already received */
+	ERR_RELAY_REQUEST = -227,   /* malformed relay request */
+	ERR_RELAY_AUTH_URL = -228,  /* authorization URL not allowed */
 };
 
 /* Human-readable, stable, one line; never NULL. */
