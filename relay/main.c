@@ -1,0 +1,90 @@
+/* main.c: oauth2-pkce-relay, the callback relay daemon (oauth2-pkce-relay(8)).
+ * Exit: 0 after SIGTERM/SIGINT, 1 runtime failure, 2 usage or configuration
+ * error (one line on stderr). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "err.h"
+#include "log.h"
+#include "rconf.h"
+#include "server.h"
+
+#define PROG "oauth2-pkce-relay"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: " PROG " --config FILE [--listen HOST:PORT]\n");
+}
+
+/* "2025-01-31T12:00:00Z oauth2-pkce-relay: msg" on stderr, one write. */
+static void sink(void *ctx, int prio, const char *msg)
+{
+	char ts[32] = "-";
+	struct timespec now;
+	struct tm tm;
+
+	(void)ctx;
+	(void)prio;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (gmtime_r(&now.tv_sec, &tm))
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	fprintf(stderr, "%s " PROG ": %s\n", ts, msg);
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = NULL, *listen = NULL;
+	struct log lg = { .sink = sink };
+	struct server *srv = NULL;
+	struct rconf cf;
+	char err[512];
+	sigset_t set;
+	int sig = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			config = argv[++i];
+		} else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+			listen = argv[++i];
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!config) {
+		usage(stderr);
+		return 2;
+	}
+	if (rconf_load(config, listen, &cf, err, sizeof(err)) != 0) {
+		fprintf(stderr, PROG ": %s\n", err);
+		return 2;
+	}
+
+	/* Every thread inherits this mask; only sigwait below sees them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (server_start(&cf, &lg, &srv) != 0) {
+		rconf_cleanup(&cf);
+		return 1;
+	}
+	log_msg(&lg, LOG_INFO, "listening on %s port %u, base_url %s, %zu endpoint(s), %zu client(s)%s",
+		cf.listen, (unsigned)server_port(srv), cf.base_url, cf.n_endpoints,
+		cf.n_client_ids, cf.has_reg_secret ? ", registration secret required" : "");
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		log_msg(&lg, LOG_INFO, "SIGHUP ignored (restart to reload the configuration)");
+	log_msg(&lg, LOG_INFO, "signal %d: stopping", sig);
+	server_stop(srv);
+	rconf_cleanup(&cf);
+	return 0;
+}

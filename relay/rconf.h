@@ -1,0 +1,48 @@
+/* rconf.h: the relay's configuration file (oauth2-pkce-relay.conf(5) in
+ * oauth2-pkce-relay(8)). "key = value" lines, whole-line '#' comments,
+ * strict: an unknown key, a duplicate single-valued key, a bad number or a
+ * URL outside the rules is an error naming FILE:LINE. */
+#ifndef RELAY_RCONF_H
+#define RELAY_RCONF_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#define RCONF_DEFAULT_LISTEN "127.0.0.1:8080"
+#define RCONF_MAX_TTL_LIMIT 600 /* XD-04: a login link lives 10 minutes at most */
+
+struct rconf {
+	char listen[128]; /* as given, for logs */
+	struct sockaddr_storage listen_addr;
+	socklen_t listen_len;
+	char *base_url;     /* scheme://host[:port], no path */
+	char *callback_url; /* base_url + "/callback": the only redirect_uri */
+	int https;          /* base_url is https */
+	char **endpoints;   /* allowed_authorization_endpoint, exact */
+	size_t n_endpoints;
+	char **client_ids; /* allowed_client_id */
+	size_t n_client_ids;
+	char *csp; /* Content-Security-Policy for HTML pages */
+	int has_reg_secret;
+	unsigned char reg_secret_hash[32]; /* SHA-256 of the registration secret */
+	unsigned max_sessions;
+	unsigned max_ttl;
+	unsigned max_connections;
+	unsigned max_connections_per_ip; /* 0: no per-IP limit (behind a proxy) */
+	int allow_insecure_loopback;
+};
+
+/* Loads path; listen (may be NULL) overrides the listen key. On error
+ * writes one line (no newline) into err and returns ERR_CONFIG,
+ * ERR_CONFIG_PERM, ERR_CONFIG_MISSING, ERR_IO or ERR_NOMEM; *out is then
+ * cleaned up. */
+int rconf_load(const char *path, const char *listen, struct rconf *out, char *err,
+	       size_t errlen);
+
+void rconf_cleanup(struct rconf *c);
+
+/* "HOST:PORT": an IPv4 literal, "localhost" or "[IPv6 literal]", port
+ * 0..65535 (0: any free port). ERR_CONFIG if malformed. */
+int rconf_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+
+#endif

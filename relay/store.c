@@ -1,0 +1,708 @@
+/* store.c: the in-memory store. Two chained hash tables (by state, by link
+ * id) keyed with SipHash-2-4 under a random key, so registrations with
+ * chosen states cannot pile into one bucket; a list of all sessions for
+ * expiry scans (run only when the earliest expiry is due); a list of all
+ * waiters for deadlines. One mutex. Wake-ups are collected under the lock
+ * and delivered after it is released. */
+#include "store.h"
+
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+#include "rand.h"
+
+struct session {
+	struct session *next_state, *next_id;
+	struct session *prev_all, *next_all;
+	char state[STORE_STATE_LEN + 1];
+	char id[STORE_ID_LEN + 1];
+	char csrf[STORE_CSRF_LEN + 1];
+	char sid[STORE_SID_LEN + 1];
+	unsigned char poll_hash[STORE_HASH_LEN];
+	char *auth_url;
+	struct store_context ctx;
+	char confirm[STORE_CONFIRM_MAX + 1];
+	uint64_t created_ms, expires_ms;
+	unsigned continues;
+	enum store_status status;
+	char *code, *iss, *error, *error_description;
+	struct store_waiter *waiters; /* oldest first */
+	unsigned n_waiters;
+};
+
+struct store {
+	pthread_mutex_t mu;
+	struct session **by_state, **by_id;
+	size_t mask; /* buckets - 1, a power of two minus one */
+	unsigned char key[16];
+	struct session *all;
+	size_t count, max;
+	uint64_t next_expiry; /* no session expires before this */
+	struct store_waiter *waiters;
+	int shutdown;
+};
+
+/* ---- SipHash-2-4 (Aumasson, Bernstein), reference layout --------------- */
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                         \
+	do {                                                                             \
+		v0 += v1;                                                                \
+		v1 = ROTL(v1, 13);                                                       \
+		v1 ^= v0;                                                                \
+		v0 = ROTL(v0, 32);                                                       \
+		v2 += v3;                                                                \
+		v3 = ROTL(v3, 16);                                                       \
+		v3 ^= v2;                                                                \
+		v0 += v3;                                                                \
+		v3 = ROTL(v3, 21);                                                       \
+		v3 ^= v0;                                                                \
+		v2 += v1;                                                                \
+		v1 = ROTL(v1, 17);                                                       \
+		v1 ^= v2;                                                                \
+		v2 = ROTL(v2, 32);                                                       \
+	} while (0)
+
+static uint64_t le64(const unsigned char *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static uint64_t siphash(const unsigned char key[16], const unsigned char *in, size_t len)
+{
+	uint64_t k0 = le64(key), k1 = le64(key + 8);
+	uint64_t v0 = 0x736f6d6570736575ULL ^ k0, v1 = 0x646f72616e646f6dULL ^ k1;
+	uint64_t v2 = 0x6c7967656e657261ULL ^ k0, v3 = 0x7465646279746573ULL ^ k1;
+	uint64_t b = (uint64_t)len << 56, m;
+	size_t i, left = len & 7;
+
+	for (i = 0; i + 8 <= len; i += 8) {
+		m = le64(in + i);
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (size_t k = 0; k < left; k++)
+		b |= (uint64_t)in[i + k] << (8 * k);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static int is_len(const char *s, size_t n)
+{
+	return s && strnlen(s, n + 1) == n;
+}
+
+static size_t bucket(const struct store *s, const char *key, size_t len)
+{
+	return (size_t)siphash(s->key, (const unsigned char *)key, len) & s->mask;
+}
+
+static void wipe_free(char *p)
+{
+	if (p) {
+		OPENSSL_cleanse(p, strlen(p));
+		free(p);
+	}
+}
+
+static char *dup_opt(const char *p, int *fail)
+{
+	char *d;
+
+	if (!p)
+		return NULL;
+	if (!(d = strdup(p)))
+		*fail = 1;
+	return d;
+}
+
+/* Constant-time equality of two optional strings (lengths may leak). */
+static int opt_equal(const char *a, const char *b)
+{
+	size_t la, lb;
+
+	if (!a || !b)
+		return !a && !b;
+	la = strlen(a);
+	lb = strlen(b);
+	return la == lb && CRYPTO_memcmp(a, b, la) == 0;
+}
+
+void store_sid(const char *id, char sid[STORE_SID_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)id, strlen(id), md);
+	for (int i = 0; i < STORE_SID_LEN / 2; i++) {
+		sid[2 * i] = hex[md[i] >> 4];
+		sid[2 * i + 1] = hex[md[i] & 15];
+	}
+	sid[STORE_SID_LEN] = '\0';
+}
+
+const char *store_status_name(enum store_status st)
+{
+	switch (st) {
+	case STORE_PENDING:
+		return "pending";
+	case STORE_CODE:
+		return "code";
+	case STORE_ERROR:
+		return "error";
+	case STORE_DENIED:
+		return "denied";
+	case STORE_CONFLICT:
+		return "conflict";
+	case STORE_EXPIRED:
+		return "expired";
+	}
+	return "?";
+}
+
+static void clear_result(struct session *se)
+{
+	wipe_free(se->code);
+	wipe_free(se->iss);
+	wipe_free(se->error);
+	wipe_free(se->error_description);
+	se->code = se->iss = se->error = se->error_description = NULL;
+}
+
+static void session_free(struct session *se)
+{
+	if (!se)
+		return;
+	clear_result(se);
+	wipe_free(se->auth_url);
+	OPENSSL_cleanse(se, sizeof(*se));
+	free(se);
+}
+
+/* Lookups: the slot that points at the match (or at the chain's end). Keys
+ * are compared in constant time; the caller checked the length. */
+static struct session **slot_state(struct store *s, const char *state)
+{
+	struct session **pp = &s->by_state[bucket(s, state, STORE_STATE_LEN)];
+
+	for (; *pp; pp = &(*pp)->next_state)
+		if (CRYPTO_memcmp((*pp)->state, state, STORE_STATE_LEN) == 0)
+			break;
+	return pp;
+}
+
+static struct session **slot_id(struct store *s, const char *id)
+{
+	struct session **pp = &s->by_id[bucket(s, id, STORE_ID_LEN)];
+
+	for (; *pp; pp = &(*pp)->next_id)
+		if (CRYPTO_memcmp((*pp)->id, id, STORE_ID_LEN) == 0)
+			break;
+	return pp;
+}
+
+static int live(const struct session *se, uint64_t now)
+{
+	return se && now < se->expires_ms;
+}
+
+/* ---- waiters -------------------------------------------------------------- */
+
+static void waiter_unlink(struct store *s, struct store_waiter *w)
+{
+	struct session *se = w->session;
+
+	if (!w->linked)
+		return;
+	if (w->s_prev)
+		w->s_prev->s_next = w->s_next;
+	else
+		se->waiters = w->s_next;
+	if (w->s_next)
+		w->s_next->s_prev = w->s_prev;
+	if (w->g_prev)
+		w->g_prev->g_next = w->g_next;
+	else
+		s->waiters = w->g_next;
+	if (w->g_next)
+		w->g_next->g_prev = w->g_prev;
+	se->n_waiters--;
+	w->s_prev = w->s_next = w->g_prev = w->g_next = NULL;
+	w->session = NULL;
+	w->linked = 0;
+}
+
+/* Unlinks w and queues it on *list for delivery after the unlock. */
+static void waiter_queue(struct store *s, struct store_waiter *w, enum store_wake why,
+			 struct store_waiter **list)
+{
+	waiter_unlink(s, w);
+	w->why = why;
+	w->w_next = *list;
+	*list = w;
+}
+
+static void wake_session(struct store *s, struct session *se, enum store_wake why,
+			 struct store_waiter **list)
+{
+	while (se->waiters)
+		waiter_queue(s, se->waiters, why, list);
+}
+
+/* Called with the lock released: after w->wake, w is not ours any more. */
+static void deliver(struct store_waiter *list)
+{
+	while (list) {
+		struct store_waiter *next = list->w_next;
+		list->w_next = NULL;
+		list->wake(list);
+		list = next;
+	}
+}
+
+static void session_remove(struct store *s, struct session *se, enum store_wake why,
+			   struct store_waiter **list)
+{
+	struct session **pp;
+
+	wake_session(s, se, why, list);
+	pp = slot_state(s, se->state);
+	if (*pp == se)
+		*pp = se->next_state;
+	pp = slot_id(s, se->id);
+	if (*pp == se)
+		*pp = se->next_id;
+	if (se->prev_all)
+		se->prev_all->next_all = se->next_all;
+	else
+		s->all = se->next_all;
+	if (se->next_all)
+		se->next_all->prev_all = se->prev_all;
+	s->count--;
+	session_free(se);
+}
+
+/* ---- public ----------------------------------------------------------------- */
+
+int store_new(unsigned max_sessions, struct store **out)
+{
+	struct store *s;
+	size_t n = 16;
+	int r;
+
+	if (!out || max_sessions == 0)
+		return ERR_INVAL;
+	while (n < max_sessions && n < ((size_t)1 << 20))
+		n <<= 1;
+	if (!(s = calloc(1, sizeof(*s))))
+		return ERR_NOMEM;
+	if (!(s->by_state = calloc(n, sizeof(*s->by_state))) ||
+	    !(s->by_id = calloc(n, sizeof(*s->by_id)))) {
+		free(s->by_state);
+		free(s);
+		return ERR_NOMEM;
+	}
+	if ((r = rand_bytes(s->key, sizeof(s->key))) != 0 ||
+	    pthread_mutex_init(&s->mu, NULL) != 0) {
+		free(s->by_state);
+		free(s->by_id);
+		free(s);
+		return r ? r : ERR_INTERNAL;
+	}
+	s->mask = n - 1;
+	s->max = max_sessions;
+	s->next_expiry = UINT64_MAX;
+	*out = s;
+	return ERR_OK;
+}
+
+void store_free(struct store *s)
+{
+	struct session *se, *next;
+
+	if (!s)
+		return;
+	for (se = s->all; se; se = next) {
+		next = se->next_all;
+		session_free(se);
+	}
+	pthread_mutex_destroy(&s->mu);
+	free(s->by_state);
+	free(s->by_id);
+	OPENSSL_cleanse(s->key, sizeof(s->key));
+	free(s);
+}
+
+int store_register(struct store *s, const struct store_new *n, uint64_t now)
+{
+	struct store_waiter *wake = NULL;
+	struct session *se, **ps, **pi;
+	int r = ERR_INTERNAL;
+
+	if (!s || !n || !is_len(n->state, STORE_STATE_LEN) || !is_len(n->id, STORE_ID_LEN) ||
+	    !is_len(n->csrf, STORE_CSRF_LEN) || !n->auth_url || n->expires_ms <= now)
+		return ERR_INVAL;
+	pthread_mutex_lock(&s->mu);
+	if (s->shutdown)
+		goto out;
+	/* An expired session not yet swept must not block its state or id. */
+	ps = slot_state(s, n->state);
+	if (*ps && !live(*ps, now))
+		session_remove(s, *ps, STORE_WAKE_EXPIRED, &wake);
+	pi = slot_id(s, n->id);
+	if (*pi && !live(*pi, now))
+		session_remove(s, *pi, STORE_WAKE_EXPIRED, &wake);
+	if (*(ps = slot_state(s, n->state))) {
+		r = ERR_RELAY_DUP;
+		goto out;
+	}
+	if (*(pi = slot_id(s, n->id))) {
+		r = ERR_RELAY_DUP_ID;
+		goto out;
+	}
+	if (s->count >= s->max) {
+		r = ERR_RELAY_FULL;
+		goto out;
+	}
+	r = ERR_NOMEM;
+	if (!(se = calloc(1, sizeof(*se))))
+		goto out;
+	if (!(se->auth_url = strdup(n->auth_url))) {
+		free(se);
+		goto out;
+	}
+	memcpy(se->state, n->state, sizeof(se->state));
+	memcpy(se->id, n->id, sizeof(se->id));
+	memcpy(se->csrf, n->csrf, sizeof(se->csrf));
+	memcpy(se->poll_hash, n->poll_hash, sizeof(se->poll_hash));
+	se->ctx = n->ctx;
+	memcpy(se->confirm, n->confirm, sizeof(se->confirm));
+	se->confirm[STORE_CONFIRM_MAX] = '\0';
+	store_sid(se->id, se->sid);
+	se->created_ms = now;
+	se->expires_ms = n->expires_ms;
+	se->status = STORE_PENDING;
+	*ps = se;
+	*pi = se;
+	se->next_all = s->all;
+	if (s->all)
+		s->all->prev_all = se;
+	s->all = se;
+	s->count++;
+	if (se->expires_ms < s->next_expiry)
+		s->next_expiry = se->expires_ms;
+	r = ERR_OK;
+out:
+	pthread_mutex_unlock(&s->mu);
+	deliver(wake);
+	return r;
+}
+
+int store_link_view(struct store *s, const char *id, uint64_t now, struct store_link *out)
+{
+	struct session *se;
+	int r = ERR_RELAY_NOT_FOUND;
+
+	if (!s || !out || !is_len(id, STORE_ID_LEN))
+		return ERR_RELAY_NOT_FOUND;
+	pthread_mutex_lock(&s->mu);
+	se = *slot_id(s, id);
+	if (live(se, now)) {
+		memset(out, 0, sizeof(*out));
+		out->status = se->status;
+		out->ctx = se->ctx;
+		memcpy(out->csrf, se->csrf, sizeof(out->csrf));
+		out->created_ms = se->created_ms;
+		out->expires_ms = se->expires_ms;
+		out->continues_left = STORE_MAX_CONTINUES - se->continues;
+		memcpy(out->sid, se->sid, sizeof(out->sid));
+		r = ERR_OK;
+	}
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+static int csrf_ok(const struct session *se, const char *csrf)
+{
+	return is_len(csrf, STORE_CSRF_LEN) &&
+	       CRYPTO_memcmp(se->csrf, csrf, STORE_CSRF_LEN) == 0;
+}
+
+int store_link_continue(struct store *s, const char *id, const char *csrf, uint64_t now,
+			char **url, char sid[STORE_SID_LEN + 1])
+{
+	struct session *se;
+	int r = ERR_RELAY_NOT_FOUND;
+
+	if (!s || !url || !is_len(id, STORE_ID_LEN))
+		return ERR_RELAY_NOT_FOUND;
+	pthread_mutex_lock(&s->mu);
+	se = *slot_id(s, id);
+	if (!live(se, now))
+		goto out;
+	if (sid)
+		memcpy(sid, se->sid, STORE_SID_LEN + 1);
+	if (!csrf_ok(se, csrf)) {
+		r = ERR_RELAY_CSRF;
+		goto out;
+	}
+	if (se->status != STORE_PENDING || se->continues >= STORE_MAX_CONTINUES) {
+		r = ERR_RELAY_GONE;
+		goto out;
+	}
+	if (!(*url = strdup(se->auth_url))) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	se->continues++;
+	r = ERR_OK;
+out:
+	pthread_mutex_unlock(&s->mu);
+	return r;
+}
+
+int store_link_deny(struct store *s, const char *id, const char *csrf, uint64_t now,
+		    char sid[STORE_SID_LEN + 1])
+{
+	struct store_waiter *wake = NULL;
+	struct session *se;
+	int r = ERR_RELAY_NOT_FOUND;
+
+	if (!s || !is_len(id, STORE_ID_LEN))
+		return ERR_RELAY_NOT_FOUND;
+	pthread_mutex_lock(&s->mu);
+	se = *slot_id(s, id);
+	if (!live(se, now))
+		goto out;
+	if (sid)
+		memcpy(sid, se->sid, STORE_SID_LEN + 1);
+	if (!csrf_ok(se, csrf)) {
+		r = ERR_RELAY_CSRF;
+		goto out;
+	}
+	if (se->status == STORE_PENDING || se->status == STORE_CODE ||
+	    se->status == STORE_ERROR) {
+		clear_result(se);
+		OPENSSL_cleanse(se->confirm, sizeof(se->confirm));
+		se->status = STORE_DENIED;
+		wake_session(s, se, STORE_WAKE_RESULT, &wake);
+	}
+	r = ERR_OK;
+out:
+	pthread_mutex_unlock(&s->mu);
+	deliver(wake);
+	return r;
+}
+
+int store_callback(struct store *s, const char *state, const struct store_callback *cb,
+		   uint64_t now, char confirm[STORE_CONFIRM_MAX + 1],
+		   char sid[STORE_SID_LEN + 1])
+{
+	struct store_waiter *wake = NULL;
+	struct session *se;
+	int r = ERR_RELAY_NOT_FOUND, fail = 0;
+
+	if (confirm)
+		confirm[0] = '\0';
+	if (!s || !cb || (!cb->code == !cb->error) || !is_len(state, STORE_STATE_LEN))
+		return ERR_RELAY_NOT_FOUND;
+	pthread_mutex_lock(&s->mu);
+	se = *slot_state(s, state);
+	if (!live(se, now))
+		goto out;
+	if (sid)
+		memcpy(sid, se->sid, STORE_SID_LEN + 1);
+	if (se->status == STORE_PENDING) {
+		se->code = dup_opt(cb->code, &fail);
+		se->iss = dup_opt(cb->code ? cb->iss : NULL, &fail);
+		se->error = dup_opt(cb->error, &fail);
+		se->error_description = dup_opt(cb->code ? NULL : cb->error_description, &fail);
+		if (fail) {
+			/* Fail closed: a login whose callback was lost cannot succeed. */
+			clear_result(se);
+			se->status = STORE_CONFLICT;
+			r = ERR_NOMEM;
+		} else {
+			se->status = cb->code ? STORE_CODE : STORE_ERROR;
+			if (confirm && cb->code)
+				memcpy(confirm, se->confirm, STORE_CONFIRM_MAX + 1);
+			r = ERR_OK;
+		}
+		OPENSSL_cleanse(se->confirm, sizeof(se->confirm));
+		wake_session(s, se, STORE_WAKE_RESULT, &wake);
+		goto out;
+	}
+	r = ERR_RELAY_USED;
+	if ((se->status == STORE_CODE || se->status == STORE_ERROR) &&
+	    !(opt_equal(se->code, cb->code) && opt_equal(se->iss, cb->code ? cb->iss : NULL) &&
+	      opt_equal(se->error, cb->error) &&
+	      opt_equal(se->error_description, cb->code ? NULL : cb->error_description))) {
+		clear_result(se);
+		se->status = STORE_CONFLICT;
+		wake_session(s, se, STORE_WAKE_RESULT, &wake);
+	}
+out:
+	pthread_mutex_unlock(&s->mu);
+	deliver(wake);
+	return r;
+}
+
+int store_poll(struct store *s, const char *state, const unsigned char *hash, uint64_t now,
+	       struct store_waiter *w, struct store_result *out)
+{
+	static const unsigned char dummy[STORE_HASH_LEN];
+	struct store_waiter *wake = NULL;
+	struct session *se = NULL;
+	int r = ERR_RELAY_NOT_FOUND, diff;
+
+	if (!s || !out)
+		return ERR_INVAL;
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&s->mu);
+	if (is_len(state, STORE_STATE_LEN))
+		se = *slot_state(s, state);
+	/* The same comparison whatever failed, so timing does not tell. */
+	diff = CRYPTO_memcmp(hash ? hash : dummy, se ? se->poll_hash : dummy, STORE_HASH_LEN);
+	if (!live(se, now) || !hash || diff != 0)
+		goto out;
+	memcpy(out->sid, se->sid, sizeof(out->sid));
+	out->status = se->status;
+	if (se->status == STORE_PENDING) {
+		r = ERR_OK;
+		if (!w || w->deadline_ms <= now || s->shutdown)
+			goto out;
+		if (se->n_waiters >= STORE_MAX_WAITERS)
+			waiter_queue(s, se->waiters, STORE_WAKE_REPLACED, &wake);
+		w->arm(w);
+		w->why = STORE_WAKE_NONE;
+		w->session = se;
+		w->linked = 1;
+		w->w_next = NULL;
+		/* append: the list stays oldest first */
+		w->s_next = NULL;
+		w->s_prev = se->waiters;
+		while (w->s_prev && w->s_prev->s_next)
+			w->s_prev = w->s_prev->s_next;
+		if (w->s_prev)
+			w->s_prev->s_next = w;
+		else
+			se->waiters = w;
+		w->g_prev = NULL;
+		w->g_next = s->waiters;
+		if (s->waiters)
+			s->waiters->g_prev = w;
+		s->waiters = w;
+		se->n_waiters++;
+		r = STORE_WAITING;
+		goto out;
+	}
+	/* A final status: hand it out once, then the session is gone. */
+	out->code = se->code;
+	out->iss = se->iss;
+	out->error = se->error;
+	out->error_description = se->error_description;
+	se->code = se->iss = se->error = se->error_description = NULL;
+	session_remove(s, se, STORE_WAKE_RESULT, &wake);
+	r = ERR_OK;
+out:
+	pthread_mutex_unlock(&s->mu);
+	deliver(wake);
+	return r;
+}
+
+void store_cancel(struct store *s, struct store_waiter *w)
+{
+	if (!s || !w)
+		return;
+	pthread_mutex_lock(&s->mu);
+	waiter_unlink(s, w);
+	pthread_mutex_unlock(&s->mu);
+}
+
+size_t store_tick(struct store *s, uint64_t now, uint64_t *next)
+{
+	struct store_waiter *wake = NULL, *w, *wn;
+	struct session *se, *sn;
+	uint64_t due;
+	size_t removed = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (now >= s->next_expiry) {
+		s->next_expiry = UINT64_MAX;
+		for (se = s->all; se; se = sn) {
+			sn = se->next_all;
+			if (!live(se, now)) {
+				session_remove(s, se, STORE_WAKE_EXPIRED, &wake);
+				removed++;
+			} else if (se->expires_ms < s->next_expiry) {
+				s->next_expiry = se->expires_ms;
+			}
+		}
+	}
+	due = s->next_expiry;
+	for (w = s->waiters; w; w = wn) {
+		wn = w->g_next;
+		if (w->deadline_ms <= now)
+			waiter_queue(s, w, STORE_WAKE_TIMEOUT, &wake);
+		else if (w->deadline_ms < due)
+			due = w->deadline_ms;
+	}
+	if (next)
+		*next = due;
+	pthread_mutex_unlock(&s->mu);
+	deliver(wake);
+	return removed;
+}
+
+void store_shutdown(struct store *s)
+{
+	struct store_waiter *wake = NULL;
+
+	pthread_mutex_lock(&s->mu);
+	s->shutdown = 1;
+	while (s->waiters)
+		waiter_queue(s, s->waiters, STORE_WAKE_SHUTDOWN, &wake);
+	pthread_mutex_unlock(&s->mu);
+	deliver(wake);
+}
+
+size_t store_count(struct store *s)
+{
+	size_t n;
+
+	pthread_mutex_lock(&s->mu);
+	n = s->count;
+	pthread_mutex_unlock(&s->mu);
+	return n;
+}
+
+void store_result_cleanup(struct store_result *r)
+{
+	if (!r)
+		return;
+	wipe_free(r->code);
+	wipe_free(r->iss);
+	wipe_free(r->error);
+	wipe_free(r->error_description);
+	r->code = r->iss = r->error = r->error_description = NULL;
+}
