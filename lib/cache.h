@@ -1,7 +1,8 @@
 /* cache.h: small files in a root-owned 0700 cache directory (discovery,
  * JWKS, the JWKS refresh timestamp). Every login is a new process, so this is
- * the only memory between logins. Names are derived from the issuer by
- * SHA-256, never from token input. */
+ * the only memory between logins. Names are derived from the issuer (or
+ * issuer + jwks_uri) by SHA-256, never from token input. An entry is as
+ * trusted as a fresh download: callers parse and check it the same way. */
 #ifndef OP_CACHE_H
 #define OP_CACHE_H
 
@@ -10,23 +11,28 @@
 
 #include "log.h"
 
-/* Creates dir (0700) if missing; refuses (ERR_CACHE) a dir that is a
+/* dir must be absolute (ERR_INVAL). Creates it (0700, parent must exist) if
+ * missing; refuses (ERR_CACHE, logged at LOG_WARNING) a dir that is a
  * symlink, not a directory, not owned by the effective uid, or group/world
- * accessible. */
+ * accessible. Every other call repeats the owner/mode check. */
 int cache_dir_check(const char *dir, const struct log *log);
 
-/* "<sha256(issuer) hex, 32 chars>.<kind>" into out. */
+/* "<first 128 bits of sha256(issuer), 32 hex chars>.<kind>" into out;
+ * kind is [a-z0-9.-] (ERR_INVAL otherwise, or when outlen is too small). */
 int cache_name(const char *issuer, const char *kind, char *out, size_t outlen);
 
-/* Reads dir/name if it is a regular file owned by us, younger than ttl
- * seconds at now, at most max bytes. ERR_IO when missing or stale. */
+/* Reads dir/name if it is a regular file (no symlink) owned by us, not
+ * group/world-writable, younger than ttl seconds at now (an mtime more than
+ * 60 s in the future counts as stale), at most max bytes. *out is
+ * malloc'd and NUL-terminated. ERR_IO when missing or stale, ERR_CACHE when
+ * unsafe, ERR_TOO_LARGE over max. */
 int cache_read(const char *dir, const char *name, long ttl, time_t now, size_t max,
 	       char **out, size_t *outlen);
 
-/* Writes atomically (temp file 0600 + rename). */
+/* Writes atomically (temp file 0600 in dir, fsync, rename). len may be 0. */
 int cache_write(const char *dir, const char *name, const char *data, size_t len);
 
-/* Modification time of dir/name, or 0 when missing. */
+/* Modification time of dir/name, or 0 when missing or unsafe. */
 time_t cache_mtime(const char *dir, const char *name);
 
 #endif

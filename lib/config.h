@@ -25,19 +25,26 @@ struct config {
 	int allow_insecure_loopback; /* default no */
 };
 
-/* Parses text (len bytes) named `name` in errors. On error, err holds one
- * line "NAME:LINE: what is wrong" and the result is ERR_CONFIG or
- * ERR_CONFIG_MISSING. *out is set only on success. */
+/* Parses text (len bytes) named `name` in errors. On error, err (may be
+ * NULL) holds one line "NAME:LINE: key: what is wrong" (ERR_CONFIG), or
+ * "NAME: missing required key "issuer"" (ERR_CONFIG_MISSING). Keys may come
+ * in any order; the issuer is checked (https, or loopback http with
+ * allow_insecure_loopback) once the whole file is read. No inline
+ * comments; a "[section]" line is an error for now. *out is set only on
+ * success. */
 int config_parse(const char *text, size_t len, const char *name, struct config **out,
 		 char *err, size_t errlen);
 
 /* Opens path defensively (O_NOFOLLOW, fstat: regular, owner, mode, size),
- * then config_parse. ERR_CONFIG_PERM with a message naming the problem. */
+ * then config_parse. Errors name the path: ERR_IO (cannot open/read),
+ * ERR_CONFIG_PERM (symlink, not a regular file, owner, mode), ERR_CONFIG
+ * (too large, or from config_parse). */
 int config_load(const char *path, struct config **out, char *err, size_t errlen);
 
 /* Checks a secret file: regular, no symlink, owned by root/euid, mode
- * without group/other bits. Reads it (first line, trailing newline
- * stripped) into *out (caller wipes + frees). */
+ * without group/other bits (ERR_CONFIG_PERM), at most 4 KiB. Reads it
+ * (first line, "\n" or "\r\n" stripped; empty or with control characters:
+ * ERR_CONFIG) into *out (caller wipes + frees). */
 int config_read_secret(const char *path, char **out, char *err, size_t errlen);
 
 void config_free(struct config *c);

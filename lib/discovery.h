@@ -18,10 +18,21 @@ struct discovery {
 	int iss_parameter_supported; /* authorization_response_iss_parameter_supported */
 };
 
-/* Parses and checks: issuer equal to expected_issuer byte for byte (AZ-01,
- * ERR_DISCOVERY_ISSUER); every endpoint allowed by http_url_allowed (AZ-02);
- * code_challenge_methods_supported, when present, contains S256
- * (ERR_DISCOVERY_PKCE); strict JSON, size cap. */
+/* Parses and checks:
+ * - strict JSON (json_parse: ERR_JSON*, duplicate names ERR_JSON_DUP), at
+ *   most DISCOVERY_MAX_BYTES (ERR_TOO_LARGE), a top-level object (AZ-02);
+ * - issuer equal to expected_issuer byte for byte, so a trailing slash or a
+ *   case change fails (AZ-01, ERR_DISCOVERY_ISSUER);
+ * - issuer, authorization_endpoint, token_endpoint, jwks_uri: present,
+ *   strings (else ERR_DISCOVERY) and allowed by http_url_allowed (AZ-02,
+ *   ERR_HTTP_URL);
+ * - code_challenge_methods_supported, when present, an array of strings
+ *   containing "S256" (AZ-03, ERR_DISCOVERY_PKCE); absent: allowed, logged;
+ * - id_token_signing_alg_values_supported: an array of strings; names
+ *   jwt_alg_from_name does not know (HS256, none, ...) are ignored; absent
+ *   means RS256 (OIDC Discovery §3); no usable name at all: ERR_DISCOVERY;
+ * - authorization_response_iss_parameter_supported a boolean when present.
+ * Unknown members are ignored. Every refusal logs one line. */
 int discovery_parse(const char *json, size_t len, const char *expected_issuer,
 		    int allow_insecure_loopback, const struct log *log, struct discovery **out);
 

@@ -47,14 +47,18 @@ login() {
 	local url cb
 	coproc RTP { "$RT" --config "$cfg" --redirect-uri "$REDIRECT" "$@" 2>&1; }
 	local rin=${RTP[0]} rout=${RTP[1]} rpid=$RTP_PID
-	IFS= read -r -t 20 url <&"$rin"
+	local pre=''
+	while IFS= read -r -t 20 url <&"$rin"; do
+		[ "${url#URL }" != "$url" ] && break
+		pre+="$url"$'\n'
+	done
 	if [ "${url#URL }" = "$url" ]; then
-		out="$url$(cat <&"$rin")"; wait "$rpid"; rc=$?; return
+		out="$pre$(cat <&"$rin")"; wait "$rpid"; rc=$?; return
 	fi
 	cb=$(node tests/idp/browser.mjs --url "${url#URL }" --user "$user" --password "$pw" \
 		--stop-at-redirect "$REDIRECT" ${IDP_CACERT:+--cacert "$IDP_CACERT"} ${BROWSER_ARGS:-} 2>&1)
 	printf '%s\n' "$cb" >&"$rout"
-	out=$(cat <&"$rin")
+	out="$pre$(cat <&"$rin")"
 	wait "$rpid"; rc=$?
 }
 

@@ -52,7 +52,7 @@ int main(void)
 	T_OK(url && strstr(url, "response_type=code&"));
 	T_OK(url && strstr(url, "code_challenge_method=S256"));
 	T_OK(url && strstr(url, "redirect_uri=https%3A%2F%2Frelay.example%2Fcallback"));
-	T_OK(url && strstr(url, "client_id=pkce%20client") || strstr(url, "client_id=pkce+client"));
+	T_OK(url && (strstr(url, "client_id=pkce%20client") || strstr(url, "client_id=pkce+client")));
 	T_OK(url && !strstr(url, "token") && !strchr(url, '#') && !strstr(url, "plain"));
 	T_OK(url && strncmp(url, "https://idp.example/auth?", 25) == 0);
 

@@ -1,0 +1,262 @@
+/* cmd_verify.c: `verify-id-token`: verify one ID token read on stdin with
+ * the same code a login uses, and print the claims it relied on. */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "err.h"
+#include "helper.h"
+#include "json.h"
+#include "jwks.h"
+#include "jwt.h"
+#include "oidc.h"
+
+#define ACCESS_TOKEN_MAX (16 * 1024)
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "%s: verify-id-token: %s (try --help)\n", HELPER_NAME, msg);
+	return EXIT_USAGE;
+}
+
+static int refused(struct helper_log *hl, int r)
+{
+	const char *detail = helper_log_detail(hl);
+
+	fprintf(stderr, "refused: %s%s%s\n", err_str(r), detail[0] ? ": " : "", detail);
+	return EXIT_REFUSED;
+}
+
+/* One token from stdin: at most JWT_MAX_BYTES after trailing whitespace
+ * (a newline, "\r\n") is stripped. */
+static int read_token(char **out, size_t *outlen)
+{
+	size_t cap = JWT_MAX_BYTES + 3, got = 0;
+	char *buf = malloc(cap + 1);
+
+	if (!buf)
+		return ERR_NOMEM;
+	for (;;) {
+		ssize_t n = read(STDIN_FILENO, buf + got, cap + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(buf);
+			return ERR_IO;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > cap) {
+			OPENSSL_cleanse(buf, got);
+			free(buf);
+			return ERR_JWT_TOO_LARGE;
+		}
+	}
+	while (got > 0 && (buf[got - 1] == '\n' || buf[got - 1] == '\r' || buf[got - 1] == ' ' ||
+			   buf[got - 1] == '\t'))
+		got--;
+	buf[got] = '\0';
+	if (got > JWT_MAX_BYTES) {
+		OPENSSL_cleanse(buf, got);
+		free(buf);
+		return ERR_JWT_TOO_LARGE;
+	}
+	*out = buf;
+	*outlen = got;
+	return ERR_OK;
+}
+
+static void print_kv(const char *key, const char *value)
+{
+	char *v = strdup(value ? value : "");
+
+	if (!v)
+		return;
+	helper_sanitize(v);
+	printf("%s=%s\n", key, v);
+	free(v);
+}
+
+static void print_string_claim(const cJSON *pl, const char *name)
+{
+	const cJSON *v = json_get(pl, name);
+
+	if (cJSON_IsString(v))
+		print_kv(name, v->valuestring);
+}
+
+/* A string, or an array whose string members are joined with ','. */
+static void print_list_claim(const cJSON *pl, const char *name)
+{
+	const cJSON *v = json_get(pl, name), *e;
+	size_t len = 1;
+	char *s;
+
+	if (cJSON_IsString(v)) {
+		print_kv(name, v->valuestring);
+		return;
+	}
+	if (!cJSON_IsArray(v))
+		return;
+	cJSON_ArrayForEach(e, v)
+	{
+		if (cJSON_IsString(e))
+			len += strlen(e->valuestring) + 1;
+	}
+	if (!(s = calloc(1, len)))
+		return;
+	cJSON_ArrayForEach(e, v)
+	{
+		if (!cJSON_IsString(e))
+			continue;
+		if (s[0])
+			strcat(s, ",");
+		strcat(s, e->valuestring);
+	}
+	print_kv(name, s);
+	free(s);
+}
+
+static void print_date_claim(const cJSON *pl, const char *name)
+{
+	long long d = 0;
+	int present = 0;
+	char buf[32];
+
+	if (json_get_date(pl, name, &d, &present) == 0 && present) {
+		snprintf(buf, sizeof(buf), "%lld", d);
+		print_kv(name, buf);
+	}
+}
+
+static void print_claims(const struct jwt *t)
+{
+	const cJSON *pl = t->payload;
+	int b = 0, present = 0;
+
+	print_string_claim(pl, "iss");
+	print_string_claim(pl, "sub");
+	print_list_claim(pl, "aud");
+	print_string_claim(pl, "azp");
+	print_date_claim(pl, "exp");
+	print_date_claim(pl, "iat");
+	print_date_claim(pl, "nbf");
+	print_kv("alg", jwt_alg_name(t->alg));
+	if (t->kid)
+		print_kv("kid", t->kid);
+	print_string_claim(pl, "preferred_username");
+	print_string_claim(pl, "email");
+	if (json_get_bool(pl, "email_verified", &b, &present) == 0 && present)
+		print_kv("email_verified", b ? "true" : "false");
+	print_list_claim(pl, "groups");
+}
+
+int cmd_verify_id_token(int argc, char **argv)
+{
+	const char *config_path = DEFAULT_CONFIG, *nonce = NULL, *jwks_file = NULL,
+		   *at_file = NULL, *v;
+	struct helper_log hl;
+	struct config *cfg = NULL;
+	struct oidc o;
+	struct jwt *t = NULL;
+	char err[1024], *token = NULL, *jwks_text = NULL, *at = NULL;
+	size_t token_len = 0, jwks_len = 0, at_len = 0;
+	int debug = 0, rc = EXIT_USAGE, r, k;
+
+	for (int i = 1; i < argc; i++) {
+		if ((k = helper_opt(argv, argc, &i, "--config", &v)) != 0) {
+			if (k < 0)
+				return usage_error("--config needs a value");
+			config_path = v;
+		} else if ((k = helper_opt(argv, argc, &i, "--nonce", &v)) != 0) {
+			if (k < 0)
+				return usage_error("--nonce needs a value");
+			nonce = v;
+		} else if ((k = helper_opt(argv, argc, &i, "--jwks-file", &v)) != 0) {
+			if (k < 0)
+				return usage_error("--jwks-file needs a value");
+			jwks_file = v;
+		} else if ((k = helper_opt(argv, argc, &i, "--access-token-file", &v)) != 0) {
+			if (k < 0)
+				return usage_error("--access-token-file needs a value");
+			at_file = v;
+		} else if (strcmp(argv[i], "--debug") == 0) {
+			debug = 1;
+		} else {
+			return usage_error("unknown option");
+		}
+	}
+	if (!nonce || !*nonce)
+		return usage_error("--nonce is required");
+
+	helper_log_init(&hl, debug, 0);
+	oidc_init(&o, NULL, &hl.log, time(NULL));
+	if ((r = config_load(config_path, &cfg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "%s: %s\n", HELPER_NAME, err);
+		goto out;
+	}
+	if (jwks_file) {
+		r = helper_read_file(jwks_file, JWKS_MAX_BYTES, &jwks_text, &jwks_len);
+		if (r != 0) {
+			fprintf(stderr, "%s: %s: %s\n", HELPER_NAME, jwks_file,
+				r == ERR_IO ? strerror(errno) : err_str(r));
+			goto out;
+		}
+	}
+	if (at_file) {
+		r = helper_read_file(at_file, ACCESS_TOKEN_MAX, &at, &at_len);
+		if (r != 0) {
+			fprintf(stderr, "%s: %s: %s\n", HELPER_NAME, at_file,
+				r == ERR_IO ? strerror(errno) : err_str(r));
+			goto out;
+		}
+		while (at_len > 0 && (at[at_len - 1] == '\n' || at[at_len - 1] == '\r'))
+			at[--at_len] = '\0';
+	}
+
+	oidc_init(&o, cfg, &hl.log, time(NULL));
+	rc = EXIT_REFUSED;
+	if ((r = read_token(&token, &token_len)) != 0) {
+		rc = refused(&hl, r);
+		goto out;
+	}
+	helper_log_reset(&hl);
+	if (jwks_file) {
+		/* offline: the operator's key set, allow-list from the config */
+		if ((r = jwks_parse(jwks_text, jwks_len, &hl.log, &o.jwks)) != 0) {
+			fprintf(stderr, "%s: %s: %s\n", HELPER_NAME, jwks_file, err_str(r));
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	} else if ((r = oidc_load(&o)) != 0) {
+		rc = refused(&hl, r);
+		goto out;
+	}
+	helper_log_reset(&hl);
+	if ((r = oidc_verify_id_token(&o, token, token_len, nonce, at, &t)) != 0) {
+		rc = refused(&hl, r);
+		goto out;
+	}
+	print_claims(t);
+	rc = fflush(stdout) == 0 ? EXIT_ACCEPTED : EXIT_REFUSED;
+out:
+	jwt_free(t);
+	oidc_cleanup(&o);
+	config_free(cfg);
+	free(jwks_text);
+	if (token) {
+		OPENSSL_cleanse(token, token_len);
+		free(token);
+	}
+	if (at) {
+		OPENSSL_cleanse(at, at_len);
+		free(at);
+	}
+	return rc;
+}

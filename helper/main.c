@@ -1,0 +1,165 @@
+/* main.c: oauth2-pkce-helper. One subcommand per run; the table below is
+ * the only dispatch (the login subcommand the PAM module runs is added to
+ * it, like the admin ones here). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "helper.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv); /* argv[0] is the command name */
+	const char *usage;
+};
+
+static const struct command commands[] = {
+	{ "verify-id-token", cmd_verify_id_token,
+	  "verify-id-token [--config FILE] --nonce NONCE [--jwks-file FILE]\n"
+	  "                  [--access-token-file FILE] [--debug]  < id_token\n"
+	  "      Verify one ID token read on stdin. Exit 0: accepted (claims on\n"
+	  "      stdout as key=value), 1: refused (one line on stderr), 2: usage\n"
+	  "      or configuration error. --jwks-file works offline (no discovery).\n" },
+	{ "check", cmd_check,
+	  "check [--config FILE] [--debug]\n"
+	  "      Check the configuration and its files, fetch discovery and keys,\n"
+	  "      print what was found and one \"problem: ...\" line per problem.\n"
+	  "      Exit 0: no problem, 1: problems, 2: usage error.\n" },
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: %s COMMAND [OPTIONS]\n\ncommands:\n", HELPER_NAME);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(stderr, "  %s\n", commands[i].usage);
+	fprintf(stderr, "The default --config is %s.\n", DEFAULT_CONFIG);
+}
+
+/* ---- shared helpers ------------------------------------------------------ */
+
+static void helper_sink(void *ctx, int prio, const char *msg)
+{
+	struct helper_log *hl = ctx;
+
+	if (prio <= LOG_ERR && !hl->first_err[0])
+		snprintf(hl->first_err, sizeof(hl->first_err), "%s", msg);
+	else if (prio == LOG_WARNING && !hl->first_warning[0])
+		snprintf(hl->first_warning, sizeof(hl->first_warning), "%s", msg);
+	if (hl->echo) /* LOG_DEBUG only arrives here with debug set */
+		fprintf(stderr, "%s: %s\n", HELPER_NAME, msg);
+}
+
+void helper_log_init(struct helper_log *hl, int debug, int echo)
+{
+	memset(hl, 0, sizeof(*hl));
+	hl->log.sink = helper_sink;
+	hl->log.ctx = hl;
+	hl->log.debug = debug;
+	hl->echo = echo || debug;
+}
+
+void helper_log_reset(struct helper_log *hl)
+{
+	hl->first_err[0] = '\0';
+	hl->first_warning[0] = '\0';
+}
+
+const char *helper_log_detail(const struct helper_log *hl)
+{
+	return hl->first_err[0] ? hl->first_err : hl->first_warning;
+}
+
+int helper_opt(char **argv, int argc, int *i, const char *name, const char **value)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+
+	if (strncmp(a, name, n) != 0)
+		return 0;
+	if (a[n] == '=') {
+		*value = a + n + 1;
+		return 1;
+	}
+	if (a[n] != '\0')
+		return 0;
+	if (*i + 1 >= argc)
+		return -1;
+	*value = argv[++*i];
+	return 1;
+}
+
+void helper_sanitize(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			*s = '?';
+}
+
+int helper_read_file(const char *path, size_t max, char **out, size_t *outlen)
+{
+	char *buf;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return ERR_IO;
+	if (!(buf = malloc(max + 1))) {
+		close(fd);
+		return ERR_NOMEM;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + got, max + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			errno = e;
+			return ERR_IO;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max) {
+			free(buf);
+			close(fd);
+			return ERR_TOO_LARGE;
+		}
+	}
+	close(fd);
+	buf[got] = '\0';
+	*out = buf;
+	*outlen = got;
+	return ERR_OK;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = EXIT_USAGE;
+
+	umask(077);
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage();
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(argv[1], commands[i].name) != 0)
+			continue;
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
+			fprintf(stderr, "%s: curl_global_init failed\n", HELPER_NAME);
+			return EXIT_USAGE;
+		}
+		rc = commands[i].run(argc - 1, argv + 1);
+		curl_global_cleanup();
+		return rc;
+	}
+	fprintf(stderr, "%s: unknown command \"%s\" (try --help)\n", HELPER_NAME, argv[1]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,621 @@
+/* config.c: the strict "key = value" configuration file. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "http.h"
+#include "json.h"
+#include "jwt.h"
+#include "log.h"
+
+#define CONFIG_LINE_MAX 4096
+#define CONFIG_VALUE_MAX 2048
+#define CONFIG_CLIENT_ID_MAX 255
+#define SECRET_MAX_BYTES 4096
+
+#define DEFAULT_SCOPES "openid profile email"
+#define DEFAULT_CACHE_DIR "/var/cache/pam-oauth2-pkce"
+
+enum key_kind {
+	K_ISSUER,
+	K_CLIENT_ID,
+	K_PATH,
+	K_SCOPES,
+	K_ALGS,
+	K_LONG,
+	K_BOOL,
+};
+
+struct key_def {
+	const char *name;
+	enum key_kind kind;
+	size_t off; /* into struct config */
+	long min, max;
+};
+
+#define OFF(m) offsetof(struct config, m)
+
+/* Every key the file may hold. Adding a key: one line here, one member in
+ * struct config, a default in set_defaults, and the man page. */
+static const struct key_def keys[] = {
+	{ "issuer", K_ISSUER, OFF(issuer), 0, 0 },
+	{ "client_id", K_CLIENT_ID, OFF(client_id), 0, 0 },
+	{ "client_secret_file", K_PATH, OFF(client_secret_file), 0, 0 },
+	{ "scopes", K_SCOPES, OFF(scopes), 0, 0 },
+	{ "allowed_algs", K_ALGS, OFF(allowed_algs), 0, 0 },
+	{ "clock_skew", K_LONG, OFF(clock_skew), 0, 600 },
+	{ "max_token_age", K_LONG, OFF(max_token_age), 1, 86400 },
+	{ "ca_file", K_PATH, OFF(ca_file), 0, 0 },
+	{ "http_timeout", K_LONG, OFF(http_timeout), 1, 60 },
+	{ "cache_dir", K_PATH, OFF(cache_dir), 0, 0 },
+	{ "allow_insecure_loopback", K_BOOL, OFF(allow_insecure_loopback), 0, 1 },
+};
+#define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+struct pstate {
+	const char *name;
+	char *err;
+	size_t errlen;
+	int line_of[N_KEYS]; /* 0: not seen */
+};
+
+static void seterr(struct pstate *ps, int line, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void seterr(struct pstate *ps, int line, const char *key, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	if (!ps->err || ps->errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		snprintf(ps->err, ps->errlen, "%s:%d: %s%s%s", ps->name, line, key ? key : "",
+			 key ? ": " : "", msg);
+	else
+		snprintf(ps->err, ps->errlen, "%s: %s%s%s", ps->name, key ? key : "",
+			 key ? ": " : "", msg);
+}
+
+static int is_ws(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* ---- values ------------------------------------------------------------- */
+
+static int set_string(struct config *c, const struct key_def *k, const char *v)
+{
+	char **dst = (char **)((char *)c + k->off);
+	char *s = strdup(v);
+
+	if (!s)
+		return ERR_NOMEM;
+	free(*dst);
+	*dst = s;
+	return ERR_OK;
+}
+
+static int parse_long(const char *v, long min, long max, long *out)
+{
+	long n = 0;
+
+	if (!*v || strlen(v) > 9)
+		return -1;
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	if (n < min || n > max)
+		return -1;
+	*out = n;
+	return 0;
+}
+
+/* RFC 6749 §3.3 scope-token: %x21 / %x23-5B / %x5D-7E. Normalizes runs of
+ * blanks to one space. */
+static int set_scopes(struct config *c, const char *v, struct pstate *ps, int line)
+{
+	char *norm = malloc(strlen(v) + 1), *o = norm;
+	int has_openid = 0;
+
+	if (!norm)
+		return ERR_NOMEM;
+	while (*v) {
+		const char *start;
+		size_t n;
+
+		while (is_ws(*v))
+			v++;
+		if (!*v)
+			break;
+		start = v;
+		while (*v && !is_ws(*v)) {
+			unsigned char ch = (unsigned char)*v;
+			if (ch < 0x21 || ch > 0x7e || ch == '"' || ch == '\\') {
+				seterr(ps, line, "scopes", "invalid character in a scope");
+				free(norm);
+				return ERR_CONFIG;
+			}
+			v++;
+		}
+		n = (size_t)(v - start);
+		if (n == 6 && memcmp(start, "openid", 6) == 0)
+			has_openid = 1;
+		if (o != norm)
+			*o++ = ' ';
+		memcpy(o, start, n);
+		o += n;
+	}
+	*o = '\0';
+	if (!has_openid) {
+		seterr(ps, line, "scopes", "must include \"openid\"");
+		free(norm);
+		return ERR_CONFIG;
+	}
+	free(c->scopes);
+	c->scopes = norm;
+	return ERR_OK;
+}
+
+static int set_algs(struct config *c, const char *v, struct pstate *ps, int line)
+{
+	unsigned mask = 0;
+	char name[64], clean[40];
+
+	while (*v) {
+		size_t n;
+
+		while (is_ws(*v) || *v == ',')
+			v++;
+		if (!*v)
+			break;
+		n = strcspn(v, " \t,");
+		if (n >= sizeof(name)) {
+			seterr(ps, line, "allowed_algs", "unknown algorithm \"%s\"",
+			       log_sanitize(clean, sizeof(clean), v));
+			return ERR_CONFIG;
+		}
+		memcpy(name, v, n);
+		name[n] = '\0';
+		v += n;
+		if (strcasecmp(name, "none") == 0 || strncasecmp(name, "HS", 2) == 0) {
+			/* IDT-01, IDT-02: unsigned and HMAC tokens are refused
+			 * whatever the configuration says */
+			seterr(ps, line, "allowed_algs", "%s is never allowed",
+			       log_sanitize(clean, sizeof(clean), name));
+			return ERR_CONFIG;
+		}
+		unsigned bit = jwt_alg_from_name(name);
+		if (!bit) {
+			seterr(ps, line, "allowed_algs",
+			       "unknown algorithm \"%s\" (names are case-sensitive, e.g. RS256, ES256, "
+			       "EdDSA)",
+			       log_sanitize(clean, sizeof(clean), name));
+			return ERR_CONFIG;
+		}
+		mask |= bit;
+	}
+	if (!mask) {
+		seterr(ps, line, "allowed_algs", "empty list");
+		return ERR_CONFIG;
+	}
+	c->allowed_algs = mask;
+	return ERR_OK;
+}
+
+static int set_value(struct config *c, const struct key_def *k, const char *v,
+		     struct pstate *ps, int line)
+{
+	long n;
+
+	switch (k->kind) {
+	case K_ISSUER:
+		/* checked once the whole file is read: it depends on
+		 * allow_insecure_loopback, wherever that line is */
+		return set_string(c, k, v);
+	case K_CLIENT_ID:
+		if (strlen(v) > CONFIG_CLIENT_ID_MAX) {
+			seterr(ps, line, k->name, "longer than %d characters",
+			       CONFIG_CLIENT_ID_MAX);
+			return ERR_CONFIG;
+		}
+		for (const char *p = v; *p; p++)
+			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) {
+				seterr(ps, line, k->name, "only printable ASCII is allowed");
+				return ERR_CONFIG;
+			}
+		return set_string(c, k, v);
+	case K_PATH:
+		if (v[0] != '/') {
+			seterr(ps, line, k->name, "must be an absolute path");
+			return ERR_CONFIG;
+		}
+		return set_string(c, k, v);
+	case K_SCOPES:
+		return set_scopes(c, v, ps, line);
+	case K_ALGS:
+		return set_algs(c, v, ps, line);
+	case K_LONG:
+		if (parse_long(v, k->min, k->max, &n) != 0) {
+			seterr(ps, line, k->name, "must be a whole number from %ld to %ld", k->min,
+			       k->max);
+			return ERR_CONFIG;
+		}
+		*(long *)((char *)c + k->off) = n;
+		return ERR_OK;
+	case K_BOOL:
+		if (strcmp(v, "yes") == 0)
+			n = 1;
+		else if (strcmp(v, "no") == 0)
+			n = 0;
+		else {
+			seterr(ps, line, k->name, "must be yes or no");
+			return ERR_CONFIG;
+		}
+		*(int *)((char *)c + k->off) = (int)n;
+		return ERR_OK;
+	}
+	return ERR_INTERNAL;
+}
+
+/* ---- lines -------------------------------------------------------------- */
+
+/* A "[...]" line. Per-service sections ("[service sudo]") are planned; until
+ * they exist, a section header is an error rather than silently merging its
+ * keys into the global ones. */
+static int section_line(struct config *c, const char *line, struct pstate *ps, int lineno)
+{
+	(void)c;
+	(void)line;
+	seterr(ps, lineno, NULL, "unexpected section header (sections are not supported)");
+	return ERR_CONFIG;
+}
+
+static int key_line(struct config *c, char *line, struct pstate *ps, int lineno)
+{
+	char *eq = strchr(line, '='), *key = line, *val, *end;
+	const struct key_def *k = NULL;
+	size_t i;
+
+	if (!eq) {
+		seterr(ps, lineno, NULL, "expected \"key = value\"");
+		return ERR_CONFIG;
+	}
+	end = eq;
+	while (end > key && is_ws(end[-1]))
+		end--;
+	*end = '\0';
+	val = eq + 1;
+	while (is_ws(*val))
+		val++;
+	if (!*key) {
+		seterr(ps, lineno, NULL, "expected \"key = value\"");
+		return ERR_CONFIG;
+	}
+	for (i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].name, key) == 0)
+			k = &keys[i];
+	if (!k) {
+		char clean[64];
+		seterr(ps, lineno, NULL, "unknown key \"%s\"", log_sanitize(clean, sizeof(clean), key));
+		return ERR_CONFIG;
+	}
+	i = (size_t)(k - keys);
+	if (ps->line_of[i]) {
+		seterr(ps, lineno, k->name, "duplicate key (first set on line %d)", ps->line_of[i]);
+		return ERR_CONFIG;
+	}
+	ps->line_of[i] = lineno;
+	if (!*val) {
+		seterr(ps, lineno, k->name, "empty value");
+		return ERR_CONFIG;
+	}
+	if (strlen(val) > CONFIG_VALUE_MAX) {
+		seterr(ps, lineno, k->name, "value longer than %d characters", CONFIG_VALUE_MAX);
+		return ERR_CONFIG;
+	}
+	return set_value(c, k, val, ps, lineno);
+}
+
+static int set_defaults(struct config *c)
+{
+	if (!c->scopes && !(c->scopes = strdup(DEFAULT_SCOPES)))
+		return ERR_NOMEM;
+	if (!c->cache_dir && !(c->cache_dir = strdup(DEFAULT_CACHE_DIR)))
+		return ERR_NOMEM;
+	return ERR_OK;
+}
+
+static int line_of(const struct pstate *ps, const char *name)
+{
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return ps->line_of[i];
+	return 0;
+}
+
+/* Checks that need the whole file. */
+static int validate(const struct config *c, struct pstate *ps)
+{
+	if (!c->issuer) {
+		seterr(ps, 0, NULL, "missing required key \"issuer\"");
+		return ERR_CONFIG_MISSING;
+	}
+	if (!c->client_id) {
+		seterr(ps, 0, NULL, "missing required key \"client_id\"");
+		return ERR_CONFIG_MISSING;
+	}
+	/* TOK-05: https only; OIDC Core §2: no query, no fragment */
+	if (http_url_allowed(c->issuer, c->allow_insecure_loopback) != 0 ||
+	    strchr(c->issuer, '?')) {
+		seterr(ps, line_of(ps, "issuer"), "issuer",
+		       "must be an https:// URL without user info, query or fragment "
+		       "(http:// only to 127.0.0.1, [::1] or localhost with "
+		       "allow_insecure_loopback = yes)");
+		return ERR_CONFIG;
+	}
+	return ERR_OK;
+}
+
+int config_parse(const char *text, size_t len, const char *name, struct config **out,
+		 char *err, size_t errlen)
+{
+	struct pstate ps = { 0 };
+	struct config *c = NULL;
+	char line[CONFIG_LINE_MAX + 1];
+	size_t pos = 0;
+	int lineno = 0, r;
+
+	ps.name = name ? name : "config";
+	ps.err = err;
+	ps.errlen = errlen;
+	if (err && errlen)
+		err[0] = '\0';
+	if (!text || !out)
+		return ERR_INVAL;
+	if (len > CONFIG_MAX_BYTES) {
+		seterr(&ps, 0, NULL, "larger than %d bytes", CONFIG_MAX_BYTES);
+		return ERR_CONFIG;
+	}
+	if (!(c = calloc(1, sizeof(*c))))
+		return ERR_NOMEM;
+	c->allowed_algs = JWT_ALG_ALL;
+	c->clock_skew = 60;
+	c->max_token_age = 300;
+	c->http_timeout = 10;
+
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		char *s, *e;
+
+		lineno++;
+		if (n > CONFIG_LINE_MAX) {
+			seterr(&ps, lineno, NULL, "line longer than %d bytes", CONFIG_LINE_MAX);
+			r = ERR_CONFIG;
+			goto out;
+		}
+		if (!json_utf8_valid(text + pos, n)) {
+			seterr(&ps, lineno, NULL, "invalid UTF-8 or NUL byte");
+			r = ERR_CONFIG;
+			goto out;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + (nl ? 1 : 0);
+		if (n && line[n - 1] == '\r')
+			line[--n] = '\0';
+		for (s = line; *s; s++)
+			if (((unsigned char)*s < 0x20 && *s != '\t') || *s == 0x7f) {
+				seterr(&ps, lineno, NULL, "control character");
+				r = ERR_CONFIG;
+				goto out;
+			}
+		s = line;
+		while (is_ws(*s))
+			s++;
+		e = s + strlen(s);
+		while (e > s && is_ws(e[-1]))
+			*--e = '\0';
+		if (!*s || *s == '#')
+			continue;
+		if (*s == '[')
+			r = section_line(c, s, &ps, lineno);
+		else
+			r = key_line(c, s, &ps, lineno);
+		if (r != 0)
+			goto out;
+	}
+	if ((r = validate(c, &ps)) != 0 || (r = set_defaults(c)) != 0)
+		goto out;
+	*out = c;
+	c = NULL;
+	r = ERR_OK;
+out:
+	OPENSSL_cleanse(line, sizeof(line));
+	config_free(c);
+	return r;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	free(c->issuer);
+	free(c->client_id);
+	free(c->client_secret_file);
+	free(c->scopes);
+	free(c->ca_file);
+	free(c->cache_dir);
+	free(c);
+}
+
+/* ---- files -------------------------------------------------------------- */
+
+static void file_err(char *err, size_t errlen, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void file_err(char *err, size_t errlen, const char *path, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(err, errlen, "%s: %s", path, msg);
+}
+
+/* Opens a root-owned (or our own) regular file without following a symlink,
+ * refuses group/world write (and read too when secret), and reads at most
+ * max bytes into a malloc'd, NUL-terminated buffer. */
+static int read_safe(const char *path, int secret, size_t max, char **out, size_t *outlen,
+		     char *err, size_t errlen)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd, r;
+	mode_t bad = secret ? 077 : 022;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP) {
+			file_err(err, errlen, path, "is a symbolic link (not allowed)");
+			return ERR_CONFIG_PERM;
+		}
+		file_err(err, errlen, path, "cannot open: %s", strerror(errno));
+		return ERR_IO;
+	}
+	r = ERR_CONFIG_PERM;
+	if (fstat(fd, &st) != 0) {
+		file_err(err, errlen, path, "cannot stat: %s", strerror(errno));
+		r = ERR_IO;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		file_err(err, errlen, path, "not a regular file");
+		goto out;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		file_err(err, errlen, path, "owned by uid %lu, must be owned by root",
+			 (unsigned long)st.st_uid);
+		goto out;
+	}
+	if (st.st_mode & bad) {
+		file_err(err, errlen, path, "mode %04o: must not be %s by group or others",
+			 (unsigned)(st.st_mode & 07777), secret ? "accessible" : "writable");
+		goto out;
+	}
+	if ((size_t)st.st_size > max) {
+		file_err(err, errlen, path, "larger than %zu bytes", max);
+		r = ERR_CONFIG;
+		goto out;
+	}
+	r = ERR_NOMEM;
+	if (!(buf = malloc(max + 1)))
+		goto out;
+	for (;;) {
+		ssize_t n = read(fd, buf + got, max + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			file_err(err, errlen, path, "read error: %s", strerror(errno));
+			r = ERR_IO;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > max) {
+			file_err(err, errlen, path, "larger than %zu bytes", max);
+			r = ERR_CONFIG;
+			goto out;
+		}
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*outlen = got;
+	buf = NULL;
+	r = ERR_OK;
+out:
+	if (buf) {
+		OPENSSL_cleanse(buf, max + 1);
+		free(buf);
+	}
+	close(fd);
+	return r;
+}
+
+int config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !out)
+		return ERR_INVAL;
+	if ((r = read_safe(path, 0, CONFIG_MAX_BYTES, &text, &len, err, errlen)) != 0)
+		return r;
+	r = config_parse(text, len, path, out, err, errlen);
+	free(text);
+	return r;
+}
+
+int config_read_secret(const char *path, char **out, char *err, size_t errlen)
+{
+	char *buf = NULL, *s = NULL;
+	size_t len = 0, n;
+	int r;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !out)
+		return ERR_INVAL;
+	if ((r = read_safe(path, 1, SECRET_MAX_BYTES, &buf, &len, err, errlen)) != 0)
+		return r;
+	{
+		const char *nl = memchr(buf, '\n', len);
+		n = nl ? (size_t)(nl - buf) : len;
+	}
+	if (n && buf[n - 1] == '\r')
+		n--;
+	r = ERR_CONFIG;
+	if (n == 0) {
+		file_err(err, errlen, path, "empty secret");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] == 0x7f) {
+			file_err(err, errlen, path, "secret contains a control character or NUL");
+			goto out;
+		}
+	r = ERR_NOMEM;
+	if (!(s = malloc(n + 1)))
+		goto out;
+	memcpy(s, buf, n);
+	s[n] = '\0';
+	*out = s;
+	r = ERR_OK;
+out:
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	return r;
+}

@@ -1,0 +1,685 @@
+/* test_http.c: URL policy, form/Basic encoding and real transfers against a
+ * small HTTP(S) server this test forks on 127.0.0.1 (TOK-04, TOK-05, TOK-06,
+ * TOK-08, TOK-09). */
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "err.h"
+#include "http.h"
+#include "tap.h"
+
+/* ---- the test server ------------------------------------------------------ */
+
+struct srv {
+	pid_t pid;
+	int port;
+	int log_rd; /* frames: 4-byte length + the raw request */
+};
+
+struct conn {
+	int fd;
+	SSL *ssl;
+};
+
+static ssize_t c_read(struct conn *c, char *buf, size_t n)
+{
+	if (c->ssl) {
+		int r = SSL_read(c->ssl, buf, (int)n);
+		return r > 0 ? r : -1;
+	}
+	return read(c->fd, buf, n);
+}
+
+static int c_write(struct conn *c, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = c->ssl ? SSL_write(c->ssl, buf, (int)n) : write(c->fd, buf, n);
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int c_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int c_printf(struct conn *c, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return c_write(c, buf, (size_t)n);
+}
+
+static void send_filler(struct conn *c, size_t n)
+{
+	char chunk[4096];
+
+	memset(chunk, 'a', sizeof(chunk));
+	while (n > 0) {
+		size_t k = n < sizeof(chunk) ? n : sizeof(chunk);
+		if (c_write(c, chunk, k) != 0)
+			return;
+		n -= k;
+	}
+}
+
+/* Reads one request (headers + Content-Length body), logs it, answers by
+ * path. Every answer closes the connection. */
+static void serve_one(struct conn *c, int log_wr)
+{
+	char req[32768], path[256] = "";
+	size_t len = 0, need = 0;
+	char *hend = NULL;
+	uint32_t flen;
+
+	while (len < sizeof(req) - 1) {
+		ssize_t n = c_read(c, req + len, sizeof(req) - 1 - len);
+		if (n <= 0)
+			return;
+		len += (size_t)n;
+		req[len] = '\0';
+		if (!hend && (hend = strstr(req, "\r\n\r\n"))) {
+			const char *cl = strcasestr(req, "\r\nContent-Length:");
+			need = (size_t)(hend + 4 - req) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
+		}
+		if (hend && len >= need)
+			break;
+	}
+	flen = (uint32_t)len;
+	if (write(log_wr, &flen, 4) != 4 || write(log_wr, req, len) != (ssize_t)len)
+		return;
+	sscanf(req, "%*s %255s", path);
+
+	if (strcmp(path, "/ok") == 0) {
+		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: Application/JSON; charset=UTF-8\r\n"
+			    "Content-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}");
+	} else if (strcmp(path, "/noct") == 0) {
+		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+	} else if (strcmp(path, "/500") == 0) {
+		c_printf(c, "HTTP/1.1 500 Oops\r\nContent-Type: application/json\r\n"
+			    "Content-Length: 24\r\nConnection: close\r\n\r\n"
+			    "{\"error\":\"server_error\"}");
+	} else if (strcmp(path, "/redirect") == 0 || strcmp(path, "/redirect307") == 0) {
+		c_printf(c, "HTTP/1.1 %s\r\nLocation: /evil\r\nContent-Type: application/json\r\n"
+			    "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
+			 path[9] ? "307 Temporary Redirect" : "302 Found");
+	} else if (strcmp(path, "/evil") == 0) {
+		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nevil");
+	} else if (strncmp(path, "/size/", 6) == 0) {
+		size_t n = strtoul(path + 6, NULL, 10);
+		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			    "Content-Length: %zu\r\nConnection: close\r\n\r\n", n);
+		send_filler(c, n);
+	} else if (strncmp(path, "/nolen/", 7) == 0) {
+		size_t n = strtoul(path + 7, NULL, 10);
+		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			    "Connection: close\r\n\r\n");
+		send_filler(c, n);
+	} else if (strcmp(path, "/slow") == 0) {
+		/* TOK-06: a body that arrives one byte per second */
+		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+			    "Content-Length: 100\r\nConnection: close\r\n\r\n");
+		for (int i = 0; i < 100; i++) {
+			if (c_write(c, "a", 1) != 0)
+				break;
+			sleep(1);
+		}
+	} else if (strcmp(path, "/slowheaders") == 0) {
+		sleep(30);
+	} else {
+		c_printf(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+	}
+}
+
+static void serve(int lfd, int log_wr, SSL_CTX *ctx)
+{
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		struct timeval tv = { 5, 0 };
+		struct conn c = { -1, NULL };
+
+		c.fd = accept(lfd, NULL, NULL);
+		if (c.fd < 0)
+			continue;
+		setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (ctx) {
+			c.ssl = SSL_new(ctx);
+			SSL_set_fd(c.ssl, c.fd);
+			if (SSL_accept(c.ssl) == 1)
+				serve_one(&c, log_wr);
+			SSL_shutdown(c.ssl);
+			SSL_free(c.ssl);
+		} else {
+			serve_one(&c, log_wr);
+		}
+		close(c.fd);
+	}
+}
+
+static int srv_start(struct srv *s, SSL_CTX *ctx)
+{
+	struct sockaddr_in a = { 0 };
+	socklen_t alen = sizeof(a);
+	int lfd, pfd[2];
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(lfd, 16) != 0 ||
+	    getsockname(lfd, (struct sockaddr *)&a, &alen) != 0 || pipe(pfd) != 0)
+		return -1;
+	s->port = ntohs(a.sin_port);
+	fflush(NULL);
+	s->pid = fork();
+	if (s->pid < 0)
+		return -1;
+	if (s->pid == 0) {
+		close(pfd[0]);
+		serve(lfd, pfd[1], ctx);
+		_exit(0);
+	}
+	close(lfd);
+	close(pfd[1]);
+	s->log_rd = pfd[0];
+	fcntl(s->log_rd, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void srv_stop(struct srv *s)
+{
+	if (s->pid > 0) {
+		kill(s->pid, SIGKILL);
+		waitpid(s->pid, NULL, 0);
+	}
+	close(s->log_rd);
+	s->pid = 0;
+}
+
+/* Everything the server received since the last call: the number of requests,
+ * their raw text concatenated into buf. */
+static int srv_drain(struct srv *s, char *buf, size_t buflen)
+{
+	size_t used = 0;
+	int n = 0;
+
+	buf[0] = '\0';
+	for (;;) {
+		uint32_t flen;
+		char tmp[32768];
+		struct pollfd p = { s->log_rd, POLLIN, 0 };
+
+		if (poll(&p, 1, 50) <= 0 || read(s->log_rd, &flen, 4) != 4)
+			break;
+		if (flen > sizeof(tmp))
+			break;
+		size_t got = 0;
+		while (got < flen) {
+			ssize_t k = read(s->log_rd, tmp + got, flen - got);
+			if (k <= 0) {
+				if (k < 0 && errno == EAGAIN) {
+					poll(&p, 1, 100);
+					continue;
+				}
+				break;
+			}
+			got += (size_t)k;
+		}
+		if (used + got + 1 < buflen) {
+			memcpy(buf + used, tmp, got);
+			used += got;
+			buf[used] = '\0';
+		}
+		n++;
+	}
+	return n;
+}
+
+/* ---- certificates ----------------------------------------------------------- */
+
+static EVP_PKEY *g_key;
+
+static X509 *make_cert(const char *san, long nb_days, long na_days)
+{
+	X509 *x = X509_new();
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	X509_NAME *name;
+
+	if (!x)
+		return NULL;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), (long)time(NULL) & 0xffff);
+	X509_gmtime_adj(X509_getm_notBefore(x), nb_days * 86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), na_days * 86400);
+	name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"test", -1,
+				   -1, 0);
+	X509_set_issuer_name(x, name);
+	X509_set_pubkey(x, g_key);
+	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &v3, NID_subject_alt_name, san);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	X509_sign(x, g_key, EVP_sha256());
+	return x;
+}
+
+static SSL_CTX *make_ctx(X509 *crt, int max_proto)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	SSL_CTX_use_certificate(ctx, crt);
+	SSL_CTX_use_PrivateKey(ctx, g_key);
+	if (max_proto) {
+		SSL_CTX_set_security_level(ctx, 0);
+		SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION);
+		SSL_CTX_set_max_proto_version(ctx, max_proto);
+	}
+	return ctx;
+}
+
+static int write_pem(X509 *crt, char *path)
+{
+	int fd = mkstemp(path);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	int ok = f && PEM_write_X509(f, crt);
+
+	if (f)
+		fclose(f);
+	return ok ? 0 : -1;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_url_policy(void)
+{
+	T_CASE("TOK-05 https URLs allowed");
+	T_EQ(http_url_allowed("https://idp.example.com", 0), 0);
+	T_EQ(http_url_allowed("https://idp.example.com/realms/a", 0), 0);
+	T_EQ(http_url_allowed("https://idp.example.com:8443/token?x=1", 0), 0);
+	T_EQ(http_url_allowed("HTTPS://idp.example.com/", 0), 0);
+	T_EQ(http_url_allowed("https://[2001:db8::1]/x", 0), 0);
+
+	T_CASE("TOK-05 http:// refused, loopback only when allowed");
+	T_EQ(http_url_allowed("http://idp.example.com/", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("http://idp.example.com/", 1), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("http://127.0.0.1:8080/", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("http://127.0.0.1:8080/", 1), 0);
+	T_EQ(http_url_allowed("http://[::1]:8080/x", 1), 0);
+	T_EQ(http_url_allowed("http://localhost:9/x", 1), 0);
+	T_EQ(http_url_allowed("http://LOCALHOST/", 1), 0);
+	T_EQ(http_url_allowed("http://localhost./", 1), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("http://127.0.0.2/", 1), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("http://localhost.evil.com/", 1), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("http://127.0.0.1.nip.io/", 1), ERR_HTTP_URL);
+
+	T_CASE("TOK-05 userinfo, fragment, other schemes, malformed refused");
+	T_EQ(http_url_allowed("https://user@idp.example.com/", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https://user:pw@idp.example.com/", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https://idp.example.com@evil.com/", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("http://127.0.0.1@evil.com/", 1), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https://idp.example.com/#frag", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https://idp.example.com/#", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("ftp://idp.example.com/", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("file:///etc/passwd", 1), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("idp.example.com/x", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https:/idp.example.com/x", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https:///idp.example.com/x", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https://", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https://idp.example.com/a b", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https://idp.example.com/\r\nX: y", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https://idp.example.com\\@evil.com/", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https://idp.example.com:99999/", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed(" https://idp.example.com/", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("https://idp.ex\xc3\xa4mple.com/", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed("", 0), ERR_HTTP_URL);
+	T_EQ(http_url_allowed(NULL, 0), ERR_INVAL);
+	char longurl[2100] = "https://idp.example.com/";
+	memset(longurl + 24, 'a', 2060);
+	longurl[2084] = 0;
+	T_EQ(http_url_allowed(longurl, 0), ERR_HTTP_URL);
+}
+
+static void test_form_encode(void)
+{
+	char *s;
+
+	T_CASE("form encoding keeps unreserved, escapes the rest");
+	s = http_form_encode("AZaz09-._~");
+	T_STREQ(s, "AZaz09-._~");
+	free(s);
+	s = http_form_encode("a b&c=d/e:f+g%h?i#j\xc3\xa9");
+	T_STREQ(s, "a%20b%26c%3Dd%2Fe%3Af%2Bg%25h%3Fi%23j%C3%A9");
+	free(s);
+	s = http_form_encode("");
+	T_STREQ(s, "");
+	free(s);
+	T_OK(http_form_encode(NULL) == NULL);
+}
+
+static void opts_init(struct http_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->allow_insecure_loopback = 1;
+	o->total_timeout_ms = 5000;
+}
+
+static void test_plain(void)
+{
+	struct http_opts o;
+	struct http_response res;
+	struct srv s;
+	char url[256], reqs[65536];
+	double t0;
+
+	if (srv_start(&s, NULL) != 0) {
+		T_OK(!"server start");
+		return;
+	}
+	opts_init(&o);
+
+	T_CASE("GET 200: body, status, lower-cased media type");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), 0);
+	T_EQ(res.status, 200);
+	T_EQ(res.len, 11);
+	T_STREQ(res.body, "{\"ok\":true}");
+	T_STREQ(res.content_type, "application/json");
+	http_response_cleanup(&res);
+	T_OK(res.body == NULL && res.len == 0);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_OK(strstr(reqs, "GET /ok HTTP/1.1\r\n") == reqs);
+	T_OK(strstr(reqs, "\r\nAccept: application/json\r\n") != NULL);
+	T_OK(strcasestr(reqs, "\r\nAuthorization:") == NULL);
+
+	T_CASE("TOK-05 http loopback refused unless allow_insecure_loopback");
+	o.allow_insecure_loopback = 0;
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
+	T_OK(res.body == NULL);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+	o.allow_insecure_loopback = 1;
+
+	T_CASE("no Content-Type -> empty; non-200 status returned to the caller");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/noct", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), 0);
+	T_STREQ(res.content_type, "");
+	http_response_cleanup(&res);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/500", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), 0);
+	T_EQ(res.status, 500);
+	T_STREQ(res.body, "{\"error\":\"server_error\"}");
+	http_response_cleanup(&res);
+	srv_drain(&s, reqs, sizeof(reqs));
+
+	T_CASE("Bearer header; a bearer with CR/LF is refused before sending");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	T_EQ(http_get(&o, url, "tok.en-_~", &res), 0);
+	http_response_cleanup(&res);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_OK(strstr(reqs, "\r\nAuthorization: Bearer tok.en-_~\r\n") != NULL);
+	T_EQ(http_get(&o, url, "a\r\nX-Evil: 1", &res), ERR_INVAL);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+
+	T_CASE("TOK-08 POST form with client_secret_basic: encode, then base64");
+	T_EQ(http_post_form(&o, url, "grant_type=authorization_code&code=abc", "my client",
+			    "s:e+c%r/t", &res),
+	     0);
+	T_EQ(res.status, 200);
+	http_response_cleanup(&res);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_OK(strstr(reqs, "POST /ok HTTP/1.1\r\n") == reqs);
+	/* base64("my%20client:s%3Ae%2Bc%25r%2Ft") */
+	T_OK(strstr(reqs, "\r\nAuthorization: Basic bXklMjBjbGllbnQ6cyUzQWUlMkJjJTI1ciUyRnQ=\r\n") !=
+	     NULL);
+	T_OK(strstr(reqs, "\r\nContent-Type: application/x-www-form-urlencoded\r\n") != NULL);
+	T_OK(strstr(reqs, "\r\n\r\ngrant_type=authorization_code&code=abc") != NULL);
+	T_OK(strcasestr(reqs, "\r\nExpect:") == NULL);
+
+	T_CASE("POST without Basic has no Authorization; half a Basic pair is refused");
+	T_EQ(http_post_form(&o, url, "a=b", NULL, NULL, &res), 0);
+	http_response_cleanup(&res);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_OK(strcasestr(reqs, "\r\nAuthorization:") == NULL);
+	T_EQ(http_post_form(&o, url, "a=b", "id", NULL, &res), ERR_INVAL);
+	T_EQ(http_post_form(&o, url, "a=b", NULL, "pw", &res), ERR_INVAL);
+
+	T_CASE("TOK-04 302 refused, Location not requested");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_REDIRECT);
+	T_EQ(res.status, 302);
+	T_OK(res.body == NULL);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_OK(strstr(reqs, "/evil") == NULL);
+
+	T_CASE("TOK-04 307 on a POST refused, Location not requested");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect307", s.port);
+	T_EQ(http_post_form(&o, url, "code=x", NULL, NULL, &res), ERR_HTTP_REDIRECT);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_OK(strstr(reqs, "/evil") == NULL);
+
+	T_CASE("TOK-06 TOK-09 size cap: Content-Length over the cap");
+	o.max_bytes = 65536;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/70000", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TOO_LARGE);
+	T_OK(res.body == NULL);
+
+	T_CASE("TOK-06 TOK-09 size cap: no Content-Length, streamed past the cap");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/nolen/70000", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TOO_LARGE);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/nolen/65537", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TOO_LARGE);
+
+	T_CASE("size cap: exactly max_bytes is fine; default cap is 64 KiB");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/nolen/65536", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), 0);
+	T_EQ(res.len, 65536);
+	T_OK(res.body && res.body[65535] == 'a' && res.body[65536] == '\0');
+	http_response_cleanup(&res);
+	o.max_bytes = 0;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/65537", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TOO_LARGE);
+	o.max_bytes = 300000;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/262144", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), 0);
+	T_EQ(res.len, 262144);
+	http_response_cleanup(&res);
+	o.max_bytes = 0;
+	srv_drain(&s, reqs, sizeof(reqs));
+
+	T_CASE("TOK-06 TOK-09 body at 1 byte/s: total timeout within the deadline");
+	o.total_timeout_ms = 2000;
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", s.port);
+	t0 = now_s();
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TIMEOUT);
+	T_OK(now_s() - t0 < 3.5);
+	T_OK(now_s() - t0 >= 1.9);
+
+	T_CASE("TOK-09 headers never arrive: timeout");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slowheaders", s.port);
+	t0 = now_s();
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TIMEOUT);
+	T_OK(now_s() - t0 < 3.5);
+	o.total_timeout_ms = 5000;
+	srv_stop(&s); /* the server is still sleeping in /slowheaders */
+
+	T_CASE("TOK-09 connection refused -> ERR_HTTP_CONNECT");
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_CONNECT);
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *u)
+{
+	(void)p;
+	(void)u;
+	return size * n;
+}
+
+static void test_proxy_env(void)
+{
+	struct http_opts o;
+	struct http_response res;
+	struct srv s;
+	char url[256], reqs[4096];
+	CURL *c;
+
+	if (srv_start(&s, NULL) != 0) {
+		T_OK(!"server start");
+		return;
+	}
+	opts_init(&o);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	setenv("http_proxy", "http://127.0.0.1:1", 1);
+	setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
+	setenv("HTTPS_PROXY", "http://127.0.0.1:1", 1);
+	setenv("https_proxy", "http://127.0.0.1:1", 1);
+	setenv("ALL_PROXY", "http://127.0.0.1:1", 1);
+	setenv("all_proxy", "http://127.0.0.1:1", 1);
+
+	T_CASE("TOK-09 control: plain libcurl does use the proxy variables");
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 3000L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	T_EQ(curl_easy_perform(c), CURLE_COULDNT_CONNECT);
+	curl_easy_cleanup(c);
+
+	T_CASE("TOK-09 proxy env variables set to a bogus port are ignored");
+	T_EQ(http_get(&o, url, NULL, &res), 0);
+	T_EQ(res.status, 200);
+	http_response_cleanup(&res);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	srv_stop(&s);
+}
+
+static void test_tls(void)
+{
+	struct http_opts o;
+	struct http_response res;
+	struct srv s;
+	char url[256], reqs[4096], ca[] = "/tmp/test_http_ca_XXXXXX",
+					 ca_exp[] = "/tmp/test_http_exp_XXXXXX";
+	X509 *good, *expired;
+	SSL_CTX *ctx_good, *ctx_exp, *ctx_old;
+
+	g_key = EVP_EC_gen("P-256");
+	good = make_cert("IP:127.0.0.1", -1, 1);
+	expired = make_cert("IP:127.0.0.1", -3, -1);
+	if (!g_key || !good || !expired || write_pem(good, ca) != 0 ||
+	    write_pem(expired, ca_exp) != 0) {
+		T_OK(!"certificate setup");
+		return;
+	}
+	ctx_good = make_ctx(good, 0);
+	ctx_exp = make_ctx(expired, 0);
+	ctx_old = make_ctx(good, TLS1_1_VERSION);
+	opts_init(&o);
+	o.allow_insecure_loopback = 0;
+
+	if (srv_start(&s, ctx_good) == 0) {
+		T_CASE("TOK-05 self-signed certificate, no ca_file -> TLS error");
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
+		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+
+		T_CASE("https with ca_file trusting it -> OK");
+		o.ca_file = ca;
+		T_EQ(http_get(&o, url, NULL, &res), 0);
+		T_EQ(res.status, 200);
+		http_response_cleanup(&res);
+		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+
+		T_CASE("TOK-09 HTTPS_PROXY/ALL_PROXY ignored for https");
+		T_EQ(http_get(&o, url, NULL, &res), 0);
+		http_response_cleanup(&res);
+		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+
+		T_CASE("TOK-05 wrong host name (cert for 127.0.0.1, URL localhost)");
+		snprintf(url, sizeof(url), "https://localhost:%d/ok", s.port);
+		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
+		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+
+		T_CASE("TOK-05 http:// to loopback refused without the loopback opt-in");
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
+
+		T_CASE("ca_file that does not exist -> TLS error");
+		o.ca_file = "/nonexistent/ca.pem";
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
+		o.ca_file = NULL;
+		srv_stop(&s);
+	} else {
+		T_OK(!"tls server start");
+	}
+
+	if (srv_start(&s, ctx_exp) == 0) {
+		T_CASE("TOK-05 expired certificate -> TLS error");
+		o.ca_file = ca_exp;
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
+		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+		o.ca_file = NULL;
+		srv_stop(&s);
+	}
+
+	if (srv_start(&s, ctx_old) == 0) {
+		T_CASE("TOK-05 server speaking at most TLS 1.1 -> TLS error");
+		o.ca_file = ca;
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
+		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+		o.ca_file = NULL;
+		srv_stop(&s);
+	}
+
+	unlink(ca);
+	unlink(ca_exp);
+	SSL_CTX_free(ctx_good);
+	SSL_CTX_free(ctx_exp);
+	SSL_CTX_free(ctx_old);
+	X509_free(good);
+	X509_free(expired);
+	EVP_PKEY_free(g_key);
+}
+
+int main(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		return 1;
+	test_url_policy();
+	test_form_encode();
+	test_plain();
+	test_proxy_env();
+	test_tls();
+	curl_global_cleanup();
+	return t_done();
+}
