@@ -29,7 +29,8 @@ echo "== oauth2-pkce-helper check"
 
 echo "== PKCE round trip"
 coproc RTP { "$B/tests/integration/roundtrip" --config "$T/demo.conf" --redirect-uri "$REDIRECT" 2>&1; }
-IFS= read -r -t 20 url <&"${RTP[0]}"
+rt_pid=$RTP_PID rt_in=${RTP[0]} rt_out=${RTP[1]}
+IFS= read -r -t 20 url <&"$rt_in"
 url=${url#URL }
 echo "   Sign in here: $url"
 if [ "${DEMO_INTERACTIVE:-0}" = 1 ]; then
@@ -41,9 +42,9 @@ else
 	cb=$(node tests/idp/browser.mjs --url "$url" --user alice --password alice-pw --stop-at-redirect "$REDIRECT")
 fi
 echo "   redirected to ${cb%%\?*}?code=...&state=...&iss=..."
-printf '%s\n' "$cb" >&"${RTP[1]}"
-out=$(cat <&"${RTP[0]}")
-wait "$RTP_PID"; rc=$?
+printf '%s\n' "$cb" >&"$rt_out"
+out=$(cat <&"$rt_in")
+wait "$rt_pid"; rc=$?
 echo "== result"
 printf '%s\n' "$out" | sed 's/^/   /'
 if [ $rc -eq 0 ]; then echo "demo: ID token validated; the local user would be $(sed -n 's/^preferred_username=//p' <<<"$out")"; else echo "demo: refused"; fi
