@@ -18,4 +18,12 @@ int b64url_encode(const unsigned char *in, size_t n, char *out, size_t outlen);
  * *outlen is set. */
 int b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outlen);
 
+/* Bytes b64url_decode_into may write for len characters (an upper bound). */
+#define B64URL_DECODED_MAX(len) ((len) / 4 * 3 + 3)
+
+/* As b64url_decode, into out (cap >= B64URL_DECODED_MAX(len), else
+ * ERR_INVAL), without allocating; *outlen = bytes written (no NUL). */
+int b64url_decode_into(const char *in, size_t len, unsigned char *out, size_t cap,
+		       size_t *outlen);
+
 #endif

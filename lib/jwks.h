@@ -40,11 +40,24 @@ struct jwk {
 			     NID_ED25519; 0 for RSA */
 	int bits;         /* RSA modulus / EC field size */
 	EVP_PKEY *pkey;
+	/* Set up once by jwks_parse and only read afterwards (jwt.c copies them
+	 * per signature), for verify_alg: the JWK's "alg", else RS256 (RSA),
+	 * ES256/ES384/ES512 (by curve) or EdDSA (Ed25519). A token of any other
+	 * alg, or a key where these are NULL, gets a context set up per call. */
+	const char *verify_alg;    /* static string; NULL: nothing prepared */
+	const EVP_MD *verify_md;   /* the alg's digest (owned by the set); NULL for EdDSA */
+	EVP_PKEY_CTX *verify_pctx; /* RS*, PS*, ES*: EVP_PKEY_verify over that digest
+				      (only ever duplicated, never used itself);
+				      RS*: PKCS#1 v1.5; PS*: PSS, MGF1 with the same
+				      digest, salt length = digest length */
+	EVP_MD_CTX *verify_mctx;   /* EdDSA, Ed25519: EVP_DigestVerifyInit done;
+				      only ever copied, never used itself */
 };
 
 struct jwks {
 	struct jwk *keys;
 	size_t n;
+	EVP_MD *md[3]; /* SHA-256, SHA-384, SHA-512, fetched once (verify_md) */
 };
 
 /* Parses a JWK Set document {"keys":[...]}. Strict JSON (json_parse), size

@@ -16,6 +16,7 @@
 #include <openssl/evp.h>
 #include <openssl/obj_mac.h>
 #include <openssl/rsa.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -156,17 +157,15 @@ static int refuse_claim(const struct log *log, const struct jwt *t, int code, co
 
 /* ---- shape and header --------------------------------------------------- */
 
-static int decode_json_part(const char *p, size_t len, cJSON **out)
+/* buf: B64URL_DECODED_MAX(len) bytes of scratch */
+static int decode_json_part(const char *p, size_t len, unsigned char *buf, cJSON **out)
 {
-	unsigned char *raw = NULL;
-	size_t rawlen = 0;
+	size_t n = 0;
 	int r;
 
-	if ((r = b64url_decode(p, len, &raw, &rawlen)) != 0)
+	if ((r = b64url_decode_into(p, len, buf, B64URL_DECODED_MAX(len), &n)) != 0)
 		return r;
-	r = json_parse((const char *)raw, rawlen, JWT_MAX_BYTES, JWT_MAX_DEPTH, out);
-	free(raw);
-	return r;
+	return json_parse((const char *)buf, n, JWT_MAX_BYTES, JWT_MAX_DEPTH, out);
 }
 
 /* alg: ERR_JWT_HEADER when missing or not a string; none (any case) and
@@ -195,19 +194,22 @@ static int header_alg(const cJSON *h, unsigned *alg, const char **what)
 	return ERR_OK;
 }
 
-static int header_checks(struct jwt *t, const char **what)
+/* Does the header carry only alg, typ and kid (exact names, as json_get
+ * matches them)? Then none of the members refused_members looks for can be
+ * present, and its nine lookups are skipped. */
+static int header_plain(const cJSON *h)
+{
+	for (const cJSON *m = h->child; m; m = m->next)
+		if (!m->string || (strcmp(m->string, "alg") != 0 && strcmp(m->string, "typ") != 0 &&
+				   strcmp(m->string, "kid") != 0))
+			return 0;
+	return 1;
+}
+
+static int refused_members(const cJSON *h, const char **what)
 {
 	static const char *const key_members[] = { "jku", "x5u", "jwk", "x5c" };
-	const cJSON *h = t->header;
-	const char *typ = NULL, *kid = NULL;
-	int r;
 
-	if (!cJSON_IsObject(h)) {
-		*what = "header not a JSON object";
-		return ERR_JWT_HEADER;
-	}
-	if ((r = header_alg(h, &t->alg, what)) != 0)
-		return r;
 	/* crit (any value) and the b64 extension it would carry (RFC 7797) */
 	if (json_get(h, "crit") || json_get(h, "b64")) {
 		*what = "crit/b64 header";
@@ -223,6 +225,23 @@ static int header_checks(struct jwt *t, const char **what)
 		*what = "enc/zip/cty header";
 		return ERR_JWT_HEADER;
 	}
+	return ERR_OK;
+}
+
+static int header_checks(struct jwt *t, const char **what)
+{
+	const cJSON *h = t->header;
+	const char *typ = NULL, *kid = NULL;
+	int r;
+
+	if (!cJSON_IsObject(h)) {
+		*what = "header not a JSON object";
+		return ERR_JWT_HEADER;
+	}
+	if ((r = header_alg(h, &t->alg, what)) != 0)
+		return r;
+	if (!header_plain(h) && (r = refused_members(h, what)) != 0)
+		return r;
 	if (json_get_string(h, "typ", &typ) != 0) {
 		*what = "typ not a string";
 		return ERR_JWT_HEADER;
@@ -246,10 +265,11 @@ static int header_checks(struct jwt *t, const char **what)
 
 int jwt_parse(const char *token, size_t len, const struct log *log, struct jwt **out)
 {
-	const char *d1, *d2;
+	const char *d1, *d2, *dot[2] = { NULL, NULL };
 	struct jwt *t = NULL;
+	unsigned char *buf = NULL;
 	const char *what = "malformed";
-	size_t dots = 0;
+	size_t dots = 0, hlen, plen, slen;
 	int r = ERR_INTERNAL;
 
 	if (!token || !out)
@@ -259,8 +279,12 @@ int jwt_parse(const char *token, size_t len, const struct log *log, struct jwt *
 			JWT_MAX_BYTES, err_str(ERR_JWT_TOO_LARGE));
 		return ERR_JWT_TOO_LARGE;
 	}
-	for (size_t i = 0; i < len; i++)
-		dots += token[i] == '.';
+	/* memchr: the dots are few and the token is long */
+	for (const char *p = token; (p = memchr(p, '.', len - (size_t)(p - token))); p++) {
+		if (dots < 2)
+			dot[dots] = p;
+		dots++;
+	}
 	if (len == 0 || token[0] == '{' || dots != 2) {
 		log_msg(log, LOG_WARNING,
 			"id token refused: %zu dot(s)%s: %s (compact JWS only: no JWE, no JSON "
@@ -268,38 +292,43 @@ int jwt_parse(const char *token, size_t len, const struct log *log, struct jwt *
 			dots, len && token[0] == '{' ? ", JSON" : "", err_str(ERR_JWT_FORMAT));
 		return ERR_JWT_FORMAT;
 	}
-	d1 = memchr(token, '.', len);
-	d2 = memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - token));
+	d1 = dot[0];
+	d2 = dot[1];
 	if (d1 == token || d2 == d1 + 1) {
 		log_msg(log, LOG_WARNING, "id token refused: empty header or payload: %s",
 			err_str(ERR_JWT_FORMAT));
 		return ERR_JWT_FORMAT;
 	}
-	if (!(t = calloc(1, sizeof(*t)))) {
+	hlen = (size_t)(d1 - token);
+	plen = (size_t)(d2 - d1 - 1);
+	slen = len - (size_t)(d2 + 1 - token);
+	/* struct jwt, signing_input and sig in one block (jwt_free frees it),
+	 * and one scratch buffer for the decoded header, then the payload */
+	if (!(t = malloc(sizeof(*t) + hlen + 1 + plen + 1 + B64URL_DECODED_MAX(slen))) ||
+	    !(buf = malloc(B64URL_DECODED_MAX(hlen > plen ? hlen : plen)))) {
 		r = ERR_NOMEM;
 		goto out;
 	}
-	if ((r = decode_json_part(token, (size_t)(d1 - token), &t->header)) != 0) {
+	memset(t, 0, sizeof(*t));
+	t->signing_input_len = hlen + 1 + plen;
+	t->signing_input = (char *)(t + 1);
+	t->sig = (unsigned char *)t->signing_input + t->signing_input_len + 1;
+	if ((r = decode_json_part(token, hlen, buf, &t->header)) != 0) {
 		what = "header";
 		goto fail;
 	}
 	if ((r = header_checks(t, &what)) != 0)
 		goto fail;
 	what = "signature encoding";
-	if ((r = b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - token), &t->sig, &t->sig_len)) != 0)
+	if ((r = b64url_decode_into(d2 + 1, slen, t->sig, B64URL_DECODED_MAX(slen), &t->sig_len)) != 0)
 		goto fail;
 	what = "payload";
-	if ((r = decode_json_part(d1 + 1, (size_t)(d2 - d1 - 1), &t->payload)) != 0)
+	if ((r = decode_json_part(d1 + 1, plen, buf, &t->payload)) != 0)
 		goto fail;
 	if (!cJSON_IsObject(t->payload)) {
 		r = ERR_JWT_PAYLOAD;
 		what = "payload not a JSON object";
 		goto fail;
-	}
-	t->signing_input_len = (size_t)(d2 - token);
-	if (!(t->signing_input = malloc(t->signing_input_len + 1))) {
-		r = ERR_NOMEM;
-		goto out;
 	}
 	memcpy(t->signing_input, token, t->signing_input_len);
 	t->signing_input[t->signing_input_len] = '\0';
@@ -310,6 +339,7 @@ int jwt_parse(const char *token, size_t len, const struct log *log, struct jwt *
 fail:
 	refuse(log, t, r, what);
 out:
+	free(buf);
 	jwt_free(t);
 	return r;
 }
@@ -317,7 +347,10 @@ out:
 /* ---- key selection ------------------------------------------------------ */
 
 /* kty/crv of the key fit the family; the JWK's alg member (if any) is
- * exactly the header alg (one key, one algorithm: RFC 8725 §3.1). */
+ * exactly the header alg (one key, one algorithm: RFC 8725 §3.1). The
+ * OpenSSL type is EVP_PKEY_get_id, not _get_base_id: stricter (an alias
+ * type such as SM2 or RSA2 is refused, not mapped to its base) and without
+ * a per-call table lookup. */
 static int key_fits(const struct alg_info *a, const struct jwk *k)
 {
 	if (!k->pkey)
@@ -325,17 +358,17 @@ static int key_fits(const struct alg_info *a, const struct jwk *k)
 	switch (a->fam) {
 	case FAM_RSA:
 	case FAM_PSS:
-		if (k->kty != JWK_KTY_RSA || EVP_PKEY_get_base_id(k->pkey) != EVP_PKEY_RSA)
+		if (k->kty != JWK_KTY_RSA || EVP_PKEY_get_id(k->pkey) != EVP_PKEY_RSA)
 			return 0;
 		break;
 	case FAM_EC:
 		if (k->kty != JWK_KTY_EC || k->curve_nid != a->curve_nid ||
-		    EVP_PKEY_get_base_id(k->pkey) != EVP_PKEY_EC)
+		    EVP_PKEY_get_id(k->pkey) != EVP_PKEY_EC)
 			return 0;
 		break;
 	case FAM_EDDSA:
 		if (k->kty != JWK_KTY_OKP || k->curve_nid != NID_ED25519 ||
-		    EVP_PKEY_get_base_id(k->pkey) != EVP_PKEY_ED25519)
+		    EVP_PKEY_get_id(k->pkey) != EVP_PKEY_ED25519)
 			return 0;
 		break;
 	}
@@ -418,17 +451,87 @@ out:
 	return ret;
 }
 
+/* Does key carry a verify context that jwks_parse prepared for this alg
+ * (jwks.h)? Anything else takes the per-call set-up. */
+static int prepared_for(const struct alg_info *a, const struct jwk *k)
+{
+	if (!k->verify_alg || strcmp(k->verify_alg, a->name) != 0)
+		return 0;
+	if (a->fam == FAM_EDDSA)
+		return k->verify_mctx != NULL;
+	return k->verify_pctx && k->verify_md && EVP_MD_get_size(k->verify_md) * 8 == a->hash_bits;
+}
+
+/* Verifies with a copy of the prepared context (the key's own one is shared
+ * and never used itself): RSA and ECDSA over the digest of the signing input,
+ * computed here with the key's fetched digest; EdDSA over the signing input.
+ * *v: the EVP result (1: verified). */
+static int verify_prepared(const struct alg_info *a, const struct jwt *t, const struct jwk *k,
+			   const unsigned char *sig, size_t sig_len, int *v)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_PKEY_CTX *pctx = NULL;
+	EVP_MD_CTX *mctx = NULL;
+	int r = ERR_INTERNAL;
+
+	if (a->fam == FAM_EDDSA) {
+		if (!(mctx = EVP_MD_CTX_new()) || EVP_MD_CTX_copy_ex(mctx, k->verify_mctx) != 1)
+			goto out;
+		*v = EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *)t->signing_input,
+				      t->signing_input_len);
+	} else {
+		if (EVP_Digest(t->signing_input, t->signing_input_len, md, &mdlen, k->verify_md,
+			       NULL) != 1 ||
+		    !(pctx = EVP_PKEY_CTX_dup(k->verify_pctx)))
+			goto out;
+		*v = EVP_PKEY_verify(pctx, sig, sig_len, md, mdlen);
+	}
+	r = ERR_OK;
+out:
+	EVP_PKEY_CTX_free(pctx);
+	EVP_MD_CTX_free(mctx);
+	return r;
+}
+
+/* Sets up a context for this alg and key and verifies (any alg the key fits).
+ * *v: the EVP result (1: verified). */
+static int verify_per_call(const struct alg_info *a, const struct jwt *t, const struct jwk *k,
+			   const unsigned char *sig, size_t sig_len, int *v)
+{
+	const EVP_MD *md = a->fam == FAM_EDDSA ? NULL : alg_md(a);
+	EVP_MD_CTX *mctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	int r = ERR_INTERNAL;
+
+	if (!(mctx = EVP_MD_CTX_new()))
+		goto out;
+	if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, k->pkey) != 1)
+		goto out;
+	if (a->fam == FAM_RSA && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+		goto out;
+	/* PSS: salt length must equal the digest length; OpenSSL's default on
+	 * verify ("auto") would accept any (IDT-07) */
+	if (a->fam == FAM_PSS && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+				  EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
+				  EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+		goto out;
+	*v = EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *)t->signing_input,
+			      t->signing_input_len);
+	r = ERR_OK;
+out:
+	EVP_MD_CTX_free(mctx);
+	return r;
+}
+
 int jwt_verify_signature(const struct jwt *t, const struct jwk *key, const struct log *log)
 {
 	const struct alg_info *a;
-	EVP_MD_CTX *mctx = NULL;
-	EVP_PKEY_CTX *pctx = NULL;
-	const EVP_MD *md = NULL;
 	unsigned char *der = NULL;
 	const unsigned char *sig;
 	size_t sig_len;
 	const char *what = "out of memory";
-	int r = ERR_NOMEM, derlen = 0, v;
+	int r = ERR_NOMEM, derlen = 0, v = 0;
 
 	if (!t || !key)
 		return ERR_INVAL;
@@ -441,7 +544,6 @@ int jwt_verify_signature(const struct jwt *t, const struct jwk *key, const struc
 	switch (a->fam) {
 	case FAM_RSA:
 	case FAM_PSS:
-		md = alg_md(a);
 		if (sig_len != (size_t)EVP_PKEY_get_size(key->pkey)) {
 			r = ERR_JWT_SIG_FORMAT;
 			what = "RSA signature not the modulus size";
@@ -449,7 +551,6 @@ int jwt_verify_signature(const struct jwt *t, const struct jwk *key, const struc
 		}
 		break;
 	case FAM_EC:
-		md = alg_md(a);
 		if ((r = ecdsa_to_der(a, t->sig, t->sig_len, &der, &derlen, &what)) != 0)
 			goto out;
 		sig = der;
@@ -463,22 +564,11 @@ int jwt_verify_signature(const struct jwt *t, const struct jwk *key, const struc
 		}
 		break;
 	}
-	r = ERR_INTERNAL;
 	what = "OpenSSL setup";
-	if (!(mctx = EVP_MD_CTX_new()))
+	r = prepared_for(a, key) ? verify_prepared(a, t, key, sig, sig_len, &v)
+				 : verify_per_call(a, t, key, sig, sig_len, &v);
+	if (r != 0)
 		goto out;
-	if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, key->pkey) != 1)
-		goto out;
-	if (a->fam == FAM_RSA && EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
-		goto out;
-	/* PSS: salt length must equal the digest length; OpenSSL's default on
-	 * verify ("auto") would accept any (IDT-07) */
-	if (a->fam == FAM_PSS && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-				  EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
-				  EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
-		goto out;
-	v = EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *)t->signing_input,
-			     t->signing_input_len);
 	if (v != 1) {
 		r = ERR_JWT_SIGNATURE;
 		what = "signature";
@@ -486,8 +576,10 @@ int jwt_verify_signature(const struct jwt *t, const struct jwk *key, const struc
 	}
 	r = ERR_OK;
 out:
-	ERR_clear_error(); /* nothing of a refused token stays in OpenSSL's queue */
-	EVP_MD_CTX_free(mctx);
+	/* nothing of a refused token stays in OpenSSL's queue (peeking first is
+	 * cheaper than clearing an empty queue) */
+	if (ERR_peek_error() != 0)
+		ERR_clear_error();
 	OPENSSL_free(der);
 	if (r != 0)
 		refuse(log, t, r, what);
@@ -675,7 +767,5 @@ void jwt_free(struct jwt *t)
 		return;
 	cJSON_Delete(t->header);
 	cJSON_Delete(t->payload);
-	free(t->signing_input);
-	free(t->sig);
-	free(t);
+	free(t); /* signing_input and sig live in the same block (jwt_parse) */
 }

@@ -123,6 +123,7 @@ struct jwt {
 	size_t signing_input_len;
 	unsigned char *sig;
 	size_t sig_len;
+	/* signing_input and sig share the struct's allocation: jwt_free only */
 };
 
 /* Shape and header checks only (3 parts, base64url, JSON, alg, typ, crit,

@@ -452,6 +452,76 @@ static void test_document(void)
 	T_EQ(jwks_parse("{}", 2, NULL, NULL), ERR_INVAL);
 }
 
+/* The verify context jwks_parse prepares per key (jwks.h): for the JWK's
+ * alg, else RS256 / the curve's ES* / EdDSA; digest size by alg. */
+static void test_prepared(void)
+{
+	static const struct {
+		const char *extra, *alg;
+		int md_size; /* 0: EdDSA, no digest, a DigestVerify context */
+	} want[] = {
+		{ NULL, "RS256", 32 },
+		{ "\"alg\":\"RS384\"", "RS384", 48 },
+		{ "\"alg\":\"RS512\"", "RS512", 64 },
+		{ "\"alg\":\"PS256\"", "PS256", 32 },
+		{ "\"alg\":\"PS384\"", "PS384", 48 },
+		{ "\"alg\":\"PS512\"", "PS512", 64 },
+		{ NULL, "ES256", 32 },
+		{ NULL, "ES384", 48 },
+		{ "\"alg\":\"ES512\"", "ES512", 64 },
+		{ NULL, "EdDSA", 0 },
+		{ "\"alg\":\"Ed25519\"", "Ed25519", 0 },
+	};
+	EVP_PKEY *kk[] = { k_rsa,  k_rsa,  k_rsa,  k_rsa, k_rsa, k_rsa,
+			   k_p256, k_p384, k_p521, k_ed,  k_ed };
+	const char *jwk[sizeof(want) / sizeof(want[0])];
+	size_t n = sizeof(want) / sizeof(want[0]);
+	struct jwks *set = NULL;
+	char *doc;
+
+	for (size_t i = 0; i < n; i++)
+		jwk[i] = keep(mint_jwk(kk[i], F("k%zu", i), want[i].extra));
+	doc = mint_jwks(jwk, n);
+	T_CASE("each key prepared for its JWK alg, else RS256 / ES256/384/512 / EdDSA");
+	T_EQ(parse_s(doc, &set), 0);
+	T_OK(set && set->n == n);
+	for (size_t i = 0; set && i < set->n && i < n; i++) {
+		const struct jwk *k = &set->keys[i];
+
+		T_STREQ(k->verify_alg, want[i].alg);
+		if (want[i].md_size) {
+			T_OK(k->verify_pctx != NULL && k->verify_mctx == NULL);
+			T_OK(k->verify_md != NULL);
+			if (k->verify_md)
+				T_EQ(EVP_MD_get_size(k->verify_md), want[i].md_size);
+		} else {
+			T_OK(k->verify_mctx != NULL && k->verify_pctx == NULL);
+			T_OK(k->verify_md == NULL);
+		}
+	}
+	T_CASE("the digests are fetched once per set and shared by its keys");
+	if (set) {
+		T_OK(set->md[0] && set->md[1] && set->md[2]);
+		T_OK(set->keys[0].verify_md == set->md[0] && set->keys[3].verify_md == set->md[0] &&
+		     set->keys[8].verify_md == set->md[2]);
+	}
+	jwks_free(set);
+	free(doc);
+	T_CASE("a set with the good key: prepared for RS256 and verifies an RS256 token");
+	{
+		const char *one[] = { good };
+		doc = mint_jwks(one, 1);
+		set = NULL;
+		T_EQ(parse_s(doc, &set), 0);
+		if (set) {
+			T_STREQ(set->keys[0].verify_alg, "RS256");
+			T_EQ(good_key_verifies(set), 0);
+		}
+		jwks_free(set);
+		free(doc);
+	}
+}
+
 int main(void)
 {
 	k_rsa = mint_keygen(MINT_RSA2048);
@@ -467,6 +537,7 @@ int main(void)
 	test_duplicates();
 	test_limits();
 	test_document();
+	test_prepared();
 	T_CASE("no log line with control bytes or over 512 bytes");
 	T_EQ(log_ctrl, 0);
 	T_EQ(log_long, 0);

@@ -6,6 +6,7 @@
  * one thing in an otherwise valid token and asserts the exact ERR_* code, one
  * log line (LOG_WARNING/LOG_ERR) that carries no part of the token, and,
  * where sensible, the acceptance of its positive twin. */
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -1310,6 +1311,238 @@ static void test_idt31_types(void)
 	EXPECT(rs(&c), 0);
 }
 
+/* ---- the verify contexts jwks_parse prepares (jwks.h) ------------------------ */
+
+/* The key as a hand-built struct jwk would be: no prepared context, so
+ * jwt_verify_signature sets one up per call. */
+static struct jwk per_call(const struct jwk *k)
+{
+	struct jwk c = *k;
+
+	c.verify_alg = NULL;
+	c.verify_md = NULL;
+	c.verify_pctx = NULL;
+	c.verify_mctx = NULL;
+	return c;
+}
+
+/* Checks the signature of token s (freed) against set both ways: on the
+ * key's prepared context (prepared: the key has one for the token's alg,
+ * else it takes the per-call path anyway) and on a per-call one. Both give
+ * want, twice (the shared context is not used up), and leave nothing in
+ * OpenSSL's error queue. */
+static void sig_both(char *s, const struct jwks *set, int prepared, int want)
+{
+	struct jwt *t = NULL;
+	const struct jwk *k = NULL;
+
+	T_EQ(jwt_parse(s, strlen(s), NULL, &t), 0);
+	if (t)
+		T_EQ(jwt_select_key(t, set, NULL, &k), 0);
+	if (t && k) {
+		struct jwk c = per_call(k);
+
+		T_EQ(k->verify_alg && strcmp(k->verify_alg, jwt_alg_name(t->alg)) == 0, prepared);
+		T_EQ(jwt_verify_signature(t, k, NULL), want);
+		T_EQ(jwt_verify_signature(t, &c, NULL), want);
+		T_EQ(jwt_verify_signature(t, k, NULL), want);
+		T_EQ(ERR_peek_error(), 0);
+	}
+	jwt_free(t);
+	free(s);
+}
+
+static void test_prepared(void)
+{
+	struct claims c = good();
+	const char *pl = payload(&c);
+	struct mint_opts salt = { 1, 0, 0 };
+	BIGNUM *r = NULL, *s = NULL, *n = mint_ec_order(32), *zero = BN_new();
+	struct jwks *ps;
+
+	BN_zero(zero);
+	T_CASE("prepared RS256 (JWK alg RS256): RS256 accepted; PS256 refused, key alg mismatch");
+	sig_both(tok(k_rsa2, "RS256", "rsa-rs256", &c), ks, 1, 0);
+	EXPECT(tok(k_rsa2, "RS256", "rsa-rs256", &c), 0);
+	EXPECT(tok(k_rsa2, "PS256", "rsa-rs256", &c), ERR_JWT_KEY_MISMATCH);
+	T_CASE("prepared RS256: flipped signature, RS384 and PSS signatures under RS256 refused");
+	sig_both(mint_flip_sig(keep(tok(k_rsa2, "RS256", "rsa-rs256", &c)), 7, 0x20), ks, 1,
+		 ERR_JWT_SIGNATURE);
+	sig_both(mint_token(k_rsa2, "RS384", hdr("RS256", "rsa-rs256"), pl, NULL), ks, 1,
+		 ERR_JWT_SIGNATURE);
+	sig_both(mint_token(k_rsa2, "PS256", hdr("RS256", "rsa-rs256"), pl, NULL), ks, 1,
+		 ERR_JWT_SIGNATURE);
+	EXPECT(mint_token(k_rsa2, "RS512", hdr("RS256", "rsa-rs256"), pl, NULL), ERR_JWT_SIGNATURE);
+
+	T_CASE("no JWK alg (rsa1): RS256 prepared, then RS384, RS512, PS256 per call");
+	sig_both(tok(k_rsa, "RS256", "rsa1", &c), ks, 1, 0);
+	sig_both(tok(k_rsa, "RS384", "rsa1", &c), ks, 0, 0);
+	sig_both(tok(k_rsa, "RS512", "rsa1", &c), ks, 0, 0);
+	sig_both(tok(k_rsa, "PS256", "rsa1", &c), ks, 0, 0);
+	EXPECT(tok(k_rsa, "RS256", "rsa1", &c), 0);
+	EXPECT(tok(k_rsa, "RS384", "rsa1", &c), 0);
+	EXPECT(mint_flip_sig(keep(tok(k_rsa, "RS384", "rsa1", &c)), 3, 0x01), ERR_JWT_SIGNATURE);
+	T_CASE("no JWK alg: RS256 header over an RS384 signature refused on the prepared path");
+	sig_both(mint_token(k_rsa, "RS384", hdr("RS256", "rsa1"), pl, NULL), ks, 1,
+		 ERR_JWT_SIGNATURE);
+
+	{
+		const char *j[] = {
+			keep(mint_jwk(k_rsa, "ps256", "\"alg\":\"PS256\"")),
+			keep(mint_jwk(k_rsa, "ps384", "\"alg\":\"PS384\"")),
+			keep(mint_jwk(k_rsa, "ps512", "\"alg\":\"PS512\"")),
+		};
+		ps = parse_set(j, 3);
+	}
+	T_CASE("prepared PS256 (JWK alg PS256): salt 32 accepted; salt 0, 20 and max refused");
+	salt.pss_saltlen = 32;
+	sig_both(mint_token(k_rsa, "PS256", hdr("PS256", "ps256"), pl, &salt), ps, 1, 0);
+	EXPECT_KP(mint_token(k_rsa, "PS256", hdr("PS256", "ps256"), pl, &salt), ps, &pol, 0);
+	salt.pss_saltlen = 0;
+	sig_both(mint_token(k_rsa, "PS256", hdr("PS256", "ps256"), pl, &salt), ps, 1,
+		 ERR_JWT_SIGNATURE);
+	EXPECT_KP(mint_token(k_rsa, "PS256", hdr("PS256", "ps256"), pl, &salt), ps, &pol,
+		  ERR_JWT_SIGNATURE);
+	salt.pss_saltlen = 20;
+	sig_both(mint_token(k_rsa, "PS256", hdr("PS256", "ps256"), pl, &salt), ps, 1,
+		 ERR_JWT_SIGNATURE);
+	salt.pss_saltlen = RSA_PSS_SALTLEN_MAX;
+	sig_both(mint_token(k_rsa, "PS256", hdr("PS256", "ps256"), pl, &salt), ps, 1,
+		 ERR_JWT_SIGNATURE);
+	T_CASE("prepared PS384/PS512: salt 48/64 accepted, salt 0 refused");
+	salt.pss_saltlen = 48;
+	sig_both(mint_token(k_rsa, "PS384", hdr("PS384", "ps384"), pl, &salt), ps, 1, 0);
+	salt.pss_saltlen = 64;
+	sig_both(mint_token(k_rsa, "PS512", hdr("PS512", "ps512"), pl, &salt), ps, 1, 0);
+	salt.pss_saltlen = 0;
+	sig_both(mint_token(k_rsa, "PS384", hdr("PS384", "ps384"), pl, &salt), ps, 1,
+		 ERR_JWT_SIGNATURE);
+	sig_both(mint_token(k_rsa, "PS512", hdr("PS512", "ps512"), pl, &salt), ps, 1,
+		 ERR_JWT_SIGNATURE);
+	T_CASE("prepared PS256: PKCS#1 v1.5 and PS384 signatures under PS256 refused");
+	sig_both(mint_token(k_rsa, "RS256", hdr("PS256", "ps256"), pl, NULL), ps, 1,
+		 ERR_JWT_SIGNATURE);
+	sig_both(mint_token(k_rsa, "PS384", hdr("PS256", "ps256"), pl, NULL), ps, 1,
+		 ERR_JWT_SIGNATURE);
+	T_CASE("prepared PS256: RS256 and PS384 headers refused, key alg mismatch");
+	EXPECT_KP(tok(k_rsa, "RS256", "ps256", &c), ps, &pol, ERR_JWT_KEY_MISMATCH);
+	EXPECT_KP(tok(k_rsa, "PS384", "ps256", &c), ps, &pol, ERR_JWT_KEY_MISMATCH);
+	T_CASE("prepared PS256 shared: salt 0 and salt 32 interleaved");
+	for (int i = 0; i < 6; i++) {
+		salt.pss_saltlen = i % 2 ? 32 : 0;
+		EXPECT_KP(mint_token(k_rsa, "PS256", hdr("PS256", "ps256"), pl, &salt), ps, &pol,
+			  i % 2 ? 0 : ERR_JWT_SIGNATURE);
+	}
+	jwks_free(ps);
+
+	ec_real_rs(k_p256, "ES256", "ec256", &r, &s);
+	T_CASE("prepared ES256: real r,s accepted; r = 0, s = 0, r = n refused before verifying");
+	sig_both(ec_tok_rs(k_p256, "ES256", "ec256", r, s), ks, 1, 0);
+	sig_both(ec_tok_rs(k_p256, "ES256", "ec256", zero, s), ks, 1, ERR_JWT_SIG_FORMAT);
+	sig_both(ec_tok_rs(k_p256, "ES256", "ec256", r, zero), ks, 1, ERR_JWT_SIG_FORMAT);
+	sig_both(ec_tok_rs(k_p256, "ES256", "ec256", zero, zero), ks, 1, ERR_JWT_SIG_FORMAT);
+	sig_both(ec_tok_rs(k_p256, "ES256", "ec256", n, s), ks, 1, ERR_JWT_SIG_FORMAT);
+	EXPECT(ec_tok_rs(k_p256, "ES256", "ec256", zero, s), ERR_JWT_SIG_FORMAT);
+	T_CASE("prepared ES256: r = n - 1 in range, fails to verify; s and r swapped");
+	BN_sub_word(n, 1);
+	sig_both(ec_tok_rs(k_p256, "ES256", "ec256", n, s), ks, 1, ERR_JWT_SIGNATURE);
+	sig_both(ec_tok_rs(k_p256, "ES256", "ec256", s, r), ks, 1, ERR_JWT_SIGNATURE);
+	BN_free(r);
+	BN_free(s);
+	BN_free(n);
+	T_CASE("prepared ES384, ES512 (no JWK alg: the curve's alg): accepted, r = 0 refused");
+	sig_both(tok(k_p384, "ES384", "ec384", &c), ks, 1, 0);
+	sig_both(tok(k_p521, "ES512", "ec521", &c), ks, 1, 0);
+	ec_real_rs(k_p521, "ES512", "ec521", &r, &s);
+	sig_both(ec_tok_rs(k_p521, "ES512", "ec521", zero, s), ks, 1, ERR_JWT_SIG_FORMAT);
+	sig_both(mint_flip_sig(keep(tok(k_p384, "ES384", "ec384", &c)), 50, 0x80), ks, 1,
+		 ERR_JWT_SIGNATURE);
+	BN_free(r);
+	BN_free(s);
+	BN_free(zero);
+
+	T_CASE("prepared EdDSA (ed1, no JWK alg): EdDSA prepared, Ed25519 per call");
+	sig_both(tok(k_ed, "EdDSA", "ed1", &c), ks, 1, 0);
+	sig_both(tok(k_ed, "Ed25519", "ed1", &c), ks, 0, 0);
+	sig_both(mint_flip_sig(keep(tok(k_ed, "EdDSA", "ed1", &c)), 40, 0x01), ks, 1,
+		 ERR_JWT_SIGNATURE);
+	sig_both(mint_flip_payload(keep(tok(k_ed, "EdDSA", "ed-eddsa", &c)), 3, 0x01), ks, 1,
+		 ERR_JWT_SIGNATURE);
+	T_CASE("prepared contexts shared: good and bad tokens interleaved");
+	for (int i = 0; i < 8; i++) {
+		char *rsa = tok(k_rsa, "RS256", "rsa1", &c), *ed = tok(k_ed, "EdDSA", "ed1", &c);
+
+		if (i % 2 == 0) {
+			rsa = mint_flip_sig(keep(rsa), (size_t)i, 0x04);
+			ed = mint_flip_sig(keep(ed), (size_t)i, 0x04);
+		}
+		EXPECT(rsa, i % 2 ? 0 : ERR_JWT_SIGNATURE);
+		EXPECT(ed, i % 2 ? 0 : ERR_JWT_SIGNATURE);
+	}
+}
+
+/* jwt_parse decodes base64url itself; it must accept and refuse exactly
+ * what b64url_decode does, with the same bytes. */
+static void test_b64_agrees(void)
+{
+	static const char valid[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	const char *h64 = keep(mint_b64("{\"alg\":\"RS256\"}", 15));
+	const char *p64 = keep(mint_b64("{}", 2));
+	unsigned long seed = 12345;
+	int mismatch = 0, accepted = 0, refused = 0;
+
+	T_CASE("IDT-10 base64url: jwt_parse agrees with b64url_decode (signature and header)");
+	for (int i = 0; i < 65536 + 20000; i++) {
+		char part[32], tokbuf[128];
+		size_t plen, tl;
+		struct jwt *t = NULL;
+		unsigned char *raw = NULL;
+		size_t rawlen = 0;
+		int rp, rb;
+
+		if (i < 65536) { /* every pair of bytes */
+			part[0] = (char)(i >> 8);
+			part[1] = (char)(i & 0xff);
+			plen = 2;
+		} else { /* mostly valid strings of 0..23 characters */
+			seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+			plen = (seed >> 33) % 24;
+			for (size_t k = 0; k < plen; k++) {
+				seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+				part[k] = (seed >> 40) % 16 ? valid[(seed >> 33) % 64]
+							     : (char)((seed >> 45) & 0xff);
+			}
+		}
+		if (memchr(part, '.', plen))
+			continue; /* a dot makes another part: ERR_JWT_FORMAT */
+		rb = b64url_decode(part, plen, &raw, &rawlen);
+		/* as the signature */
+		tl = (size_t)snprintf(tokbuf, sizeof(tokbuf), "%s.%s.", h64, p64);
+		memcpy(tokbuf + tl, part, plen);
+		rp = jwt_parse(tokbuf, tl + plen, NULL, &t);
+		if ((rb == 0) != (rp == 0) || (rp != 0 && rp != ERR_B64) ||
+		    (rp == 0 && (t->sig_len != rawlen || memcmp(t->sig, raw, rawlen) != 0)))
+			mismatch++;
+		rp == 0 ? accepted++ : refused++;
+		jwt_free(t);
+		t = NULL;
+		/* as the header (not empty, not '{': those are ERR_JWT_FORMAT first):
+		 * refused as base64url exactly when b64url_decode refuses */
+		if (plen > 0 && part[0] != '{') {
+			memcpy(tokbuf, part, plen);
+			tl = plen + (size_t)snprintf(tokbuf + plen, sizeof(tokbuf) - plen, ".%s.AAAA",
+						     p64);
+			rp = jwt_parse(tokbuf, tl, NULL, &t);
+			if ((rb != 0) != (rp == ERR_B64) || (rb == 0 && rp == 0))
+				mismatch++;
+			jwt_free(t);
+		}
+		free(raw);
+	}
+	T_EQ(mismatch, 0);
+	T_OK(accepted > 1000 && refused > 1000);
+}
+
 int main(void)
 {
 	setup();
@@ -1337,6 +1570,8 @@ int main(void)
 	test_idt27_typ();
 	test_idt28_at_hash();
 	test_idt31_types();
+	test_prepared();
+	test_b64_agrees();
 
 	T_CASE("no log line with control bytes or over 512 bytes");
 	T_EQ(log_ctrl, 0);
