@@ -342,10 +342,11 @@ static int add_header(struct curl_slist **l, const char *h)
 	return ERR_OK;
 }
 
-/* One request. post_body NULL means GET. auth_header (may be NULL) is a
- * complete "Authorization: ..." line. */
+/* One request. post_body NULL means GET; post_type is its Content-Type
+ * header line. auth_header (may be NULL) is a complete "Authorization: ..."
+ * line. */
 static int request(const struct http_opts *o, const char *url, const char *post_body,
-		   const char *auth_header, struct http_response *out)
+		   const char *post_type, const char *auth_header, struct http_response *out)
 {
 	struct body_buf b = { 0 };
 	struct curl_slist *hdrs = NULL;
@@ -379,8 +380,7 @@ static int request(const struct http_opts *o, const char *url, const char *post_
 	r = ERR_NOMEM;
 	if (add_header(&hdrs, "Accept: application/json") != 0 || add_header(&hdrs, "Expect:") != 0)
 		goto out;
-	if (post_body &&
-	    add_header(&hdrs, "Content-Type: application/x-www-form-urlencoded") != 0)
+	if (post_body && add_header(&hdrs, post_type) != 0)
 		goto out;
 	if (auth_header && add_header(&hdrs, auth_header) != 0)
 		goto out;
@@ -477,27 +477,52 @@ out:
 	return r;
 }
 
+/* "Authorization: Bearer <bearer>" (malloc'd) or NULL for no bearer. */
+static int bearer_header(const char *bearer, char **out)
+{
+	static const char prefix[] = "Authorization: Bearer ";
+	size_t n;
+
+	*out = NULL;
+	if (!bearer)
+		return ERR_OK;
+	for (const char *p = bearer; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return ERR_INVAL; /* no header injection */
+	n = strlen(bearer);
+	if (!(*out = malloc(sizeof(prefix) + n)))
+		return ERR_NOMEM;
+	memcpy(*out, prefix, sizeof(prefix) - 1);
+	memcpy(*out + sizeof(prefix) - 1, bearer, n + 1);
+	return ERR_OK;
+}
+
 int http_get(const struct http_opts *o, const char *url, const char *bearer,
 	     struct http_response *out)
 {
-	static const char prefix[] = "Authorization: Bearer ";
 	char *hdr = NULL;
-	size_t n;
 	int r;
 
 	if (!o || !url || !out)
 		return ERR_INVAL;
-	if (bearer) {
-		for (const char *p = bearer; *p; p++)
-			if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
-				return ERR_INVAL; /* no header injection */
-		n = strlen(bearer);
-		if (!(hdr = malloc(sizeof(prefix) + n)))
-			return ERR_NOMEM;
-		memcpy(hdr, prefix, sizeof(prefix) - 1);
-		memcpy(hdr + sizeof(prefix) - 1, bearer, n + 1);
-	}
-	r = request(o, url, NULL, hdr, out);
+	if ((r = bearer_header(bearer, &hdr)) != 0)
+		return r;
+	r = request(o, url, NULL, NULL, hdr, out);
+	wipe_free(hdr);
+	return r;
+}
+
+int http_post_json(const struct http_opts *o, const char *url, const char *json,
+		   const char *bearer, struct http_response *out)
+{
+	char *hdr = NULL;
+	int r;
+
+	if (!o || !url || !json || !out)
+		return ERR_INVAL;
+	if ((r = bearer_header(bearer, &hdr)) != 0)
+		return r;
+	r = request(o, url, json, "Content-Type: application/json", hdr, out);
 	wipe_free(hdr);
 	return r;
 }
@@ -512,7 +537,7 @@ int http_post_form(const struct http_opts *o, const char *url, const char *body,
 		return ERR_INVAL;
 	if (basic_user && (r = basic_header(basic_user, basic_pass, &hdr)) != 0)
 		return r;
-	r = request(o, url, body, hdr, out);
+	r = request(o, url, body, "Content-Type: application/x-www-form-urlencoded", hdr, out);
 	wipe_free(hdr);
 	return r;
 }

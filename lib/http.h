@@ -53,6 +53,10 @@ int http_get(const struct http_opts *o, const char *url, const char *bearer,
 int http_post_form(const struct http_opts *o, const char *url, const char *body,
 		   const char *basic_user, const char *basic_pass, struct http_response *out);
 
+/* POST application/json body; bearer (may be NULL) as in http_get. */
+int http_post_json(const struct http_opts *o, const char *url, const char *json,
+		   const char *bearer, struct http_response *out);
+
 /* Percent-encodes s for a form body or query (unreserved chars kept);
  * malloc'd, NULL on allocation failure. */
 char *http_form_encode(const char *s);
