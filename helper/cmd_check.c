@@ -1,7 +1,9 @@
 /* cmd_check.c: `check`: what an administrator runs after editing the
  * config. Prints what it finds on stdout as "name: value" lines and one
  * "problem: ..." line per problem; the library's own log lines go to
- * stderr. */
+ * stderr. An unset relay_url is reported as a problem line but does not
+ * change the exit status on its own: the IdP side (discovery, keys, what
+ * verify-id-token needs) can be checked without a relay. */
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -18,12 +20,16 @@
 #include "config.h"
 #include "err.h"
 #include "helper.h"
+#include "http.h"
 #include "jwks.h"
 #include "jwt.h"
 #include "oidc.h"
 
+#define RELAY_HEALTH_MAX_BYTES 4096
+
 struct report {
 	int problems;
+	int no_relay; /* relay_url unset: reported, not counted in problems */
 };
 
 static void problem(struct report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -107,6 +113,165 @@ static void check_owner(struct report *rep, const char *what, const char *path)
 			(unsigned long)st.st_uid);
 }
 
+/* ---- login policy ------------------------------------------------------- */
+
+struct strbuf {
+	char buf[2048];
+	size_t len;
+};
+
+static void sb_add(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->len >= sizeof(sb->buf) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(sb->buf + sb->len, sizeof(sb->buf) - sb->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		sb->len += (size_t)n < sizeof(sb->buf) - sb->len ? (size_t)n
+								  : sizeof(sb->buf) - sb->len - 1;
+}
+
+/* " key=value", quoted when the value has a blank (prompt, allowed_groups) */
+static void sb_str(struct strbuf *sb, const char *key, const char *v)
+{
+	if (v)
+		sb_add(sb, strchr(v, ' ') ? " %s=\"%s\"" : " %s=%s", key, v);
+}
+
+static const char *yes_no(int b)
+{
+	return b ? "yes" : "no";
+}
+
+/* "wait=code qr=utf8 login_timeout=100 ..." on one line */
+static void print_policy(const char *name, const struct config_login *l)
+{
+	static const char *const waits[] = { [CONFIG_WAIT_AUTO] = "auto",
+					     [CONFIG_WAIT_POLL] = "poll",
+					     [CONFIG_WAIT_ENTER] = "enter",
+					     [CONFIG_WAIT_CODE] = "code" };
+	static const char *const qrs[] = { [CONFIG_QR_UTF8] = "utf8",
+					   [CONFIG_QR_ASCII] = "ascii",
+					   [CONFIG_QR_OFF] = "off" };
+	struct strbuf sb = { .len = 0 };
+
+	sb_add(&sb, "wait=%s qr=%s login_timeout=%ld",
+	       (unsigned)l->wait < sizeof(waits) / sizeof(waits[0]) ? waits[l->wait] : "?",
+	       (unsigned)l->qr < sizeof(qrs) / sizeof(qrs[0]) ? qrs[l->qr] : "?",
+	       l->login_timeout);
+	sb_str(&sb, "username_claim", l->username_claim);
+	sb_str(&sb, "map_file", l->map_file);
+	sb_str(&sb, "strip_domain", l->strip_domain);
+	sb_add(&sb, " lowercase=%s allow_root=%s", yes_no(l->lowercase), yes_no(l->allow_root));
+	sb_str(&sb, "groups_claim", l->groups_claim);
+	sb_str(&sb, "allowed_groups", l->allowed_groups);
+	sb_add(&sb, " kiosk_accept_login_csrf=%s", yes_no(l->kiosk_accept_login_csrf));
+	sb_str(&sb, "prompt", l->prompt);
+	line(name, sb.buf);
+}
+
+static void print_policies(const struct config *cfg)
+{
+	struct config_login l;
+	char name[128];
+
+	config_login_for(cfg, NULL, &l);
+	print_policy("login_policy", &l);
+	for (size_t i = 0; i < cfg->nsections; i++) {
+		snprintf(name, sizeof(name), "section %s", cfg->sections[i].name);
+		config_login_for(cfg, cfg->sections[i].name, &l);
+		print_policy(name, &l);
+	}
+}
+
+/* The map file, as claims.c will read it: a regular file (no symlink)
+ * owned by root, not group/world-writable. */
+static void check_map_file(struct report *rep, const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		problem(rep, "map_file %s: %s", path, strerror(errno));
+	else if (S_ISLNK(st.st_mode))
+		problem(rep, "map_file %s: is a symbolic link (not allowed)", path);
+	else if (!S_ISREG(st.st_mode))
+		problem(rep, "map_file %s: not a regular file", path);
+	else if (st.st_uid != 0)
+		problem(rep, "map_file %s: owned by uid %lu, must be owned by root", path,
+			(unsigned long)st.st_uid);
+	else if (st.st_mode & 022)
+		problem(rep, "map_file %s: mode %04o: must not be writable by group or others", path,
+			(unsigned)(st.st_mode & 07777));
+	else
+		line("map_file", path);
+}
+
+/* Every distinct map_file, global or in a section, once. */
+static void check_map_files(struct report *rep, const struct config *cfg)
+{
+	for (size_t i = 0; i <= cfg->nsections; i++) {
+		const char *m = i == 0 ? cfg->login.map_file : cfg->sections[i - 1].login.map_file;
+		int seen = 0;
+
+		if (!m)
+			continue;
+		for (size_t j = 0; j < i && !seen; j++) {
+			const char *o = j == 0 ? cfg->login.map_file
+					       : cfg->sections[j - 1].login.map_file;
+			seen = o && strcmp(o, m) == 0;
+		}
+		if (!seen)
+			check_map_file(rep, m);
+	}
+}
+
+/* ---- relay ---------------------------------------------------------------- */
+
+/* GET relay_url/healthz: the relay answers 200 "ok". relay_url was
+ * validated by the parser (a base URL without a trailing slash). The system
+ * trust store is used: ca_file is for the IdP. */
+static void check_relay(struct report *rep, const struct config *cfg, struct helper_log *hl)
+{
+	struct http_opts o = { 0 };
+	struct http_response resp = { 0 };
+	char url[4096]; /* config values are at most 2048 bytes */
+	long total = (cfg->http_timeout > 0 ? cfg->http_timeout : 10) * 1000L;
+	int r;
+
+	if (!cfg->relay_url) {
+		printf("problem: relay_url is not set: logins cannot work\n");
+		rep->no_relay = 1;
+		return;
+	}
+	if ((size_t)snprintf(url, sizeof(url), "%s/healthz", cfg->relay_url) >= sizeof(url)) {
+		problem(rep, "relay_url: too long");
+		return;
+	}
+	o.total_timeout_ms = total;
+	o.connect_timeout_ms = total < OIDC_CONNECT_TIMEOUT_MS ? total : OIDC_CONNECT_TIMEOUT_MS;
+	o.max_bytes = RELAY_HEALTH_MAX_BYTES;
+	o.ca_file = NULL;
+	o.proxy = NULL;
+	o.allow_insecure_loopback = cfg->allow_insecure_loopback;
+	o.log = &hl->log;
+	helper_log_reset(hl);
+	r = http_get(&o, url, NULL, &resp);
+	if (r != 0) {
+		const char *d = helper_log_detail(hl);
+		problem(rep, "relay: %s: %s", err_str(r), d[0] ? d : url);
+	} else if (resp.status != 200) {
+		problem(rep, "relay: GET %s answered HTTP %ld", url, resp.status);
+	} else {
+		line("relay", "ok");
+	}
+	http_response_cleanup(&resp);
+}
+
 static void check_files(struct report *rep, const char *config_path, const struct config *cfg,
 			const struct helper_log *hl)
 {
@@ -122,6 +287,7 @@ static void check_files(struct report *rep, const char *config_path, const struc
 			line("client_secret_file", "ok (not readable by group or others)");
 			OPENSSL_cleanse(secret, strlen(secret));
 			free(secret);
+			secret = NULL;
 		}
 	} else {
 		line("client", "public (PKCE only, no client secret)");
@@ -137,6 +303,18 @@ static void check_files(struct report *rep, const char *config_path, const struc
 		if (fd >= 0)
 			close(fd);
 	}
+	if (cfg->relay_secret_file) {
+		check_owner(rep, "relay_secret_file", cfg->relay_secret_file);
+		if (config_read_secret(cfg->relay_secret_file, &secret, err, sizeof(err)) != 0) {
+			problem(rep, "relay_secret_file: %s", err);
+		} else {
+			line("relay_secret_file", "ok (not readable by group or others)");
+			OPENSSL_cleanse(secret, strlen(secret));
+			free(secret);
+			secret = NULL;
+		}
+	}
+	check_map_files(rep, cfg);
 	if (cache_dir_check(cfg->cache_dir, &hl->log) != 0)
 		problem(rep, "cache_dir: %s", helper_log_detail(hl));
 	else
@@ -181,8 +359,11 @@ int cmd_check(int argc, char **argv)
 	print_algs("allowed_algs", cfg->allowed_algs);
 	if (cfg->allow_insecure_loopback)
 		line("allow_insecure_loopback", "yes (plain http to loopback: for tests only)");
+	line("relay_url", cfg->relay_url ? cfg->relay_url : "(not set)");
+	print_policies(cfg);
 	helper_log_reset(&hl);
 	check_files(&rep, config_path, cfg, &hl);
+	check_relay(&rep, cfg, &hl);
 
 	oidc_init(&o, cfg, &hl.log, time(NULL));
 	o.no_cache_read = 1; /* always ask the IdP */
@@ -228,7 +409,7 @@ out_oidc:
 out:
 	config_free(cfg);
 	if (rep.problems == 0)
-		line("result", "ok");
+		line("result", rep.no_relay ? "ok for the IdP; logins need relay_url" : "ok");
 	if (fflush(stdout) != 0)
 		return EXIT_REFUSED;
 	return rep.problems ? EXIT_REFUSED : EXIT_ACCEPTED;

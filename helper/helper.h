@@ -46,5 +46,6 @@ int helper_read_file(const char *path, size_t max, char **out, size_t *outlen);
 
 int cmd_verify_id_token(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_login(int argc, char **argv);
 
 #endif

@@ -26,6 +26,10 @@ static const struct command commands[] = {
 	  "      Verify one ID token read on stdin. Exit 0: accepted (claims on\n"
 	  "      stdout as key=value), 1: refused (one line on stderr), 2: usage\n"
 	  "      or configuration error. --jwks-file works offline (no discovery).\n" },
+	{ "login", cmd_login,
+	  "login --fd N\n"
+	  "      Run one login for pam_oauth2_pkce.so over the socket on fd N (the\n"
+	  "      module starts it; not for interactive use).\n" },
 	{ "check", cmd_check,
 	  "check [--config FILE] [--debug]\n"
 	  "      Check the configuration and its files, fetch discovery and keys,\n"

@@ -1,4 +1,10 @@
-/* config.c: the strict "key = value" configuration file. */
+/* config.c: the strict "key = value" configuration file, with the login
+ * policy (global, then overridden per "[service NAME]" section).
+ *
+ * Not checked here: "user_from_token needs wait = code unless
+ * kiosk_accept_login_csrf = yes". user_from_token is a module argument, not
+ * a key of this file, so the parser cannot see it; the helper enforces it
+ * on the policy config_login_for() returns, when it starts a login. */
 #include "config.h"
 
 #include <errno.h>
@@ -23,8 +29,16 @@
 #define CONFIG_CLIENT_ID_MAX 255
 #define SECRET_MAX_BYTES 4096
 
+#define CONFIG_MAX_SECTIONS 64
+#define CONFIG_SECTION_NAME_MAX 64
+#define CONFIG_CLAIM_MAX 64
+#define CONFIG_DOMAIN_MAX 253
+
 #define DEFAULT_SCOPES "openid profile email"
 #define DEFAULT_CACHE_DIR "/var/cache/pam-oauth2-pkce"
+#define DEFAULT_USERNAME_CLAIM "preferred_username"
+#define DEFAULT_GROUPS_CLAIM "groups"
+#define DEFAULT_LOGIN_TIMEOUT 100
 
 enum key_kind {
 	K_ISSUER,
@@ -34,19 +48,37 @@ enum key_kind {
 	K_ALGS,
 	K_LONG,
 	K_BOOL,
+	K_URL,    /* relay_url: checked once the whole file is read */
+	K_WAIT,   /* auto|poll|enter|code */
+	K_QR,     /* utf8|ascii|off */
+	K_CLAIM,  /* a JSON member name */
+	K_DOMAIN, /* strip_domain */
+	K_GROUPS, /* allowed_groups */
+	K_PROMPT, /* OIDC prompt values */
+};
+
+/* Where a key lives: global keys only before the first section; login-policy
+ * keys globally and in any [service NAME] section. */
+enum key_scope {
+	S_GLOBAL, /* off is into struct config */
+	S_LOGIN,  /* off is into struct config_login */
 };
 
 struct key_def {
 	const char *name;
 	enum key_kind kind;
-	size_t off; /* into struct config */
+	enum key_scope scope;
+	size_t off;
 	long min, max;
 };
 
-#define OFF(m) offsetof(struct config, m)
+#define OFF(m) S_GLOBAL, offsetof(struct config, m)
+#define LOFF(m) S_LOGIN, offsetof(struct config_login, m)
 
 /* Every key the file may hold. Adding a key: one line here, one member in
- * struct config, a default in set_defaults, and the man page. */
+ * struct config (or struct config_login), a default in config_parse or
+ * set_defaults, and the man page. A section's `set` mask has bit i for
+ * keys[i]. */
 static const struct key_def keys[] = {
 	{ "issuer", K_ISSUER, OFF(issuer), 0, 0 },
 	{ "client_id", K_CLIENT_ID, OFF(client_id), 0, 0 },
@@ -59,14 +91,42 @@ static const struct key_def keys[] = {
 	{ "http_timeout", K_LONG, OFF(http_timeout), 1, 60 },
 	{ "cache_dir", K_PATH, OFF(cache_dir), 0, 0 },
 	{ "allow_insecure_loopback", K_BOOL, OFF(allow_insecure_loopback), 0, 1 },
+	{ "relay_url", K_URL, OFF(relay_url), 0, 0 },
+	{ "relay_secret_file", K_PATH, OFF(relay_secret_file), 0, 0 },
+	{ "wait", K_WAIT, LOFF(wait), 0, 0 },
+	{ "qr", K_QR, LOFF(qr), 0, 0 },
+	{ "login_timeout", K_LONG, LOFF(login_timeout), 30, 600 },
+	{ "username_claim", K_CLAIM, LOFF(username_claim), 0, 0 },
+	{ "map_file", K_PATH, LOFF(map_file), 0, 0 },
+	{ "strip_domain", K_DOMAIN, LOFF(strip_domain), 0, 0 },
+	{ "lowercase", K_BOOL, LOFF(lowercase), 0, 1 },
+	{ "allow_root", K_BOOL, LOFF(allow_root), 0, 1 },
+	{ "groups_claim", K_CLAIM, LOFF(groups_claim), 0, 0 },
+	{ "allowed_groups", K_GROUPS, LOFF(allowed_groups), 0, 0 },
+	{ "kiosk_accept_login_csrf", K_BOOL, LOFF(kiosk_accept_login_csrf), 0, 1 },
+	{ "prompt", K_PROMPT, LOFF(prompt), 0, 0 },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+_Static_assert(N_KEYS <= 32, "struct config_section.set needs one bit per key");
+
+static const char *const wait_names[] = { [CONFIG_WAIT_AUTO] = "auto",
+					  [CONFIG_WAIT_POLL] = "poll",
+					  [CONFIG_WAIT_ENTER] = "enter",
+					  [CONFIG_WAIT_CODE] = "code" };
+static const char *const qr_names[] = { [CONFIG_QR_UTF8] = "utf8",
+					[CONFIG_QR_ASCII] = "ascii",
+					[CONFIG_QR_OFF] = "off" };
+static const char *const prompt_names[] = { "none", "login", "consent", "select_account" };
 
 struct pstate {
 	const char *name;
 	char *err;
 	size_t errlen;
-	int line_of[N_KEYS]; /* 0: not seen */
+	int line_of[N_KEYS];     /* global keys; 0: not seen */
+	int sec_line_of[N_KEYS]; /* keys of the current section; 0: not seen */
+	int sec_header[CONFIG_MAX_SECTIONS]; /* line of each section's header */
+	struct config_section *cur; /* NULL: before the first section */
 };
 
 static void seterr(struct pstate *ps, int line, const char *key, const char *fmt, ...)
@@ -96,9 +156,10 @@ static int is_ws(char c)
 
 /* ---- values ------------------------------------------------------------- */
 
-static int set_string(struct config *c, const struct key_def *k, const char *v)
+/* base: the struct config, or the struct config_login the key goes into */
+static int set_string(void *base, const struct key_def *k, const char *v)
 {
-	char **dst = (char **)((char *)c + k->off);
+	char **dst = (char **)((char *)base + k->off);
 	char *s = strdup(v);
 
 	if (!s)
@@ -217,16 +278,147 @@ static int set_algs(struct config *c, const char *v, struct pstate *ps, int line
 	return ERR_OK;
 }
 
-static int set_value(struct config *c, const struct key_def *k, const char *v,
-		     struct pstate *ps, int line)
+/* The index of v in names (n entries), or -1. */
+static int name_index(const char *v, const char *const *names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (names[i] && strcmp(v, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A JSON member name to look up in the ID token: printable ASCII without
+ * blanks, 1..CONFIG_CLAIM_MAX. */
+static int valid_claim(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > CONFIG_CLAIM_MAX)
+		return 0;
+	for (const char *p = v; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* [A-Za-z0-9.-], 1..253, no leading, trailing or double dot. */
+static int valid_domain(const char *v)
+{
+	size_t n = strlen(v);
+
+	if (n == 0 || n > CONFIG_DOMAIN_MAX || v[0] == '.' || v[n - 1] == '.' || strstr(v, ".."))
+		return 0;
+	for (const char *p = v; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '-'))
+			return 0;
+	return 1;
+}
+
+/* allowed_groups: names separated by blanks and/or commas, stored joined
+ * by single spaces (claims splits on " ,\t"). */
+static int set_groups(void *base, const struct key_def *k, const char *v, struct pstate *ps,
+		      int line)
+{
+	char **dst = (char **)((char *)base + k->off);
+	char *norm = malloc(strlen(v) + 1), *o = norm;
+
+	if (!norm)
+		return ERR_NOMEM;
+	while (*v) {
+		size_t n;
+
+		v += strspn(v, " \t,");
+		n = strcspn(v, " \t,");
+		if (n == 0)
+			break;
+		if (o != norm)
+			*o++ = ' ';
+		memcpy(o, v, n);
+		o += n;
+		v += n;
+	}
+	*o = '\0';
+	if (o == norm) {
+		seterr(ps, line, k->name, "empty list");
+		free(norm);
+		return ERR_CONFIG;
+	}
+	free(*dst);
+	*dst = norm;
+	return ERR_OK;
+}
+
+/* OIDC Core §3.1.2.1: prompt is a space-separated list of none, login,
+ * consent, select_account; "none" stands alone. Stored with single
+ * spaces. */
+static int set_prompt(void *base, const struct key_def *k, const char *v, struct pstate *ps,
+		      int line)
+{
+	const size_t nnames = sizeof(prompt_names) / sizeof(prompt_names[0]);
+	char **dst = (char **)((char *)base + k->off);
+	char *norm = malloc(strlen(v) + 1), *o = norm, word[32], clean[40];
+	unsigned seen = 0;
+	int i;
+
+	if (!norm)
+		return ERR_NOMEM;
+	while (*v) {
+		size_t n;
+
+		v += strspn(v, " \t");
+		n = strcspn(v, " \t");
+		if (n == 0)
+			break;
+		if (n >= sizeof(word))
+			n = sizeof(word) - 1; /* too long for any name: unknown */
+		memcpy(word, v, n);
+		word[n] = '\0';
+		v += strcspn(v, " \t");
+		if ((i = name_index(word, prompt_names, nnames)) < 0) {
+			seterr(ps, line, k->name,
+			       "unknown value \"%s\" (must be none, or any of login, consent, "
+			       "select_account separated by spaces)",
+			       log_sanitize(clean, sizeof(clean), word));
+			goto fail;
+		}
+		if (seen & (1u << i)) {
+			seterr(ps, line, k->name, "%s given twice", word);
+			goto fail;
+		}
+		seen |= 1u << i;
+		if (o != norm)
+			*o++ = ' ';
+		memcpy(o, word, n);
+		o += n;
+	}
+	*o = '\0';
+	if ((seen & 1u) && seen != 1u) {
+		seterr(ps, line, k->name, "none cannot be combined with other values");
+		goto fail;
+	}
+	free(*dst);
+	*dst = norm;
+	return ERR_OK;
+fail:
+	free(norm);
+	return ERR_CONFIG;
+}
+
+/* base: the struct config for S_GLOBAL keys, the struct config_login (the
+ * global one or a section's) for S_LOGIN keys. */
+static int set_value(void *base, const struct key_def *k, const char *v, struct pstate *ps,
+		     int line)
 {
 	long n;
+	int i;
 
 	switch (k->kind) {
 	case K_ISSUER:
+	case K_URL:
 		/* checked once the whole file is read: it depends on
 		 * allow_insecure_loopback, wherever that line is */
-		return set_string(c, k, v);
+		return set_string(base, k, v);
 	case K_CLIENT_ID:
 		if (strlen(v) > CONFIG_CLIENT_ID_MAX) {
 			seterr(ps, line, k->name, "longer than %d characters",
@@ -238,24 +430,24 @@ static int set_value(struct config *c, const struct key_def *k, const char *v,
 				seterr(ps, line, k->name, "only printable ASCII is allowed");
 				return ERR_CONFIG;
 			}
-		return set_string(c, k, v);
+		return set_string(base, k, v);
 	case K_PATH:
 		if (v[0] != '/') {
 			seterr(ps, line, k->name, "must be an absolute path");
 			return ERR_CONFIG;
 		}
-		return set_string(c, k, v);
+		return set_string(base, k, v);
 	case K_SCOPES:
-		return set_scopes(c, v, ps, line);
+		return set_scopes(base, v, ps, line);
 	case K_ALGS:
-		return set_algs(c, v, ps, line);
+		return set_algs(base, v, ps, line);
 	case K_LONG:
 		if (parse_long(v, k->min, k->max, &n) != 0) {
 			seterr(ps, line, k->name, "must be a whole number from %ld to %ld", k->min,
 			       k->max);
 			return ERR_CONFIG;
 		}
-		*(long *)((char *)c + k->off) = n;
+		*(long *)((char *)base + k->off) = n;
 		return ERR_OK;
 	case K_BOOL:
 		if (strcmp(v, "yes") == 0)
@@ -266,29 +458,118 @@ static int set_value(struct config *c, const struct key_def *k, const char *v,
 			seterr(ps, line, k->name, "must be yes or no");
 			return ERR_CONFIG;
 		}
-		*(int *)((char *)c + k->off) = (int)n;
+		*(int *)((char *)base + k->off) = (int)n;
 		return ERR_OK;
+	case K_WAIT:
+		if ((i = name_index(v, wait_names, sizeof(wait_names) / sizeof(wait_names[0]))) < 0) {
+			seterr(ps, line, k->name, "must be auto, poll, enter or code");
+			return ERR_CONFIG;
+		}
+		*(enum config_wait *)((char *)base + k->off) = (enum config_wait)i;
+		return ERR_OK;
+	case K_QR:
+		if ((i = name_index(v, qr_names, sizeof(qr_names) / sizeof(qr_names[0]))) < 0) {
+			seterr(ps, line, k->name, "must be utf8, ascii or off");
+			return ERR_CONFIG;
+		}
+		*(enum config_qr *)((char *)base + k->off) = (enum config_qr)i;
+		return ERR_OK;
+	case K_CLAIM:
+		if (!valid_claim(v)) {
+			seterr(ps, line, k->name,
+			       "must be a claim name: printable ASCII without blanks, at most %d "
+			       "characters",
+			       CONFIG_CLAIM_MAX);
+			return ERR_CONFIG;
+		}
+		return set_string(base, k, v);
+	case K_DOMAIN:
+		if (!valid_domain(v)) {
+			seterr(ps, line, k->name,
+			       "must be a domain name: letters, digits, '-' and '.', at most %d "
+			       "characters, no leading, trailing or double '.'",
+			       CONFIG_DOMAIN_MAX);
+			return ERR_CONFIG;
+		}
+		return set_string(base, k, v);
+	case K_GROUPS:
+		return set_groups(base, k, v, ps, line);
+	case K_PROMPT:
+		return set_prompt(base, k, v, ps, line);
 	}
 	return ERR_INTERNAL;
 }
 
 /* ---- lines -------------------------------------------------------------- */
 
-/* A "[...]" line. Per-service sections ("[service sudo]") are planned; until
- * they exist, a section header is an error rather than silently merging its
- * keys into the global ones. */
+static int valid_section_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '_' || ch == '.' || ch == '@' || ch == '-';
+}
+
+/* "[service NAME]" (line already trimmed): starts a section; the keys that
+ * follow belong to it until the next header. */
 static int section_line(struct config *c, const char *line, struct pstate *ps, int lineno)
 {
-	(void)c;
-	(void)line;
-	seterr(ps, lineno, NULL, "unexpected section header (sections are not supported)");
-	return ERR_CONFIG;
+	static const char head[] = "[service ";
+	const size_t hlen = sizeof(head) - 1;
+	struct config_section *secs;
+	size_t len = strlen(line), nlen;
+	const char *name;
+	char *dup;
+	int ok;
+
+	if (len < hlen + 2 || strncmp(line, head, hlen) != 0 || line[len - 1] != ']' ||
+	    is_ws(line[hlen]) || is_ws(line[len - 2])) {
+		seterr(ps, lineno, NULL, "expected [service NAME]");
+		return ERR_CONFIG;
+	}
+	name = line + hlen;
+	nlen = len - hlen - 1; /* >= 1 */
+	ok = nlen <= CONFIG_SECTION_NAME_MAX;
+	for (size_t i = 0; i < nlen && ok; i++)
+		ok = valid_section_char(name[i]);
+	if (!ok) {
+		seterr(ps, lineno, NULL,
+		       "invalid service name (1 to %d characters of A-Z a-z 0-9 _ . @ -)",
+		       CONFIG_SECTION_NAME_MAX);
+		return ERR_CONFIG;
+	}
+	for (size_t i = 0; i < c->nsections; i++)
+		if (strlen(c->sections[i].name) == nlen &&
+		    memcmp(c->sections[i].name, name, nlen) == 0) {
+			seterr(ps, lineno, NULL, "duplicate section [service %s] (first on line %d)",
+			       c->sections[i].name, ps->sec_header[i]);
+			return ERR_CONFIG;
+		}
+	if (c->nsections >= CONFIG_MAX_SECTIONS) {
+		seterr(ps, lineno, NULL, "more than %d [service] sections", CONFIG_MAX_SECTIONS);
+		return ERR_CONFIG;
+	}
+	if (!(dup = strndup(name, nlen)))
+		return ERR_NOMEM;
+	secs = realloc(c->sections, (c->nsections + 1) * sizeof(*secs));
+	if (!secs) {
+		free(dup);
+		return ERR_NOMEM;
+	}
+	c->sections = secs;
+	ps->cur = &secs[c->nsections];
+	memset(ps->cur, 0, sizeof(*ps->cur));
+	ps->cur->name = dup;
+	ps->sec_header[c->nsections] = lineno;
+	c->nsections++;
+	memset(ps->sec_line_of, 0, sizeof(ps->sec_line_of));
+	return ERR_OK;
 }
 
 static int key_line(struct config *c, char *line, struct pstate *ps, int lineno)
 {
 	char *eq = strchr(line, '='), *key = line, *val, *end;
 	const struct key_def *k = NULL;
+	int *seen, r;
+	void *base;
 	size_t i;
 
 	if (!eq) {
@@ -315,11 +596,16 @@ static int key_line(struct config *c, char *line, struct pstate *ps, int lineno)
 		return ERR_CONFIG;
 	}
 	i = (size_t)(k - keys);
-	if (ps->line_of[i]) {
-		seterr(ps, lineno, k->name, "duplicate key (first set on line %d)", ps->line_of[i]);
+	if (ps->cur && k->scope != S_LOGIN) {
+		seterr(ps, lineno, k->name, "only allowed before the first [service] section");
 		return ERR_CONFIG;
 	}
-	ps->line_of[i] = lineno;
+	seen = ps->cur ? ps->sec_line_of : ps->line_of;
+	if (seen[i]) {
+		seterr(ps, lineno, k->name, "duplicate key (first set on line %d)", seen[i]);
+		return ERR_CONFIG;
+	}
+	seen[i] = lineno;
 	if (!*val) {
 		seterr(ps, lineno, k->name, "empty value");
 		return ERR_CONFIG;
@@ -328,7 +614,15 @@ static int key_line(struct config *c, char *line, struct pstate *ps, int lineno)
 		seterr(ps, lineno, k->name, "value longer than %d characters", CONFIG_VALUE_MAX);
 		return ERR_CONFIG;
 	}
-	return set_value(c, k, val, ps, lineno);
+	if (k->scope == S_GLOBAL)
+		base = c;
+	else
+		base = ps->cur ? &ps->cur->login : &c->login;
+	if ((r = set_value(base, k, val, ps, lineno)) != 0)
+		return r;
+	if (ps->cur)
+		ps->cur->set |= 1UL << i;
+	return ERR_OK;
 }
 
 static int set_defaults(struct config *c)
@@ -336,6 +630,11 @@ static int set_defaults(struct config *c)
 	if (!c->scopes && !(c->scopes = strdup(DEFAULT_SCOPES)))
 		return ERR_NOMEM;
 	if (!c->cache_dir && !(c->cache_dir = strdup(DEFAULT_CACHE_DIR)))
+		return ERR_NOMEM;
+	if (!c->login.username_claim &&
+	    !(c->login.username_claim = strdup(DEFAULT_USERNAME_CLAIM)))
+		return ERR_NOMEM;
+	if (!c->login.groups_claim && !(c->login.groups_claim = strdup(DEFAULT_GROUPS_CLAIM)))
 		return ERR_NOMEM;
 	return ERR_OK;
 }
@@ -368,6 +667,21 @@ static int validate(const struct config *c, struct pstate *ps)
 		       "allow_insecure_loopback = yes)");
 		return ERR_CONFIG;
 	}
+	/* optional here (verify-id-token and check work without it): a base
+	 * URL, the relay's own base_url, to which "/v1/sessions" etc. are
+	 * appended */
+	if (c->relay_url) {
+		const char *auth = strstr(c->relay_url, "://");
+
+		if (http_url_allowed(c->relay_url, c->allow_insecure_loopback) != 0 || !auth ||
+		    auth[3 + strcspn(auth + 3, "/?#")] != '\0') {
+			seterr(ps, line_of(ps, "relay_url"), "relay_url",
+			       "must be a base URL https://host[:port] without user info, path, "
+			       "query, fragment or trailing slash (http:// only to 127.0.0.1, "
+			       "[::1] or localhost with allow_insecure_loopback = yes)");
+			return ERR_CONFIG;
+		}
+	}
 	return ERR_OK;
 }
 
@@ -397,6 +711,9 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	c->clock_skew = 60;
 	c->max_token_age = 300;
 	c->http_timeout = 10;
+	c->login.wait = CONFIG_WAIT_AUTO;
+	c->login.qr = CONFIG_QR_UTF8;
+	c->login.login_timeout = DEFAULT_LOGIN_TIMEOUT;
 
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
@@ -451,6 +768,16 @@ out:
 	return r;
 }
 
+static void login_free(struct config_login *l)
+{
+	free(l->username_claim);
+	free(l->map_file);
+	free(l->strip_domain);
+	free(l->groups_claim);
+	free(l->allowed_groups);
+	free(l->prompt);
+}
+
 void config_free(struct config *c)
 {
 	if (!c)
@@ -461,7 +788,70 @@ void config_free(struct config *c)
 	free(c->scopes);
 	free(c->ca_file);
 	free(c->cache_dir);
+	free(c->relay_url);
+	free(c->relay_secret_file);
+	login_free(&c->login);
+	for (size_t i = 0; i < c->nsections; i++) {
+		free(c->sections[i].name);
+		login_free(&c->sections[i].login);
+	}
+	free(c->sections);
 	free(c);
+}
+
+/* Copies one login-policy member, by its kind, from a section's policy. */
+static void copy_login_key(struct config_login *dst, const struct config_login *src,
+			   const struct key_def *k)
+{
+	char *d = (char *)dst + k->off;
+	const char *s = (const char *)src + k->off;
+
+	switch (k->kind) {
+	case K_LONG:
+		*(long *)d = *(const long *)s;
+		break;
+	case K_BOOL:
+		*(int *)d = *(const int *)s;
+		break;
+	case K_WAIT:
+		*(enum config_wait *)d = *(const enum config_wait *)s;
+		break;
+	case K_QR:
+		*(enum config_qr *)d = *(const enum config_qr *)s;
+		break;
+	case K_PATH:
+	case K_CLAIM:
+	case K_DOMAIN:
+	case K_GROUPS:
+	case K_PROMPT:
+		*(char **)d = *(char *const *)s;
+		break;
+	default: /* no other kind is a login key */
+		break;
+	}
+}
+
+void config_login_for(const struct config *c, const char *service, struct config_login *out)
+{
+	const struct config_section *sec = NULL;
+
+	if (!out)
+		return;
+	if (!c) {
+		memset(out, 0, sizeof(*out));
+		return;
+	}
+	*out = c->login;
+	if (!service || !*service)
+		return;
+	for (size_t i = 0; i < c->nsections && !sec; i++)
+		if (strcmp(c->sections[i].name, service) == 0)
+			sec = &c->sections[i];
+	if (!sec)
+		return;
+	for (size_t i = 0; i < N_KEYS; i++)
+		if (keys[i].scope == S_LOGIN && (sec->set & (1UL << i)))
+			copy_login_key(out, &sec->login, &keys[i]);
 }
 
 /* ---- files -------------------------------------------------------------- */

@@ -3,13 +3,51 @@
  * non-https issuer is an error naming file:line. The file must be a regular
  * file (no symlink), owned by root (or the effective uid, for tests), not
  * group/world-writable, at most CONFIG_MAX_BYTES. Secret files
- * (client_secret_file) must also not be group/world-readable. */
+ * (client_secret_file, relay_secret_file) must also not be group/world-
+ * readable. "[service NAME]" starts a section of login-policy keys that
+ * override the globals for that PAM service. */
 #ifndef OP_CONFIG_H
 #define OP_CONFIG_H
 
 #include <stddef.h>
 
 #define CONFIG_MAX_BYTES (64 * 1024)
+
+enum config_wait {
+	CONFIG_WAIT_AUTO = 0, /* code when PAM_RHOST is set, else poll */
+	CONFIG_WAIT_POLL,     /* no prompt: poll until the code arrives */
+	CONFIG_WAIT_ENTER,    /* one prompt "Press Enter once you have signed in" */
+	CONFIG_WAIT_CODE,     /* type the confirmation code the relay shows */
+};
+
+enum config_qr {
+	CONFIG_QR_UTF8 = 0,
+	CONFIG_QR_ASCII,
+	CONFIG_QR_OFF,
+};
+
+/* The login policy: global values, overridable per [service NAME]. */
+struct config_login {
+	enum config_wait wait;       /* wait = auto|poll|enter|code; default auto */
+	enum config_qr qr;           /* qr = utf8|ascii|off; default utf8 */
+	long login_timeout;          /* seconds the person has (30..600), default 100;
+					the module's timeout= caps it further */
+	char *username_claim;        /* default "preferred_username" */
+	char *map_file;              /* optional: "claim_value local_user" lines */
+	char *strip_domain;          /* optional: strip "@domain", refuse others */
+	int lowercase;               /* yes|no, default no */
+	int allow_root;              /* yes|no, default no */
+	char *groups_claim;          /* default "groups" */
+	char *allowed_groups;        /* optional: space/comma separated */
+	int kiosk_accept_login_csrf; /* yes|no, default no */
+	char *prompt;                /* optional: sent as prompt= (e.g. "login") */
+};
+
+struct config_section {
+	char *name; /* [service NAME] */
+	struct config_login login;
+	unsigned long set; /* one bit per login key set in this section */
+};
 
 struct config {
 	char *issuer;             /* required */
@@ -23,15 +61,26 @@ struct config {
 	long http_timeout;        /* seconds, default 10 */
 	char *cache_dir;          /* default /var/cache/pam-oauth2-pkce */
 	int allow_insecure_loopback; /* default no */
+	char *relay_url;          /* the relay's base_url; required by `login` */
+	char *relay_secret_file;  /* optional: the relay's registration secret */
+	struct config_login login;        /* the global policy */
+	struct config_section *sections;  /* [service NAME] overrides */
+	size_t nsections;
 };
+
+/* The login policy for a PAM service (or the module's service= argument):
+ * the globals, overridden by the keys set in its [service NAME] section
+ * (exact, case-sensitive name); a name without a section gets the globals.
+ * Strings in *out point into c. */
+void config_login_for(const struct config *c, const char *service, struct config_login *out);
 
 /* Parses text (len bytes) named `name` in errors. On error, err (may be
  * NULL) holds one line "NAME:LINE: key: what is wrong" (ERR_CONFIG), or
  * "NAME: missing required key "issuer"" (ERR_CONFIG_MISSING). Keys may come
  * in any order; the issuer is checked (https, or loopback http with
- * allow_insecure_loopback) once the whole file is read. No inline
- * comments; a "[section]" line is an error for now. *out is set only on
- * success. */
+ * allow_insecure_loopback) once the whole file is read, and so is
+ * relay_url. No inline comments. Sections are "[service NAME]" blocks of
+ * login-policy keys only. *out is set only on success. */
 int config_parse(const char *text, size_t len, const char *name, struct config **out,
 		 char *err, size_t errlen);
 

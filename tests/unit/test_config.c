@@ -1,5 +1,6 @@
 /* test_config.c: the strict config file (TOK-05 issuer policy, TOK-08
- * secret file, IDT-01/IDT-02 alg allow-list) and the defensive open. */
+ * secret file, IDT-01/IDT-02 alg allow-list), the login policy with its
+ * [service NAME] sections, relay_url, and the defensive open. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -70,6 +71,19 @@ int main(void)
 		T_EQ(c->http_timeout, 10);
 		T_STREQ(c->cache_dir, "/var/cache/pam-oauth2-pkce");
 		T_EQ(c->allow_insecure_loopback, 0);
+		T_OK(c->relay_url == NULL && c->relay_secret_file == NULL);
+		T_EQ(c->login.wait, CONFIG_WAIT_AUTO);
+		T_EQ(c->login.qr, CONFIG_QR_UTF8);
+		T_EQ(c->login.login_timeout, 100);
+		T_STREQ(c->login.username_claim, "preferred_username");
+		T_STREQ(c->login.groups_claim, "groups");
+		T_OK(c->login.map_file == NULL && c->login.strip_domain == NULL &&
+		     c->login.allowed_groups == NULL && c->login.prompt == NULL);
+		T_EQ(c->login.lowercase, 0);
+		T_EQ(c->login.allow_root, 0);
+		T_EQ(c->login.kiosk_accept_login_csrf, 0);
+		T_EQ(c->nsections, 0);
+		T_OK(c->sections == NULL);
 	}
 	config_free(c);
 
@@ -165,9 +179,6 @@ int main(void)
 	T_STREQ(err, "t.conf:3: unknown key \"Issuer\"");
 	T_EQ(perr(MIN "clock_skew = 5 # five\n"), ERR_CONFIG); /* no inline comments */
 
-	T_CASE("section headers are refused for now");
-	T_EQ(perr(MIN "[service sudo]\nclock_skew = 5\n"), ERR_CONFIG);
-	T_STREQ(err, "t.conf:3: unexpected section header (sections are not supported)");
 
 	T_CASE("numbers: ranges and syntax");
 	T_EQ(perr(MIN "clock_skew = 601\n"), ERR_CONFIG);
@@ -198,6 +209,418 @@ int main(void)
 	T_EQ(perr(MIN "scopes = openidx\n"), ERR_CONFIG);
 	T_EQ(perr("issuer = https://idp.example.com\nclient_id = caf\xc3\xa9\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:2: client_id: only printable ASCII is allowed");
+
+	/* ---- relay ---- */
+	T_CASE("relay_url: https base URL, relay_secret_file: absolute path");
+	{
+		static const char relay[] = MIN "relay_url = https://relay.example.org\n"
+						"relay_secret_file = /etc/security/relay.secret\n";
+		T_EQ(parse(relay, &c), 0);
+	}
+	if (c) {
+		T_STREQ(c->relay_url, "https://relay.example.org");
+		T_STREQ(c->relay_secret_file, "/etc/security/relay.secret");
+	}
+	config_free(c);
+	T_EQ(perr(MIN "relay_url = https://relay.example.org:8443\n"), 0);
+	T_EQ(perr(MIN "relay_url = https://[2001:db8::1]:8443\n"), 0);
+	T_EQ(perr(MIN "relay_secret_file = relay.secret\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: relay_secret_file: must be an absolute path");
+
+	T_CASE("relay_url: http only to loopback with allow_insecure_loopback");
+	T_EQ(perr(MIN "relay_url = http://relay.example.org\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: relay_url: must be a base URL https://host[:port] without user "
+		     "info, path, query, fragment or trailing slash (http:// only to 127.0.0.1, "
+		     "[::1] or localhost with allow_insecure_loopback = yes)");
+	T_EQ(perr(MIN "relay_url = http://127.0.0.1:8080\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "relay_url = http://127.0.0.1:8080\nallow_insecure_loopback = yes\n"), 0);
+	T_EQ(perr(MIN "allow_insecure_loopback = yes\nrelay_url = http://localhost:8080\n"), 0);
+	T_EQ(perr(MIN "allow_insecure_loopback = yes\nrelay_url = http://[::1]:8080\n"), 0);
+	T_EQ(perr(MIN "allow_insecure_loopback = yes\nrelay_url = http://relay.example.org\n"),
+	     ERR_CONFIG);
+	T_OK(strncmp(err, "t.conf:4: relay_url: must be a base URL", 39) == 0);
+
+	T_CASE("relay_url: path, trailing slash, query, fragment, user info refused");
+	T_EQ(perr(MIN "relay_url = https://relay.example.org/\n"), ERR_CONFIG);
+	T_OK(strncmp(err, "t.conf:3: relay_url: must be a base URL", 39) == 0);
+	T_EQ(perr(MIN "relay_url = https://relay.example.org/relay\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "relay_url = https://relay.example.org:8443/\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "relay_url = https://relay.example.org?x=1\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "relay_url = https://relay.example.org#x\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "relay_url = https://u:p@relay.example.org\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "relay_url = relay.example.org\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "relay_url = ftp://relay.example.org\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "relay_url = https://\n"), ERR_CONFIG);
+
+	/* ---- the login policy ---- */
+	T_CASE("every login key globally");
+	{
+		static const char all[] = MIN "wait = code\n"
+					      "qr = ascii\n"
+					      "login_timeout = 600\n"
+					      "username_claim = email\n"
+					      "map_file = /etc/security/pam_oauth2_pkce.map\n"
+					      "strip_domain = Corp-1.example.com\n"
+					      "lowercase = yes\n"
+					      "allow_root = yes\n"
+					      "groups_claim = https://example.com/roles\n"
+					      "allowed_groups = admins,  ops ,dev\tq\n"
+					      "kiosk_accept_login_csrf = yes\n"
+					      "prompt = select_account   login\n";
+		T_EQ(parse(all, &c), 0);
+	}
+	if (c) {
+		T_EQ(c->login.wait, CONFIG_WAIT_CODE);
+		T_EQ(c->login.qr, CONFIG_QR_ASCII);
+		T_EQ(c->login.login_timeout, 600);
+		T_STREQ(c->login.username_claim, "email");
+		T_STREQ(c->login.map_file, "/etc/security/pam_oauth2_pkce.map");
+		T_STREQ(c->login.strip_domain, "Corp-1.example.com");
+		T_EQ(c->login.lowercase, 1);
+		T_EQ(c->login.allow_root, 1);
+		T_STREQ(c->login.groups_claim, "https://example.com/roles");
+		T_STREQ(c->login.allowed_groups, "admins ops dev q");
+		T_EQ(c->login.kiosk_accept_login_csrf, 1);
+		T_STREQ(c->login.prompt, "select_account login");
+	}
+	config_free(c);
+
+	T_CASE("wait and qr: the names, case-sensitive");
+	{
+		static const struct {
+			const char *line;
+			int wait, qr;
+		} ok[] = {
+			{ "wait = auto\n", CONFIG_WAIT_AUTO, CONFIG_QR_UTF8 },
+			{ "wait = poll\n", CONFIG_WAIT_POLL, CONFIG_QR_UTF8 },
+			{ "wait = enter\n", CONFIG_WAIT_ENTER, CONFIG_QR_UTF8 },
+			{ "wait = code\n", CONFIG_WAIT_CODE, CONFIG_QR_UTF8 },
+			{ "qr = utf8\n", CONFIG_WAIT_AUTO, CONFIG_QR_UTF8 },
+			{ "qr = ascii\n", CONFIG_WAIT_AUTO, CONFIG_QR_ASCII },
+			{ "qr = off\n", CONFIG_WAIT_AUTO, CONFIG_QR_OFF },
+		};
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			char text[256];
+			snprintf(text, sizeof(text), MIN "%s", ok[i].line);
+			T_EQ(parse(text, &c), 0);
+			if (c) {
+				T_EQ(c->login.wait, ok[i].wait);
+				T_EQ(c->login.qr, ok[i].qr);
+			}
+			config_free(c);
+		}
+	}
+	T_EQ(perr(MIN "wait = Code\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: wait: must be auto, poll, enter or code");
+	T_EQ(perr(MIN "wait = code poll\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "wait = yes\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "qr = UTF-8\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: qr: must be utf8, ascii or off");
+	T_EQ(perr(MIN "qr = no\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "qr =\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: qr: empty value");
+
+	T_CASE("login_timeout: 30..600");
+	T_EQ(perr(MIN "login_timeout = 30\n"), 0);
+	T_EQ(perr(MIN "login_timeout = 600\n"), 0);
+	T_EQ(perr(MIN "login_timeout = 29\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: login_timeout: must be a whole number from 30 to 600");
+	T_EQ(perr(MIN "login_timeout = 601\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "login_timeout = 1m\n"), ERR_CONFIG);
+
+	T_CASE("username_claim, groups_claim: a claim name");
+	T_EQ(perr(MIN "username_claim = sub\n"), 0);
+	T_EQ(perr(MIN "username_claim = https://example.com/claims/uid\n"), 0);
+	{
+		char text[256];
+		snprintf(text, sizeof(text), MIN "username_claim = %.64s\n",
+			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+		T_EQ(perr(text), 0);
+		snprintf(text, sizeof(text), MIN "groups_claim = %.65s\n",
+			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+		T_EQ(perr(text), ERR_CONFIG);
+		T_STREQ(err, "t.conf:3: groups_claim: must be a claim name: printable ASCII without "
+			     "blanks, at most 64 characters");
+	}
+	T_EQ(perr(MIN "username_claim = preferred username\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: username_claim: must be a claim name: printable ASCII without "
+		     "blanks, at most 64 characters");
+	T_EQ(perr(MIN "username_claim = nom_d\xc3\xa9_usager\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "groups_claim = a\tb\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "groups_claim = roles\n"), 0);
+
+	T_CASE("map_file: absolute path");
+	T_EQ(perr(MIN "map_file = users.map\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: map_file: must be an absolute path");
+
+	T_CASE("strip_domain: a domain name");
+	T_EQ(perr(MIN "strip_domain = example.com\n"), 0);
+	T_EQ(perr(MIN "strip_domain = localhost\n"), 0);
+	T_EQ(perr(MIN "strip_domain = .example.com\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: strip_domain: must be a domain name: letters, digits, '-' and '.', "
+		     "at most 253 characters, no leading, trailing or double '.'");
+	T_EQ(perr(MIN "strip_domain = example.com.\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "strip_domain = example..com\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "strip_domain = @example.com\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "strip_domain = exa_mple.com\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "strip_domain = example.com other.org\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "strip_domain = b\xc3\xbc"
+		      "cher.de\n"),
+	     ERR_CONFIG);
+	{
+		char text[600], dom[260];
+		memset(dom, 'a', 253);
+		dom[253] = 0;
+		snprintf(text, sizeof(text), MIN "strip_domain = %s\n", dom);
+		T_EQ(perr(text), 0);
+		memset(dom, 'a', 254);
+		dom[254] = 0;
+		snprintf(text, sizeof(text), MIN "strip_domain = %s\n", dom);
+		T_EQ(perr(text), ERR_CONFIG);
+	}
+
+	T_CASE("lowercase, allow_root, kiosk_accept_login_csrf: yes or no");
+	T_EQ(perr(MIN "lowercase = no\nallow_root = no\nkiosk_accept_login_csrf = no\n"), 0);
+	T_EQ(perr(MIN "lowercase = true\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: lowercase: must be yes or no");
+	T_EQ(perr(MIN "allow_root = 1\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: allow_root: must be yes or no");
+	T_EQ(perr(MIN "kiosk_accept_login_csrf = Yes\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: kiosk_accept_login_csrf: must be yes or no");
+
+	T_CASE("allowed_groups: a non-empty list");
+	T_EQ(parse(MIN "allowed_groups = /staff/\xc3\xa9quipe\n", &c), 0);
+	if (c)
+		T_STREQ(c->login.allowed_groups, "/staff/\xc3\xa9quipe");
+	config_free(c);
+	T_EQ(perr(MIN "allowed_groups = ,\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: allowed_groups: empty list");
+	T_EQ(perr(MIN "allowed_groups = , ,\t,\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: allowed_groups: empty list");
+
+	T_CASE("prompt: none, or a combination of login, consent, select_account");
+	{
+		static const char *const ok[][2] = {
+			{ "none", "none" },
+			{ "login", "login" },
+			{ "consent", "consent" },
+			{ "select_account", "select_account" },
+			{ "login consent", "login consent" },
+			{ "consent \t select_account  login", "consent select_account login" },
+		};
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+			char text[256];
+			snprintf(text, sizeof(text), MIN "prompt = %s\n", ok[i][0]);
+			T_EQ(parse(text, &c), 0);
+			if (c)
+				T_STREQ(c->login.prompt, ok[i][1]);
+			config_free(c);
+		}
+	}
+	T_EQ(perr(MIN "prompt = Login\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: prompt: unknown value \"Login\" (must be none, or any of login, "
+		     "consent, select_account separated by spaces)");
+	T_EQ(perr(MIN "prompt = login,consent\n"), ERR_CONFIG);
+	T_OK(strncmp(err, "t.conf:3: prompt: unknown value \"login,consent\"", 47) == 0);
+	T_EQ(perr(MIN "prompt = create\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "prompt = none login\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: prompt: none cannot be combined with other values");
+	T_EQ(perr(MIN "prompt = consent none\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "prompt = login login\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: prompt: login given twice");
+	T_EQ(perr(MIN "prompt = select_account_and_more_than_thirty_two_chars\n"), ERR_CONFIG);
+
+	/* ---- [service NAME] sections ---- */
+	T_CASE("sections: set keys override, unset keys fall back to the globals");
+	{
+		static const char text[] = MIN "wait = poll\n"
+					       "prompt = login\n"
+					       "allow_root = yes\n"
+					       "map_file = /etc/security/users.map\n"
+					       "\n"
+					       "[service sshd]\n"
+					       "# remote: the person types the code\n"
+					       "wait = code\n"
+					       "qr = off\n"
+					       "allowed_groups = ops\n"
+					       "allow_root = no\n"
+					       "  [service sudo]  \r\n"
+					       "prompt = consent\n"
+					       "login_timeout = 300\n"
+					       "username_claim = email\n"
+					       "[service kiosk]\n"
+					       "wait = auto\n"
+					       "[service login]\n";
+		struct config_login l;
+
+		T_EQ(parse(text, &c), 0);
+		T_OK(c != NULL);
+		if (c) {
+			T_EQ(c->nsections, 4);
+			T_STREQ(c->sections[0].name, "sshd");
+			T_STREQ(c->sections[3].name, "login");
+			T_EQ(c->sections[3].set, 0);
+
+			config_login_for(c, "sshd", &l);
+			T_EQ(l.wait, CONFIG_WAIT_CODE);
+			T_EQ(l.qr, CONFIG_QR_OFF);
+			T_STREQ(l.allowed_groups, "ops");
+			T_EQ(l.allow_root, 0); /* "no" overrides the global "yes" */
+			T_STREQ(l.prompt, "login");
+			T_EQ(l.login_timeout, 100);
+			T_STREQ(l.map_file, "/etc/security/users.map");
+			T_OK(l.username_claim == c->login.username_claim); /* points into c */
+
+			config_login_for(c, "sudo", &l);
+			T_EQ(l.wait, CONFIG_WAIT_POLL);
+			T_EQ(l.qr, CONFIG_QR_UTF8);
+			T_STREQ(l.prompt, "consent");
+			T_EQ(l.login_timeout, 300);
+			T_STREQ(l.username_claim, "email");
+			T_STREQ(l.groups_claim, "groups");
+			T_EQ(l.allow_root, 1);
+			T_OK(l.allowed_groups == NULL);
+
+			config_login_for(c, "kiosk", &l);
+			T_EQ(l.wait, CONFIG_WAIT_AUTO); /* "auto" overrides the global "poll" */
+			T_STREQ(l.prompt, "login");
+
+			config_login_for(c, "login", &l); /* an empty section */
+			T_OK(memcmp(&l, &c->login, sizeof(l)) == 0);
+
+			T_CASE("sections: a service without a section gets the globals");
+			config_login_for(c, "su", &l);
+			T_OK(memcmp(&l, &c->login, sizeof(l)) == 0);
+			config_login_for(c, "SSHD", &l); /* case-sensitive */
+			T_OK(memcmp(&l, &c->login, sizeof(l)) == 0);
+			config_login_for(c, "", &l);
+			T_OK(memcmp(&l, &c->login, sizeof(l)) == 0);
+			config_login_for(c, NULL, &l);
+			T_OK(memcmp(&l, &c->login, sizeof(l)) == 0);
+			T_EQ(l.wait, CONFIG_WAIT_POLL);
+		}
+		config_free(c);
+		T_EQ(parse(MIN, &c), 0);
+		if (c) {
+			config_login_for(c, "sshd", &l);
+			T_EQ(l.wait, CONFIG_WAIT_AUTO);
+			T_EQ(l.login_timeout, 100);
+			T_STREQ(l.username_claim, "preferred_username");
+		}
+		config_free(c);
+		config_login_for(NULL, "sshd", &l);
+		T_OK(l.username_claim == NULL && l.login_timeout == 0);
+	}
+
+	T_CASE("sections: a key once globally and once in each section is fine");
+	T_EQ(perr(MIN "wait = poll\n[service a]\nwait = code\n[service b]\nwait = code\n"), 0);
+	T_EQ(perr("[service a]\nwait = code\nissuer = https://idp.example.com\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: issuer: only allowed before the first [service] section");
+	T_EQ(perr("[service a]\nwait = code\n"), ERR_CONFIG_MISSING);
+	T_STREQ(err, "t.conf: missing required key \"issuer\"");
+
+	T_CASE("sections: a key repeated in one section");
+	T_EQ(perr(MIN "[service sshd]\nwait = code\nqr = off\nwait = poll\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:6: wait: duplicate key (first set on line 4)");
+	T_EQ(perr(MIN "wait = code\n[service sshd]\nwait = code\n[service sudo]\nwait = poll\n"
+		      "wait = poll\n"),
+	     ERR_CONFIG);
+	T_STREQ(err, "t.conf:8: wait: duplicate key (first set on line 7)");
+
+	T_CASE("sections: a global key inside a section");
+	T_EQ(perr(MIN "[service sshd]\nissuer = https://idp.example.com\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:4: issuer: only allowed before the first [service] section");
+	{
+		static const char *const global[] = {
+			"client_id = x", "client_secret_file = /x", "scopes = openid",
+			"allowed_algs = RS256", "clock_skew = 5", "max_token_age = 60",
+			"ca_file = /x", "http_timeout = 5", "cache_dir = /x",
+			"allow_insecure_loopback = yes", "relay_url = https://relay.example.org",
+			"relay_secret_file = /x",
+		};
+		for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++) {
+			char text[256], want[128];
+			size_t n = strcspn(global[i], " ");
+			snprintf(text, sizeof(text), MIN "[service sshd]\n%s\n", global[i]);
+			T_EQ(perr(text), ERR_CONFIG);
+			snprintf(want, sizeof(want),
+				 "t.conf:4: %.*s: only allowed before the first [service] section",
+				 (int)n, global[i]);
+			T_STREQ(err, want);
+		}
+	}
+	T_EQ(perr(MIN "[service sshd]\nbogus = 1\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:4: unknown key \"bogus\"");
+	T_EQ(perr(MIN "[service sshd]\nwait = later\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:4: wait: must be auto, poll, enter or code");
+	T_EQ(perr(MIN "[service sshd]\nprompt =\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:4: prompt: empty value");
+
+	T_CASE("sections: duplicate section");
+	T_EQ(perr(MIN "[service sshd]\nwait = code\n[service sshd]\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:5: duplicate section [service sshd] (first on line 3)");
+	T_EQ(perr(MIN "[service sshd]\n[service sudo]\n[service sshd]\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:5: duplicate section [service sshd] (first on line 3)");
+	T_EQ(perr(MIN "[service sshd]\n[service SSHD]\n"), 0); /* names are case-sensitive */
+
+	T_CASE("sections: bad header forms");
+	{
+		static const char *const bad[] = {
+			"[foo]", "[service]", "[service ]", "[service  sshd]", "[ service sshd]",
+			"[service sshd ]", "[service sshd", "[service sshd] x", "[Service sshd]",
+			"[service\tsshd]", "[servicesshd]", "[]", "[", "[[service sshd]]",
+			"[service=sshd]",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			char text[256];
+			snprintf(text, sizeof(text), MIN "%s\n", bad[i]);
+			T_EQ(perr(text), ERR_CONFIG);
+			T_STREQ(err, "t.conf:3: expected [service NAME]");
+		}
+	}
+	T_EQ(perr(MIN "[service ssh d]\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: invalid service name (1 to 64 characters of A-Z a-z 0-9 _ . @ -)");
+	T_EQ(perr(MIN "[service a/b]\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "[service caf\xc3\xa9]\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "[service x]]\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "[service user@host.example-1_X]\n"), 0);
+	{
+		char text[256], name[70];
+		memset(name, 'n', 64);
+		name[64] = 0;
+		snprintf(text, sizeof(text), MIN "[service %s]\n", name);
+		T_EQ(perr(text), 0);
+		memset(name, 'n', 65);
+		name[65] = 0;
+		snprintf(text, sizeof(text), MIN "[service %s]\n", name);
+		T_EQ(perr(text), ERR_CONFIG);
+		T_OK(strncmp(err, "t.conf:3: invalid service name", 30) == 0);
+	}
+
+	T_CASE("sections: at most 64");
+	{
+		char *text = malloc(8192);
+		size_t n = 0;
+		struct config_login l;
+
+		n += (size_t)snprintf(text + n, 8192 - n, MIN);
+		for (int i = 0; i < 64; i++)
+			n += (size_t)snprintf(text + n, 8192 - n,
+					      "[service s%d]\nlogin_timeout = %d\n", i, 30 + i);
+		T_EQ(parse(text, &c), 0);
+		if (c) {
+			T_EQ(c->nsections, 64);
+			config_login_for(c, "s63", &l);
+			T_EQ(l.login_timeout, 93);
+			config_login_for(c, "s0", &l);
+			T_EQ(l.login_timeout, 30);
+		}
+		config_free(c);
+		snprintf(text + n, 8192 - n, "[service s64]\n");
+		T_EQ(perr(text), ERR_CONFIG);
+		T_STREQ(err, "t.conf:131: more than 64 [service] sections");
+		free(text);
+	}
 
 	T_CASE("control characters, NUL, bad UTF-8, long lines");
 	{

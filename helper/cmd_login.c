@@ -1,0 +1,554 @@
+/* cmd_login.c: `oauth2-pkce-helper login --fd 3`, run by pam_oauth2_pkce.so
+ * for one login. Reads the CONTEXT frame on the socket, then: config and
+ * the [service] policy, discovery + JWKS, PKCE/state/nonce/poll secret,
+ * registration at the relay, link + QR to the person, wait (poll | enter |
+ * code), the code from the relay, RFC 9207 iss, redemption with the
+ * verifier, ID-token validation, mapping to a local account, and exactly one
+ * RESULT frame. Every failure is a refusal; secrets are wiped on every path.
+ * Exit 0 only after RESULT status=success. */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "authz.h"
+#include "claims.h"
+#include "config.h"
+#include "err.h"
+#include "helper.h"
+#include "ipc.h"
+#include "json.h"
+#include "oidc.h"
+#include "pkce.h"
+#include "qr.h"
+#include "rand.h"
+#include "relay_client.h"
+
+#define CTX_FIELD 256
+#define MARGIN_MS 3000    /* RESULT must reach the module before its deadline */
+#define MAX_CODE_TRIES 3
+#define CONFIRM_DIGITS 6
+
+/* What the module told us (CONTEXT). */
+struct login_ctx {
+	char user[CTX_FIELD], service[CTX_FIELD], rhost[CTX_FIELD], tty[CTX_FIELD];
+	char config[CTX_FIELD * 4], section[CTX_FIELD];
+	int debug, user_from_token;
+	long timeout;
+};
+
+/* One login's state; everything secret in here is wiped by login_cleanup. */
+struct login {
+	int fd;
+	long long deadline_ms, start_ms;
+	struct login_ctx ctx;
+	struct config *cfg;
+	struct config_login pol;
+	enum config_wait mode;
+	struct oidc oidc;
+	struct pkce pkce;
+	char poll_secret[PKCE_STR_LEN + 1];
+	char confirm[CONFIRM_DIGITS + 1];
+	char redirect_uri[600];
+	char *auth_url;
+	struct relay_session session;
+	struct relay_result result;
+	struct token_response *tokens;
+	struct jwt *idt;
+	char mapped[CLAIMS_USER_MAX + 1];
+	char sid[13]; /* first 12 hex of SHA-256(relay id), as the relay logs */
+	const char *why;  /* the one-line reason for the audit log */
+	struct log log;
+};
+
+static void syslog_sink(void *ctx, int prio, const char *msg)
+{
+	(void)ctx;
+	syslog(prio, "%s", msg);
+}
+
+/* ---- talking to the module ------------------------------------------------ */
+
+static void say(struct login *l, enum ipc_type t, const char *text)
+{
+	ipc_write_frame(l->fd, t, text, strlen(text));
+}
+
+/* Sends a prompt and waits for its ANSWER (copied into ans, trimmed).
+ * -1 on CANCEL, deadline or a broken channel. */
+static int ask(struct login *l, const char *text, int echo, char *ans, size_t anslen)
+{
+	struct ipc_frame f = { 0 };
+	int r;
+
+	if (ipc_write_frame(l->fd, echo ? IPC_PROMPT_ON : IPC_PROMPT_OFF, text, strlen(text)) != 0)
+		return -1;
+	r = ipc_read_frame(l->fd, l->deadline_ms, &f);
+	if (r != 0 || f.type != IPC_ANSWER) {
+		ipc_frame_cleanup(&f);
+		return -1;
+	}
+	snprintf(ans, anslen, "%s", f.data);
+	ans[strcspn(ans, "\r\n")] = '\0';
+	while (*ans == ' ' || *ans == '\t')
+		memmove(ans, ans + 1, strlen(ans));
+	for (size_t n = strlen(ans); n > 0 && (ans[n - 1] == ' ' || ans[n - 1] == '\t'); n--)
+		ans[n - 1] = '\0';
+	ipc_frame_cleanup(&f);
+	return 0;
+}
+
+/* The one RESULT. status: success | auth_err | authinfo_unavail | maxtries. */
+static int result(struct login *l, const char *status, const char *user)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "status=%s\nuser=%s\n", status, user ? user : "");
+	return ipc_write_frame(l->fd, IPC_RESULT, buf, strlen(buf));
+}
+
+/* A refusal: one line for the person (ERROR), one for the audit log. */
+static int refuse(struct login *l, const char *status, const char *line)
+{
+	char clean[400];
+
+	log_sanitize(clean, sizeof(clean), line);
+	say(l, IPC_ERROR, clean);
+	l->why = l->why ? l->why : "refused";
+	syslog(LOG_WARNING, "login refused: user=%s service=%s rhost=%s sid=%s: %s (%s)",
+	       l->ctx.user[0] ? l->ctx.user : "-", l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-",
+	       l->sid[0] ? l->sid : "-", clean, l->why);
+	result(l, status, NULL);
+	return EXIT_REFUSED;
+}
+
+static long remaining_s(const struct login *l)
+{
+	return (l->deadline_ms - ipc_now_ms()) / 1000;
+}
+
+/* ---- CONTEXT ---------------------------------------------------------------- */
+
+static int read_context(struct login *l)
+{
+	struct ipc_frame f = { 0 };
+	struct login_ctx *c = &l->ctx;
+	char num[32];
+	int r = -1;
+
+	if (ipc_read_frame(l->fd, ipc_now_ms() + 5000, &f) != 0 || f.type != IPC_CONTEXT)
+		goto out;
+	if (ipc_kv_get(f.data, f.len, "user", c->user, sizeof(c->user)) < 0 ||
+	    ipc_kv_get(f.data, f.len, "service", c->service, sizeof(c->service)) != 0 ||
+	    ipc_kv_get(f.data, f.len, "rhost", c->rhost, sizeof(c->rhost)) < 0 ||
+	    ipc_kv_get(f.data, f.len, "tty", c->tty, sizeof(c->tty)) < 0 ||
+	    ipc_kv_get(f.data, f.len, "config", c->config, sizeof(c->config)) != 0 ||
+	    ipc_kv_get(f.data, f.len, "section", c->section, sizeof(c->section)) < 0)
+		goto out;
+	c->debug = ipc_kv_get(f.data, f.len, "debug", num, sizeof(num)) == 0 && !strcmp(num, "1");
+	c->user_from_token = ipc_kv_get(f.data, f.len, "user_from_token", num, sizeof(num)) == 0 &&
+			     !strcmp(num, "1");
+	c->timeout = 110;
+	if (ipc_kv_get(f.data, f.len, "timeout", num, sizeof(num)) == 0)
+		c->timeout = strtol(num, NULL, 10);
+	if (c->timeout < 5 || c->timeout > 3600 || c->config[0] != '/')
+		goto out;
+	r = 0;
+out:
+	ipc_frame_cleanup(&f);
+	return r;
+}
+
+/* ---- pieces of the flow ------------------------------------------------------- */
+
+/* Six uniform digits from getrandom (rejection sampling). */
+static int make_confirm_code(char out[CONFIRM_DIGITS + 1])
+{
+	unsigned int v;
+
+	do {
+		if (rand_bytes(&v, sizeof(v)) != 0)
+			return ERR_RANDOM;
+	} while (v >= 4294000000u); /* 4294 * 10^6: no modulo bias */
+	snprintf(out, CONFIRM_DIGITS + 1, "%06u", v % 1000000u);
+	OPENSSL_cleanse(&v, sizeof(v));
+	return ERR_OK;
+}
+
+static void session_hash(const char *id, char out[13])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+
+	out[0] = '\0';
+	if (!EVP_Digest(id, strlen(id), md, &n, EVP_sha256(), NULL))
+		return;
+	for (int i = 0; i < 6; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* "Sign in at LINK" + QR + validity; in the prompt itself for sshd. */
+static char *login_message(struct login *l, const char *tail)
+{
+	char *qr = NULL, *msg;
+	size_t n;
+
+	if (l->pol.qr != CONFIG_QR_OFF &&
+	    qr_render(l->session.link, l->pol.qr == CONFIG_QR_ASCII ? QR_STYLE_ASCII : QR_STYLE_UTF8,
+		      4, &qr) != 0)
+		qr = NULL; /* too long for a small code: the link alone */
+	n = strlen(l->session.link) + (qr ? strlen(qr) : 0) + strlen(tail) + 256;
+	if (!(msg = malloc(n))) {
+		free(qr);
+		return NULL;
+	}
+	snprintf(msg, n, "To log in as %s, sign in with your organisation's account:\n%s%s\n(link valid for %ld s)\n%s",
+		 l->ctx.user[0] ? l->ctx.user : "yourself", qr ? qr : "", l->session.link,
+		 l->session.expires_in, tail);
+	free(qr);
+	return msg;
+}
+
+/* Long-polls until a final answer or the deadline. pending_ok: return the
+ * first answer even when pending (enter/code modes poll briefly). */
+static int poll_relay(struct login *l, struct http_opts *h, int max_wait)
+{
+	for (;;) {
+		long left = remaining_s(l);
+		int wait = (int)(left - 1 < max_wait ? left - 1 : max_wait), r;
+
+		if (left <= 1)
+			return ERR_IPC_TIMEOUT;
+		if (wait < 0)
+			wait = 0;
+		h->total_timeout_ms = (wait + (l->cfg->http_timeout > 0 ? l->cfg->http_timeout : 10)) * 1000L;
+		relay_result_cleanup(&l->result);
+		r = relay_poll(h, l->cfg->relay_url, l->pkce.state, l->poll_secret, wait, &l->result);
+		if (r != 0)
+			return r;
+		if (l->result.status != RELAY_PENDING || max_wait < 25)
+			return ERR_OK;
+	}
+}
+
+/* code from the relay -> tokens -> verified ID token -> local account. */
+static int finish(struct login *l)
+{
+	struct authz_response ar = { 0 };
+	struct claims_policy cp = { 0 };
+	char line[300];
+	int r;
+
+	/* RFC 9207 and our own state (the relay answered for our state, but the
+	 * same check as for any callback keeps one code path: AZ-08, AZ-10) */
+	ar.code = l->result.code;
+	ar.iss = l->result.iss;
+	ar.state = l->pkce.state;
+	r = authz_check_response(&ar, l->pkce.state, l->cfg->issuer,
+				 l->oidc.disc->iss_parameter_supported);
+	if (r != 0) {
+		l->why = err_str(r);
+		return refuse(l, "auth_err", "The sign-in came back from another identity provider: login refused");
+	}
+	r = oidc_redeem_code(&l->oidc, l->result.code, l->pkce.verifier, l->redirect_uri, &l->tokens);
+	if (r != 0) {
+		l->why = err_str(r);
+		snprintf(line, sizeof(line), "The identity provider refused the sign-in (%s)",
+			 l->tokens && l->tokens->error[0] ? l->tokens->error : err_str(r));
+		return refuse(l, r == ERR_TOKEN_ERROR ? "auth_err" : "authinfo_unavail", line);
+	}
+	l->oidc.now = time(NULL);
+	r = oidc_verify_id_token(&l->oidc, l->tokens->id_token, strlen(l->tokens->id_token),
+				 l->pkce.nonce, l->tokens->access_token, &l->idt);
+	if (r != 0) {
+		l->why = err_str(r);
+		snprintf(line, sizeof(line), "The identity provider's answer was refused: %s", err_str(r));
+		return refuse(l, "auth_err", line);
+	}
+	cp.username_claim = l->pol.username_claim;
+	cp.map_file = l->pol.map_file;
+	cp.strip_domain = l->pol.strip_domain;
+	cp.lowercase = l->pol.lowercase;
+	cp.allow_root = l->pol.allow_root;
+	cp.groups_claim = l->pol.groups_claim;
+	cp.allowed_groups = l->pol.allowed_groups;
+	r = claims_map_user(l->idt->payload, &cp, &l->log, l->mapped, sizeof(l->mapped));
+	if (r != 0) {
+		l->why = err_str(r);
+		snprintf(line, sizeof(line), "This account cannot log in here: %s", err_str(r));
+		return refuse(l, r == ERR_MAP_NO_USER ? "user_unknown" : "auth_err", line);
+	}
+	/* PAM-16: byte for byte, case-sensitive */
+	if (!l->ctx.user_from_token && strcmp(l->mapped, l->ctx.user) != 0) {
+		l->why = "mapped user is not PAM_USER";
+		snprintf(line, sizeof(line), "This account (%s) is not the one you logged in as (%.64s)",
+			 l->mapped, l->ctx.user);
+		return refuse(l, "auth_err", line);
+	}
+	{
+		const char *sub = NULL;
+		json_get_string(l->idt->payload, "sub", &sub);
+		syslog(LOG_INFO, "login granted: user=%s service=%s rhost=%s iss=%s sub=%.64s sid=%s",
+		       l->mapped, l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-", l->cfg->issuer,
+		       sub ? sub : "-", l->sid);
+	}
+	if (result(l, "success", l->mapped) != 0)
+		return EXIT_REFUSED;
+	return EXIT_ACCEPTED;
+}
+
+/* The relay's final answer -> the person's one line. */
+static int outcome(struct login *l)
+{
+	char line[300];
+
+	switch (l->result.status) {
+	case RELAY_CODE:
+		return finish(l);
+	case RELAY_ERROR:
+		l->why = "identity provider error";
+		if (!strcmp(l->result.error, "access_denied"))
+			return refuse(l, "auth_err", "Sign-in was cancelled at the identity provider");
+		snprintf(line, sizeof(line), "The identity provider returned an error: %s%s%s",
+			 l->result.error, l->result.error_description ? ": " : "",
+			 l->result.error_description ? l->result.error_description : "");
+		return refuse(l, "auth_err", line);
+	case RELAY_DENIED:
+		l->why = "denied on the context page";
+		return refuse(l, "auth_err", "You said this wasn't me: login refused");
+	case RELAY_CONFLICT:
+		l->why = "second callback for this login";
+		return refuse(l, "auth_err", "A second sign-in arrived for this login: refused");
+	default:
+		l->why = "expired";
+		return refuse(l, "auth_err", "The login link expired");
+	}
+}
+
+/* Waits in the configured mode until the relay has a final answer. */
+static int wait_for_signin(struct login *l, struct http_opts *h)
+{
+	char ans[64], line[128];
+	char *msg = NULL;
+	int r = ERR_FLOW, tries = 0;
+
+	switch (l->mode) {
+	case CONFIG_WAIT_POLL:
+		if (!(msg = login_message(l, "Waiting for you to sign in...")))
+			return ERR_NOMEM;
+		say(l, IPC_INFO, msg);
+		r = poll_relay(l, h, 25);
+		break;
+	case CONFIG_WAIT_ENTER:
+		if (!(msg = login_message(l, "Press Enter once you have signed in: ")))
+			return ERR_NOMEM;
+		for (const char *p = msg;; p = "Not signed in yet. Press Enter once you have signed in: ") {
+			if (ask(l, p, 1, ans, sizeof(ans)) != 0)
+				return ERR_IPC_CLOSED;
+			if ((r = poll_relay(l, h, 3)) != 0 || l->result.status != RELAY_PENDING)
+				break;
+		}
+		break;
+	case CONFIG_WAIT_CODE:
+	default:
+		if (!(msg = login_message(l, "Then type the code the browser shows: ")))
+			return ERR_NOMEM;
+		for (const char *p = msg;;) {
+			if (ask(l, p, 1, ans, sizeof(ans)) != 0)
+				return ERR_IPC_CLOSED;
+			if (strlen(ans) == CONFIRM_DIGITS && CRYPTO_memcmp(ans, l->confirm, CONFIRM_DIGITS) == 0)
+				break;
+			OPENSSL_cleanse(ans, sizeof(ans));
+			if (++tries >= MAX_CODE_TRIES) {
+				free(msg);
+				return ERR_AUTHZ_STATE; /* mapped to maxtries by the caller */
+			}
+			snprintf(line, sizeof(line), "Wrong code (%d of %d tries left). Type the code the browser shows: ",
+				 MAX_CODE_TRIES - tries, MAX_CODE_TRIES);
+			p = line;
+		}
+		OPENSSL_cleanse(ans, sizeof(ans));
+		/* the code is only shown after the callback: the answer is there */
+		r = poll_relay(l, h, 25);
+		break;
+	}
+	free(msg);
+	return r;
+}
+
+static void login_cleanup(struct login *l)
+{
+	jwt_free(l->idt);
+	token_response_free(l->tokens);
+	relay_result_cleanup(&l->result);
+	if (l->auth_url) {
+		OPENSSL_cleanse(l->auth_url, strlen(l->auth_url));
+		free(l->auth_url);
+	}
+	oidc_cleanup(&l->oidc);
+	config_free(l->cfg);
+	pkce_cleanup(&l->pkce);
+	OPENSSL_cleanse(l->poll_secret, sizeof(l->poll_secret));
+	OPENSSL_cleanse(l->confirm, sizeof(l->confirm));
+}
+
+static int run(struct login *l)
+{
+	struct relay_registration reg = { 0 };
+	struct authz_request q = { 0 };
+	struct http_opts relay_http;
+	char err[512], host[256] = "", *secret = NULL;
+	int r;
+
+	if (read_context(l) != 0) {
+		syslog(LOG_ERR, "login refused: no valid CONTEXT from the module");
+		result(l, "auth_err", NULL);
+		return EXIT_REFUSED;
+	}
+	l->log.debug = l->ctx.debug;
+	l->deadline_ms = l->start_ms + l->ctx.timeout * 1000 - MARGIN_MS;
+
+	/* configuration and policy */
+	if ((r = config_load(l->ctx.config, &l->cfg, err, sizeof(err))) != 0) {
+		l->why = err;
+		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
+	}
+	config_login_for(l->cfg, l->ctx.section, &l->pol);
+	l->mode = l->pol.wait != CONFIG_WAIT_AUTO ? l->pol.wait
+		  : l->ctx.rhost[0]		   ? CONFIG_WAIT_CODE
+						   : CONFIG_WAIT_POLL;
+	if (!l->cfg->relay_url) {
+		l->why = "relay_url is not set";
+		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
+	}
+	if (l->ctx.user_from_token && l->mode != CONFIG_WAIT_CODE && !l->pol.kiosk_accept_login_csrf) {
+		l->why = "user_from_token needs wait = code (or kiosk_accept_login_csrf = yes)";
+		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
+	}
+	if (!l->ctx.user_from_token && !claims_valid_username(l->ctx.user)) {
+		l->why = "PAM user is not a plain user name";
+		return refuse(l, "user_unknown", "Unknown user");
+	}
+	if (l->pol.login_timeout * 1000 + ipc_now_ms() < l->deadline_ms)
+		l->deadline_ms = ipc_now_ms() + l->pol.login_timeout * 1000;
+
+	/* the identity provider (AZ-01: before anything is shown) */
+	oidc_init(&l->oidc, l->cfg, &l->log, time(NULL));
+	if ((r = oidc_load(&l->oidc)) != 0) {
+		l->why = err_str(r);
+		return refuse(l, "authinfo_unavail", "Identity provider unreachable");
+	}
+
+	/* this login's secrets */
+	if (pkce_init(&l->pkce) != 0 || rand_token(l->poll_secret, sizeof(l->poll_secret), 32) != 0 ||
+	    (l->mode == CONFIG_WAIT_CODE && make_confirm_code(l->confirm) != 0)) {
+		l->why = "no randomness";
+		return refuse(l, "authinfo_unavail", "Internal error");
+	}
+	snprintf(l->redirect_uri, sizeof(l->redirect_uri), "%s/callback", l->cfg->relay_url);
+	q.authorization_endpoint = l->oidc.disc->authorization_endpoint;
+	q.client_id = l->cfg->client_id;
+	q.redirect_uri = l->redirect_uri;
+	q.scope = l->cfg->scopes;
+	q.state = l->pkce.state;
+	q.nonce = l->pkce.nonce;
+	q.code_challenge = l->pkce.challenge;
+	q.prompt = l->pol.prompt;
+	q.max_age = -1;
+	if ((r = authz_build_url(&q, &l->auth_url)) != 0) {
+		l->why = err_str(r);
+		return refuse(l, "authinfo_unavail", "Internal error");
+	}
+
+	/* the relay */
+	relay_http = l->oidc.http;
+	relay_http.max_bytes = RELAY_MAX_BODY;
+	relay_http.ca_file = NULL; /* ca_file is the IdP's CA; the relay uses the system store */
+	if (l->cfg->relay_secret_file &&
+	    config_read_secret(l->cfg->relay_secret_file, &secret, err, sizeof(err)) != 0) {
+		l->why = err;
+		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
+	}
+	gethostname(host, sizeof(host) - 1);
+	reg.relay_url = l->cfg->relay_url;
+	reg.state = l->pkce.state;
+	reg.poll_secret = l->poll_secret;
+	reg.ttl = remaining_s(l) > 1 ? remaining_s(l) : 1;
+	reg.authorization_url = l->auth_url;
+	reg.host = host[0] ? host : "localhost";
+	reg.service = l->ctx.service[0] ? l->ctx.service : "login";
+	reg.user = l->ctx.user[0] ? l->ctx.user : "(the account you sign in with)";
+	reg.rhost = l->ctx.rhost;
+	reg.confirm_code = l->mode == CONFIG_WAIT_CODE ? l->confirm : NULL;
+	reg.registration_secret = secret;
+	r = relay_register(&relay_http, &reg, &l->session);
+	if (secret) {
+		OPENSSL_cleanse(secret, strlen(secret));
+		free(secret);
+	}
+	if (r != 0) {
+		l->why = err_str(r);
+		return refuse(l, "authinfo_unavail", "Login relay unreachable");
+	}
+	session_hash(l->session.id, l->sid);
+	log_msg(&l->log, LOG_DEBUG, "login: registered sid=%s, wait mode %d, %ld s", l->sid, l->mode,
+		l->session.expires_in);
+
+	/* the person */
+	r = wait_for_signin(l, &relay_http);
+	if (r == ERR_AUTHZ_STATE) {
+		l->why = "wrong confirmation code 3 times";
+		return refuse(l, "maxtries", "Wrong code 3 times: login refused");
+	}
+	if (r == ERR_IPC_TIMEOUT) {
+		char line[64];
+		l->why = "timeout";
+		snprintf(line, sizeof(line), "Timed out after %lld s", (ipc_now_ms() - l->start_ms + 500) / 1000);
+		return refuse(l, "auth_err", line);
+	}
+	if (r == ERR_IPC_CLOSED) {
+		l->why = "conversation ended";
+		return refuse(l, "auth_err", "Login cancelled");
+	}
+	if (r == ERR_RELAY_NOT_FOUND) {
+		l->why = "relay forgot the login (expired)";
+		return refuse(l, "auth_err", "The login link expired");
+	}
+	if (r != 0) {
+		l->why = err_str(r);
+		return refuse(l, "authinfo_unavail", "Login relay unreachable");
+	}
+	return outcome(l);
+}
+
+int cmd_login(int argc, char **argv)
+{
+	struct login l;
+	const char *fdarg = "3";
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	l.start_ms = ipc_now_ms();
+	for (int i = 1; i < argc; i++) {
+		int o = helper_opt(argv, argc, &i, "--fd", &fdarg);
+		if (o != 1) {
+			fprintf(stderr, "%s: login is run by pam_oauth2_pkce.so (usage: login --fd N)\n", HELPER_NAME);
+			return EXIT_USAGE;
+		}
+	}
+	l.fd = atoi(fdarg);
+	if (l.fd < 3) {
+		fprintf(stderr, "%s: login --fd must be 3 or more\n", HELPER_NAME);
+		return EXIT_USAGE;
+	}
+	openlog(HELPER_NAME, LOG_PID, LOG_AUTHPRIV);
+	l.log.sink = syslog_sink;
+	rc = run(&l);
+	login_cleanup(&l);
+	closelog();
+	return rc;
+}
