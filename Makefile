@@ -93,7 +93,7 @@ $(B)/helper/%.o: helper/%.c $(wildcard lib/*.h helper/*.h)
 $(HELPER): $(HELPER_SRCS:%.c=$(B)/%.o) $(LIBA)
 	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(LIBA)
+$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) $(DEP_LIBS)
 
@@ -172,15 +172,21 @@ demo: deps all $(ITEST_BINS)
 
 # ---- install (never touches /etc/pam.d) -----------------------------------
 install: all
-	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(MANDIR)/man8
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(DOCDIR)/examples/pam.d $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(HELPER) $(DESTDIR)$(LIBEXECDIR)/oauth2-pkce-helper
 	install -d $(DESTDIR)$(PAMDIR)
-	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/pam_oauth2_pkce.so
+	# PAM-21: replaced by rename, so a running sshd never loads half a file
+	install -m 0644 $(MODULE) $(DESTDIR)$(PAMDIR)/.pam_oauth2_pkce.so.new
+	mv -f $(DESTDIR)$(PAMDIR)/.pam_oauth2_pkce.so.new $(DESTDIR)$(PAMDIR)/pam_oauth2_pkce.so
 	install -m 0644 config/pam_oauth2_pkce.conf $(DESTDIR)$(DOCDIR)/examples/
 	install -d $(DESTDIR)$(SBINDIR)
 	install -m 0755 $(RELAY) $(DESTDIR)$(SBINDIR)/oauth2-pkce-relay
 	install -m 0644 config/oauth2-pkce-relay.conf $(DESTDIR)$(DOCDIR)/examples/
-	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/ 2>/dev/null || true
+	install -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 config/pam.d/* $(DESTDIR)$(DOCDIR)/examples/pam.d/
+	install -m 0644 config/sshd_config.d/pam-oauth2-pkce.conf $(DESTDIR)$(DOCDIR)/examples/
 
 clean:
 	rm -rf build build-asan

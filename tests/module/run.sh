@@ -116,6 +116,14 @@ printf 'auth [success=done ignore=ignore default=die] %s helper=%s/exit1\nauth r
 out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$svc" pamtester test alice authenticate 2>&1); rc=$?
 if [ $rc -ne 0 ]; then ok "PAM-03 failing module in a [success=done default=die] stack fails the stack"; else bad "PAM-03 stack" "$out"; fi
 
+echo "== PAM-21 the shipped pam.d snippets fail closed without the module"
+for f in config/pam.d/*; do
+	svc=$T/svc-snippet; rm -rf "$svc"; mkdir -p "$svc"
+	grep -v '^@include' "$f" | sed "s|pam_oauth2_pkce.so|$T/missing/pam_oauth2_pkce.so helper=$T/good|" >"$svc/test"
+	out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$svc" pamtester test alice authenticate 2>&1); rc=$?
+	if [ $rc -ne 0 ]; then ok "PAM-21 $(basename "$f") snippet with the module missing: refused"; else bad "PAM-21 $f" "$out"; fi
+done
+
 echo "== PAM-04 setcred inert"
 svc=$T/svc-setcred; mkdir -p "$svc"; echo "auth required $MOD helper=$T/exit1" >"$svc/test"
 out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$svc" pamtester test alice setcred 2>&1); rc=$?
