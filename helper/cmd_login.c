@@ -194,9 +194,11 @@ static void session_hash(const char *id, char out[13])
 /* "Sign in at LINK" + QR + validity; in the prompt itself for sshd. */
 static char *login_message(struct login *l, const char *tail)
 {
-	char *qr = NULL, *msg;
+	char *qr = NULL, *msg, who[CTX_FIELD];
 	size_t n;
 
+	/* PAM_USER is the client's choice (ssh user name): printable ASCII only */
+	log_sanitize(who, sizeof(who), l->ctx.user[0] ? l->ctx.user : "yourself");
 	if (l->pol.qr != CONFIG_QR_OFF &&
 	    qr_render(l->session.link, l->pol.qr == CONFIG_QR_ASCII ? QR_STYLE_ASCII : QR_STYLE_UTF8,
 		      4, &qr) != 0)
@@ -207,7 +209,7 @@ static char *login_message(struct login *l, const char *tail)
 		return NULL;
 	}
 	snprintf(msg, n, "To log in as %s, sign in with your organisation's account:\n%s%s\n(link valid for %ld s)\n%s",
-		 l->ctx.user[0] ? l->ctx.user : "yourself", qr ? qr : "", l->session.link,
+		 who, qr ? qr : "", l->session.link,
 		 l->session.expires_in, tail);
 	free(qr);
 	return msg;

@@ -216,6 +216,12 @@ static int set_scopes(struct config *c, const char *v, struct pstate *ps, int li
 		n = (size_t)(v - start);
 		if (n == 6 && memcmp(start, "openid", 6) == 0)
 			has_openid = 1;
+		if (n == 14 && memcmp(start, "offline_access", 14) == 0) {
+			/* TOK-07: no refresh tokens, ever */
+			seterr(ps, line, "scopes", "offline_access is never requested (no refresh tokens)");
+			free(norm);
+			return ERR_CONFIG;
+		}
 		if (o != norm)
 			*o++ = ' ';
 		memcpy(o, start, n);

@@ -207,6 +207,9 @@ int main(void)
 	T_STREQ(err, "t.conf:3: scopes: must include \"openid\"");
 	T_EQ(perr(MIN "scopes = openid \"x\"\n"), ERR_CONFIG);
 	T_EQ(perr(MIN "scopes = openidx\n"), ERR_CONFIG);
+	T_CASE("TOK-07 offline_access is never requested");
+	T_EQ(perr(MIN "scopes = openid offline_access\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: scopes: offline_access is never requested (no refresh tokens)");
 	T_EQ(perr("issuer = https://idp.example.com\nclient_id = caf\xc3\xa9\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:2: client_id: only printable ASCII is allowed");
 

@@ -1,0 +1,24 @@
+/* test_err.c: every code has its own text; unknown codes are named so. */
+#include "err.h"
+#include "tap.h"
+
+int main(void)
+{
+	int distinct = 1;
+
+	T_CASE("every code from -1 to -260 that has a text has a distinct one");
+	for (int a = -260; a <= 0; a++) {
+		if (!strcmp(err_str(a), "unknown error"))
+			continue;
+		for (int b = a + 1; b <= 0; b++)
+			if (strcmp(err_str(b), "unknown error") && !strcmp(err_str(a), err_str(b)))
+				distinct = 0;
+	}
+	T_OK(distinct);
+	T_STREQ(err_str(ERR_OK), "success");
+	T_STREQ(err_str(ERR_JWT_ALG_NONE), "unsigned token (alg none) refused");
+	T_STREQ(err_str(12345), "unknown error");
+	T_OK(strcmp(err_str(ERR_MAP_GROUP), "unknown error") != 0);
+	T_OK(strcmp(err_str(ERR_RELAY_NOT_FOUND), "unknown error") != 0);
+	return t_done();
+}
