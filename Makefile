@@ -117,6 +117,7 @@ check: deps all $(UNIT_BINS) $(ITEST_BINS)
 	@B=$(B) tests/relay/run.sh
 	@bash tests/idp/selftest.sh
 	@B=$(B) tests/integration/run.sh
+	@B=$(B) tests/integration/login.sh
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 check-unit: all $(UNIT_BINS)
@@ -124,6 +125,7 @@ check-unit: all $(UNIT_BINS)
 
 check-integration: all $(ITEST_BINS)
 	@B=$(B) tests/integration/run.sh
+	@B=$(B) tests/integration/login.sh
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check-asan: deps
@@ -137,6 +139,7 @@ check-asan: deps
 	@B=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 tests/relay/run.sh
 	@B=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
 	    tests/integration/run.sh
+	@B=build-asan tests/integration/login.sh
 
 # ---- fuzzing (clang libFuzzer); `make fuzz` runs each target 60 s --------
 FUZZ_CC    ?= clang

@@ -329,6 +329,7 @@ int oidc_redeem_code(struct oidc *o, const char *code, const char *verifier,
 	if (!o || !o->cfg || !o->disc || !code || !*code || !verifier || !*verifier ||
 	    !redirect_uri || !*redirect_uri || !out)
 		return ERR_INVAL;
+	*out = NULL;
 	if (o->cfg->client_secret_file &&
 	    (r = config_read_secret(o->cfg->client_secret_file, &secret, err, sizeof(err))) != 0) {
 		log_msg(o->log, LOG_ERR, "token endpoint: client secret: %s", err);
@@ -356,6 +357,8 @@ int oidc_redeem_code(struct oidc *o, const char *code, const char *verifier,
 		if (res.body && token_parse_response(res.body, res.len, &t) == ERR_TOKEN_ERROR) {
 			log_token_error(o, res.status, t);
 			r = ERR_TOKEN_ERROR;
+			*out = t; /* holds only the sanitized error, for the caller's message */
+			t = NULL;
 		} else {
 			log_msg(o->log, LOG_ERR, "token endpoint: HTTP status %ld", res.status);
 			r = ERR_HTTP_STATUS;
@@ -371,6 +374,8 @@ int oidc_redeem_code(struct oidc *o, const char *code, const char *verifier,
 	r = token_parse_response(res.body, res.len, &t);
 	if (r == ERR_TOKEN_ERROR) {
 		log_token_error(o, res.status, t);
+		*out = t;
+		t = NULL;
 		goto out;
 	}
 	if (r != 0) {

@@ -62,7 +62,8 @@ int oidc_verify_id_token(struct oidc *o, const char *token, size_t len, const ch
  * code_verifier, and client_id (public client) or HTTP Basic with the
  * client_secret_file secret (TOK-08). Status 200 and a JSON Content-Type
  * required (TOK-06); an OAuth error answer -> ERR_TOKEN_ERROR with the
- * sanitized error code logged. The request body and secret are wiped. */
+ * sanitized error code logged, and *out set to a response holding only
+ * error/error_description (free it too). The request body and secret are wiped. */
 int oidc_redeem_code(struct oidc *o, const char *code, const char *verifier,
 		     const char *redirect_uri, struct token_response **out);
 

@@ -666,7 +666,11 @@ static void test_redeem(void)
 	route("/token", 400, "application/json",
 	      "{\"error\":\"invalid_grant\",\"error_description\":\"bad\\u001b[0m code\"}");
 	T_EQ(redeem(&o, &t), ERR_TOKEN_ERROR);
-	T_OK(t == NULL);
+	/* the error comes back for the person's message; no token in it */
+	T_OK(t != NULL && strcmp(t->error, "invalid_grant") == 0 && t->id_token == NULL &&
+	     t->access_token == NULL);
+	token_response_free(t);
+	t = NULL;
 	T_EQ(drain(reqs, sizeof(reqs)), 1);
 	T_OK(strstr(logbuf, "HTTP 400, error invalid_grant (bad?[0m code)") != NULL);
 
@@ -678,6 +682,9 @@ static void test_redeem(void)
 	T_CASE("TOK-02 error member in a 200 answer");
 	route("/token", 200, "application/json", "{\"error\":\"server_error\"}");
 	T_EQ(redeem(&o, &t), ERR_TOKEN_ERROR);
+	T_OK(t != NULL && strcmp(t->error, "server_error") == 0 && t->id_token == NULL);
+	token_response_free(t);
+	t = NULL;
 
 	T_CASE("TOK-06 200 but not JSON");
 	route("/token", 200, "text/plain", okbody);

@@ -1,0 +1,519 @@
+#!/bin/bash
+# End-to-end login tests, everything real: the test IdP (oidc-provider, tests/idp),
+# oauth2-pkce-relay on a free loopback port, pam_oauth2_pkce.so loaded by
+# pamtester through pam_wrapper, oauth2-pkce-helper forked by the module, the
+# scripted browser (tests/idp/browser.mjs) and curl as the person's phone.
+# Needs root (real local accounts alice and bob; root-owned 0600 config).
+# B=build-asan runs the ASan build (the runtime goes first in LD_PRELOAD).
+# Last line: "N passed, N failed"; exit status non-zero on any failure.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+B=${B:-build}
+MOD=$(realpath "$B/pam_oauth2_pkce.so")
+HELPER=$(realpath "$B/oauth2-pkce-helper")
+RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
+BROWSER=$(realpath tests/idp/browser.mjs)
+for f in "$MOD" "$HELPER" "$RELAYBIN"; do
+	[ -e "$f" ] || { echo "missing $f (make B=$B all)"; echo "login: 0 passed, 1 failed"; exit 1; }
+done
+if [ "$(id -u)" -ne 0 ]; then
+	echo "login: needs root (local accounts, root-owned config)"; echo "login: 0 passed, 1 failed"; exit 1
+fi
+. tests/idp/lib.sh
+idp_ensure_deps || { echo "login: 0 passed, 1 failed"; exit 1; }
+
+T=$(mktemp -d)
+START_S=$(date +%s)
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL $1"
+	[ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 20 | sed 's/^/     /'
+	return 0
+}
+
+# A sanitized module under ASan needs the runtime first in LD_PRELOAD.
+PRELOAD=libpam_wrapper.so
+if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
+	PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so):$PRELOAD"
+fi
+PT_ASAN=${ASAN_OPTIONS:-detect_leaks=0}             # pamtester (pam_wrapper, libpam leak)
+RELAY_ASAN=${RELAY_ASAN_OPTIONS:-detect_leaks=1}      # the relay, checked after a clean stop
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
+
+CREATED_USERS=()
+RELAY_PID=
+LN=0     # logins started
+LD=      # the current login's directory
+cleanup() {
+	exec 9>&- 2>/dev/null
+	local d p k
+	for d in "$T"/l*; do
+		[ -f "$d/pid" ] && [ ! -f "$d/rc" ] || continue
+		p=$(cat "$d/pid")
+		for k in $(pgrep -P "$p" 2>/dev/null); do kill -KILL "$k" 2>/dev/null; done
+		kill -KILL "$p" 2>/dev/null
+	done
+	if [ -n "$RELAY_PID" ]; then kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; fi
+	idp_stop
+	for u in "${CREATED_USERS[@]}"; do userdel "$u" 2>/dev/null || echo "warning: userdel $u failed"; done
+	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+freeport() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ---- local accounts ------------------------------------------------------------
+for u in alice bob; do
+	if ! getent passwd "$u" >/dev/null; then
+		useradd -M -s /usr/sbin/nologin "$u" || { bad "useradd $u"; exit 1; }
+		CREATED_USERS+=("$u")
+	fi
+done
+
+# ---- IdP + relay -----------------------------------------------------------------
+RPORT=$(freeport)
+RELAY=http://127.0.0.1:$RPORT
+idp_start "$T/idp" --redirect-uri "$RELAY/callback" || { bad "IdP did not start"; echo "login: $pass passed, $fail failed"; exit 1; }
+cat >"$T/relay.conf" <<EOF
+listen = 127.0.0.1:$RPORT
+base_url = $RELAY
+allowed_authorization_endpoint = $IDP_ISSUER/auth
+allowed_client_id = pkce-rs256
+allow_insecure_loopback = yes
+max_ttl = 120
+EOF
+ASAN_OPTIONS=$RELAY_ASAN "$RELAYBIN" --config "$T/relay.conf" 2>"$T/relay.log" &
+RELAY_PID=$!
+for _ in $(seq 100); do
+	curl -fsS --max-time 1 "$RELAY/healthz" >/dev/null 2>&1 && break
+	sleep 0.1
+done
+if ! curl -fsS --max-time 2 "$RELAY/healthz" >/dev/null 2>&1; then
+	bad "relay did not start" "$(cat "$T/relay.log")"; echo "login: $pass passed, $fail failed"; exit 1
+fi
+
+# ---- helper configs, PAM services ---------------------------------------------------
+# helper_conf FILE ISSUER RELAY_URL CACHE_DIR: root-owned, mode 0600.
+helper_conf() {
+	cat >"$1" <<EOF
+issuer = $2
+client_id = pkce-rs256
+scopes = openid profile email groups
+cache_dir = $4
+allow_insecure_loopback = yes
+relay_url = $3
+http_timeout = 5
+wait = poll
+qr = utf8
+
+[service sudo]
+wait = poll
+
+[service codesvc]
+wait = code
+qr = ascii
+
+[service entersvc]
+wait = enter
+qr = off
+
+[service groupsvc]
+allowed_groups = wheel
+
+[service lowersvc]
+lowercase = yes
+EOF
+	chown root:root "$1"
+	chmod 0600 "$1"
+}
+# The module runs the helper with /dev/null as stderr and a fixed environment:
+# an instrumented helper gets a wrapper that sends sanitizer reports to files.
+HELPER_RUN=$HELPER
+if nm "$HELPER" 2>/dev/null | grep -q __asan_init; then
+	mkdir -p "$T/san"
+	HELPER_RUN=$T/helper-asan
+	printf '#!/bin/sh\nASAN_OPTIONS=log_path=%s/asan:detect_leaks=1 UBSAN_OPTIONS=log_path=%s/ubsan:print_stacktrace=1 exec %s "$@"\n' \
+		"$T/san" "$T/san" "$HELPER" >"$HELPER_RUN"
+	chmod 0755 "$HELPER_RUN"
+fi
+CLOSED=$(freeport) # nothing listens there
+helper_conf "$T/pam.conf" "$IDP_ISSUER" "$RELAY" "$T/cache"
+helper_conf "$T/relaydown.conf" "$IDP_ISSUER" "http://127.0.0.1:$CLOSED" "$T/cache"
+helper_conf "$T/idpdown.conf" "http://127.0.0.1:$CLOSED" "$RELAY" "$T/cache-idpdown"
+mkdir -p "$T/svc"
+svc() { # NAME TIMEOUT [CONFIG]
+	echo "auth required $MOD helper=$HELPER_RUN config=${3:-$T/pam.conf} timeout=$2" >"$T/svc/$1"
+}
+for s in sudo login codesvc entersvc groupsvc lowersvc; do svc "$s" 25; done
+svc deadline 8
+svc relaydown 20 "$T/relaydown.conf"
+svc idpdown 20 "$T/idpdown.conf"
+
+SECRETS=() # everything that must never reach the relay log (PAM-14)
+
+# ---- one login ------------------------------------------------------------------------
+# start_login SERVICE USER: pamtester in the background, stdin from a FIFO on fd 9.
+start_login() {
+	exec 9>&- 2>/dev/null
+	LN=$((LN + 1))
+	LD=$T/l$LN
+	mkdir -p "$LD"
+	mkfifo "$LD/in"
+	OUT=$LD/out
+	LINK="" OUTS="" RC=""
+	(
+		LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc" ASAN_OPTIONS=$PT_ASAN \
+			stdbuf -o0 -e0 pamtester -v "$1" "$2" authenticate <"$LD/in" >"$OUT" 2>&1 &
+		echo $! >"$LD/pid"
+		wait $!
+		echo $? >"$LD/rc.tmp" && mv "$LD/rc.tmp" "$LD/rc"
+	) 9>&- &
+	exec 9<>"$LD/in"
+	LOGIN_T0=$(now_ms)
+}
+# wait_for EXTENDED-REGEX SECONDS: until the output shows it (or pamtester ended).
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 20; i++)); do
+		grep -Eq -- "$1" "$OUT" 2>/dev/null && return 0
+		[ -f "$LD/rc" ] && break
+		sleep 0.05
+	done
+	grep -Eq -- "$1" "$OUT" 2>/dev/null
+}
+# wait_link: sets LINK (the relay's /l/<id> link from the output).
+wait_link() {
+	wait_for "$RELAY/l/[A-Za-z0-9_-]{16}" 15
+	LINK=$(grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" "$OUT" | head -n 1)
+	[ -n "$LINK" ] && SECRETS+=("${LINK##*/}")
+	[ -n "$LINK" ]
+}
+answer() { printf '%s\n' "$1" >&9; }
+# finish_login [SECONDS]: waits for pamtester's exit; sets RC and OUTS.
+finish_login() {
+	local i p k
+	for ((i = 0; i < ${1:-30} * 20; i++)); do
+		[ -f "$LD/rc" ] && break
+		sleep 0.05
+	done
+	if [ ! -f "$LD/rc" ]; then
+		p=$(cat "$LD/pid")
+		for k in $(pgrep -P "$p"); do kill -KILL "$k" 2>/dev/null; done
+		kill -KILL "$p" 2>/dev/null
+		for ((i = 0; i < 100; i++)); do [ -f "$LD/rc" ] && break; sleep 0.05; done
+		echo "(pamtester killed after ${1:-30} s)" >>"$OUT"
+	fi
+	exec 9>&- 2>/dev/null
+	RC=$(cat "$LD/rc" 2>/dev/null || echo 999)
+	OUTS=$(cat "$OUT")
+	LOGIN_MS=$(($(now_ms) - LOGIN_T0))
+}
+# browse USER PW [args]: the scripted browser on $LINK; stdout in $BOUT, status in $BRC.
+browse() {
+	local u=$1 p=$2
+	shift 2
+	BOUT=$(node "$BROWSER" --url "${BURL:-$LINK}" --user "$u" --password "$p" "$@" 2>"$LD/browser.err")
+	BRC=$?
+}
+granted() { [ "$RC" = 0 ] && grep -q "successfully authenticated" <<<"$OUTS"; }
+expect_granted() { # NAME [extra condition status]
+	if granted && [ "${2:-0}" = 0 ]; then ok "$1"; else bad "$1 (rc=$RC)" "$OUTS$(cat "$LD/browser.err" 2>/dev/null)"; fi
+}
+expect_refused() { # NAME MESSAGE
+	if [ "$RC" != 0 ] && ! grep -q "successfully authenticated" <<<"$OUTS" && grep -qF -- "$2" <<<"$OUTS"; then
+		ok "$1"
+	else
+		bad "$1 (rc=$RC, want \"$2\")" "$OUTS$(cat "$LD/browser.err" 2>/dev/null)"
+	fi
+}
+param() { # URL NAME: a query parameter's raw value
+	sed -n "s/.*[?&]$2=\([^&#]*\).*/\1/p" <<<"$1"
+}
+# continue_url: GET the /l/ page, POST continue with its csrf; AUTH_URL = the 302 Location.
+continue_url() {
+	local page csrf
+	page=$(curl -sS --max-time 5 "$LINK")
+	csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$page" | head -n 1)
+	CSRF=$csrf
+	AUTH_URL=$(curl -sS --max-time 5 -o /dev/null -w '%{redirect_url}' --data-urlencode "csrf=$csrf" \
+		--data-urlencode continue=1 "$LINK")
+}
+has_utf8_qr() { grep -qF -e '▀' -e '▄' -e '█' <<<"$1"; }
+has_ascii_qr() { grep -Eq '^ *(## *){4,}' <<<"$1"; }
+
+echo "== wait modes and QR styles (PAM-22, XD-06)"
+# 1 + 17 + 18: poll mode; an unregistered state meanwhile; the callback replayed afterwards
+start_login sudo alice
+if wait_link; then
+	bogus=$(head -c 32 /dev/urandom | basenc --base64url | tr -d '=')
+	st=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$RELAY/callback?code=x&state=$bogus")
+	if [ "$st" = 404 ]; then ok "RLY-13 callback for an unregistered state: 404"; else bad "RLY-13 unregistered state: HTTP $st"; fi
+	browse alice alice-pw --stop-at-redirect "$RELAY/callback"
+	CB1=$BOUT
+	SECRETS+=("$(param "$CB1" code)" "$(param "$CB1" state)")
+	st=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$CB1")
+	[ "$st" = 200 ] || bad "callback delivery: HTTP $st"
+fi
+finish_login 20
+qr_line=$(grep -nF -e '▀' -e '▄' -e '█' <<<"$OUTS" | head -n 1 | cut -d: -f1)
+link_line=$(grep -nE "$RELAY/l/[A-Za-z0-9_-]{16}" <<<"$OUTS" | head -n 1 | cut -d: -f1)
+ok_line=$(grep -n "successfully authenticated" <<<"$OUTS" | head -n 1 | cut -d: -f1)
+expect_granted "wait=poll alice: granted (sudo section)"
+if [ -n "$qr_line" ] && [ -n "$link_line" ] && [ -n "$ok_line" ] && [ "$qr_line" -lt "$link_line" ] &&
+	[ "$link_line" -lt "$ok_line" ] && grep -q "To log in as alice" <<<"$OUTS"; then
+	ok "PAM-22 link and UTF-8 QR (half blocks) shown before the result"
+else bad "PAM-22 link/QR before success (qr=$qr_line link=$link_line ok=$ok_line)" "$OUTS"; fi
+if ! granted; then :; elif grep -q "$bogus" <<<"$OUTS"; then bad "RLY-13 bogus state visible"; else ok "RLY-13 unregistered-state callback did not disturb the concurrent login"; fi
+if [ -n "${CB1:-}" ]; then
+	st=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$CB1")
+	if [ "$st" = 404 ] || [ "$st" = 409 ] || [ "$st" = 410 ]; then ok "code replay: the used callback URL again gets HTTP $st"; else bad "code replay: HTTP $st"; fi
+fi
+
+# 2 + 4a: code mode, ASCII QR
+start_login codesvc alice
+CONFIRM=
+if wait_link && wait_for "Then type the code the browser shows" 5; then
+	browse alice alice-pw --follow-callback
+	CONFIRM=$(grep -oE 'class="code">[0-9]{6}<' <<<"$BOUT" | grep -oE '[0-9]{6}')
+	[ -n "$CONFIRM" ] && SECRETS+=("$CONFIRM")
+	answer "$CONFIRM"
+fi
+finish_login 20
+if [ -n "$CONFIRM" ]; then expect_granted "XD-06 wait=code alice: confirmation code from the callback page typed, granted"
+else bad "XD-06 wait=code: no confirmation code on the callback page (brc=$BRC)" "$BOUT$OUTS"; fi
+if has_ascii_qr "$OUTS" && ! has_utf8_qr "$OUTS"; then ok "qr=ascii: '##' QR, no half blocks"; else bad "qr=ascii" "$OUTS"; fi
+
+# 3 + 4b: enter mode, no QR
+start_login entersvc alice
+if wait_link && wait_for "Press Enter once you have signed in" 5; then
+	browse alice alice-pw --follow-callback
+	answer ""
+fi
+finish_login 20
+expect_granted "wait=enter alice: browser, then Enter, granted"
+if [ -n "$LINK" ] && ! has_utf8_qr "$OUTS" && ! has_ascii_qr "$OUTS"; then ok "qr=off: link printed, no QR"; else bad "qr=off" "$OUTS"; fi
+
+echo "== mapping and policy (PAM-16, IDT-30)"
+start_login login alice
+wait_link && browse bob bob-pw --follow-callback
+finish_login 20
+expect_refused "PAM-16 PAM_USER alice, signed in as bob: refused" "This account (bob) is not the one you logged in as (alice)"
+
+start_login groupsvc bob
+wait_link && browse bob bob-pw --follow-callback
+finish_login 20
+expect_refused "allowed_groups = wheel, bob (staff only): refused" "This account cannot log in here: not in an allowed group"
+
+start_login groupsvc alice
+wait_link && browse alice alice-pw --follow-callback
+finish_login 20
+expect_granted "allowed_groups = wheel, alice (staff, wheel): granted (positive twin)"
+
+start_login login bob
+wait_link && browse carol carol-pw --follow-callback
+finish_login 20
+expect_refused "PAM-16/IDT-30 preferred_username 'Bob', PAM_USER bob: refused" "This account cannot log in here: not a valid local user name"
+
+start_login lowersvc bob
+wait_link && browse carol carol-pw --follow-callback
+finish_login 20
+expect_granted "PAM-16/IDT-30 'Bob' with lowercase = yes, PAM_USER bob: granted (positive twin)"
+
+start_login login root
+wait_link && browse root root-pw --follow-callback
+finish_login 20
+expect_refused "IDT-30 uid 0: root signs in as root: refused" "This account cannot log in here: mapping to root is not allowed"
+
+echo "== refusals along the way (AZ-09, PAM-01, XD-02, XD-06)"
+start_login login alice
+wait_link && browse alice alice-pw --deny --follow-callback
+finish_login 20
+expect_refused "AZ-09 consent denied at the IdP: refused" "Sign-in was cancelled at the identity provider"
+
+start_login relaydown alice
+finish_login 20
+expect_refused "relay down: refused" "Login relay unreachable"
+if [ "$LOGIN_MS" -lt 10000 ]; then ok "relay down: fails fast (${LOGIN_MS} ms)"; else bad "relay down took ${LOGIN_MS} ms"; fi
+
+start_login idpdown alice
+finish_login 20
+expect_refused "IdP down (closed port, empty cache): refused" "Identity provider unreachable"
+if ! grep -q "$RELAY/l/" <<<"$OUTS"; then ok "AZ-01 IdP down: no link shown"; else bad "AZ-01 IdP down: a link was shown" "$OUTS"; fi
+
+start_login login alice
+killed=
+if wait_link; then
+	p=$(cat "$LD/pid")
+	for k in $(pgrep -P "$p"); do
+		if tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | grep -q 'oauth2-pkce-helper login'; then
+			kill -KILL "$k" && killed=$k
+		fi
+	done
+fi
+finish_login 10
+if [ -n "$killed" ] && [ "$RC" != 0 ] && ! grep -q "successfully authenticated" <<<"$OUTS"; then
+	ok "PAM-01 helper SIGKILLed while waiting: refused (${LOGIN_MS} ms)"
+else bad "PAM-01 helper killed (pid=${killed:-none}, rc=$RC)" "$OUTS"; fi
+
+start_login deadline alice
+finish_login 20
+if [ "$RC" != 0 ] && ! granted && grep -q "Timed out after" <<<"$OUTS" && [ "$LOGIN_MS" -ge 2000 ] && [ "$LOGIN_MS" -le 9000 ]; then
+	ok "PAM-01 deadline: timeout=8, nobody signs in: refused after ${LOGIN_MS} ms, \"$(grep -o 'Timed out after [0-9]* s' <<<"$OUTS" | head -n 1)\""
+else bad "PAM-01 deadline (rc=$RC, ${LOGIN_MS} ms)" "$OUTS"; fi
+
+start_login codesvc alice
+CONFIRM=
+if wait_link && wait_for "Then type the code the browser shows" 5; then
+	browse alice alice-pw --follow-callback
+	CONFIRM=$(grep -oE 'class="code">[0-9]{6}<' <<<"$BOUT" | grep -oE '[0-9]{6}')
+	[ -n "$CONFIRM" ] && SECRETS+=("$CONFIRM")
+	w=$(printf '%06d' $(((10#${CONFIRM:-0} + 1) % 1000000)))
+	answer "$w"
+	wait_for "Wrong code \(2 of 3 tries left\)" 5 && answer "$w"
+	wait_for "Wrong code \(1 of 3 tries left\)" 5 && answer "$w"
+fi
+finish_login 20
+if [ -n "$CONFIRM" ]; then
+	expect_refused "XD-06 wrong confirmation code 3 times (after a real sign-in): refused" "Wrong code 3 times: login refused"
+	if grep -qi "maximum number of retries" <<<"$OUTS"; then ok "XD-06 3 wrong codes: PAM_MAXTRIES"; else bad "XD-06 PAM_MAXTRIES not reported" "$OUTS"; fi
+else bad "XD-06 wrong code: no confirmation code on the callback page" "$BOUT$OUTS"; fi
+
+start_login login alice
+if wait_link; then
+	page=$(curl -sS --max-time 5 "$LINK")
+	csrf=$(sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' <<<"$page" | head -n 1)
+	t0=$(now_ms)
+	st=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' --data-urlencode "csrf=$csrf" --data-urlencode deny=1 "$LINK")
+	for ((i = 0; i < 100; i++)); do [ -f "$LD/rc" ] && break; sleep 0.03; done
+	took=$(($(now_ms) - t0))
+fi
+finish_login 10
+expect_refused "XD-02 \"This wasn't me\" on the context page: refused" "You said this wasn't me: login refused"
+if [ "${st:-}" = 200 ] && [ "${took:-99999}" -le 3000 ]; then ok "XD-02 the held poll woke at once: pamtester ended ${took} ms after the POST"; else bad "XD-02 deny POST HTTP ${st:-?}, ended after ${took:-?} ms"; fi
+
+echo "== second callbacks and stolen codes (RLY-12, RLY-28, code replay)"
+# enter mode: the helper polls only after Enter, so both callbacks land first
+start_login entersvc alice
+if wait_link && wait_for "Press Enter once you have signed in" 5; then
+	browse alice alice-pw --stop-at-redirect "$RELAY/callback"
+	cb=$BOUT
+	SECRETS+=("$(param "$cb" code)" "$(param "$cb" state)")
+	fake=$(sed 's/\([?&]code=\)[^&]*/\1forged-code-0123456789/' <<<"$cb")
+	st1=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$fake")
+	st2=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$cb")
+	answer ""
+fi
+finish_login 20
+expect_refused "RLY-12 forged callback then the real one (enter mode): refused" "A second sign-in arrived for this login: refused"
+if [ "${st1:-}" = 200 ] && [ "${st2:-}" = 409 ]; then ok "RLY-12 relay answers: first callback 200, second 409"; else bad "RLY-12 relay answers ${st1:-?} / ${st2:-?}"; fi
+
+# poll mode: the held poll takes the first (forged) callback at once; the real code never logs in
+start_login sudo alice
+if wait_link; then
+	browse alice alice-pw --stop-at-redirect "$RELAY/callback"
+	cb=$BOUT
+	SECRETS+=("$(param "$cb" code)" "$(param "$cb" state)")
+	fake=$(sed 's/\([?&]code=\)[^&]*/\1forged-code-0123456789/' <<<"$cb")
+	curl -s --max-time 5 -o /dev/null "$fake"
+	curl -s --max-time 5 -o /dev/null "$cb"
+fi
+finish_login 20
+if [ "$RC" != 0 ] && ! granted && grep -Eq "A second sign-in arrived for this login: refused|The identity provider refused the sign-in" <<<"$OUTS"; then
+	ok "RLY-12 forged callback then the real one (poll mode): refused (\"$(grep -Eo 'A second sign-in arrived|The identity provider refused the sign-in.*' <<<"$OUTS" | head -n 1)\")"
+else bad "RLY-12 poll mode (rc=$RC)" "$OUTS"; fi
+
+# RLY-28: a code seen by the relay is useless without the verifier
+start_login sudo alice
+if wait_link; then
+	browse alice alice-pw --stop-at-redirect "$RELAY/callback"
+	cb=$BOUT
+	code=$(param "$cb" code)
+	SECRETS+=("$code" "$(param "$cb" state)")
+	tok=$(curl -s --max-time 5 -w '\n%{http_code}' -d grant_type=authorization_code --data-urlencode "code=$code" \
+		--data-urlencode "redirect_uri=$RELAY/callback" -d client_id=pkce-rs256 "$IDP_ISSUER/token")
+	if [ "$(tail -n 1 <<<"$tok")" = 400 ] && grep -q invalid_grant <<<"$tok" && ! grep -q id_token <<<"$tok"; then
+		ok "RLY-28 relayed code redeemed without code_verifier: 400 invalid_grant"
+	else bad "RLY-28 token endpoint without verifier" "$tok"; fi
+	curl -s --max-time 5 -o /dev/null "$cb"
+fi
+finish_login 20
+expect_granted "RLY-28 the helper (with the verifier) still redeems that code afterwards: granted"
+
+# code replay into another login: the old code under a new login's state
+start_login sudo alice
+if wait_link && [ -n "${CB1:-}" ]; then
+	continue_url
+	state=$(param "$AUTH_URL" state)
+	SECRETS+=("$state" "$CSRF")
+	iss=$(param "$CB1" iss)
+	st=$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$RELAY/callback?code=$(param "$CB1" code)&state=$state${iss:+&iss=$iss}")
+fi
+finish_login 20
+expect_refused "code replay: the first login's code under a second login's state: refused" "The identity provider refused the sign-in ("
+# the person's line names the OAuth error (cmd_login.c finish(): "... (%s)" with tokens->error)
+if grep -qF "The identity provider refused the sign-in (invalid_grant)" <<<"$OUTS"; then ok "code replay: the refusal names the IdP's error (invalid_grant)"
+else bad "code replay: the refusal does not name the IdP's error (want \"(invalid_grant)\")" "$(grep -F 'The identity provider refused' <<<"$OUTS")"; fi
+
+echo "== ID token binding, secrets (IDT-23, PAM-11, PAM-14)"
+start_login sudo alice
+if wait_link; then
+	continue_url
+	state=$(param "$AUTH_URL" state) nonce=$(param "$AUTH_URL" nonce) chal=$(param "$AUTH_URL" code_challenge)
+	SECRETS+=("$state" "$nonce" "$CSRF")
+	# PAM-11: the login is waiting; nothing of it in any argv or environment
+	printf '%s\n' "$state" "$nonce" "$chal" | grep . >"$T/pat"
+	if [ ${#state} -eq 43 ] && [ -n "$nonce" ] && [ -n "$chal" ]; then
+		hits=$(grep -lF -f "$T/pat" /proc/[0-9]*/cmdline /proc/[0-9]*/environ 2>/dev/null)
+		helper_seen=
+		for k in $(pgrep -P "$(cat "$LD/pid")"); do grep -q 'oauth2-pkce-helper' "/proc/$k/cmdline" 2>/dev/null && helper_seen=$k; done
+		# control: the scan can read the helper's argv and environment
+		if [ -n "$helper_seen" ] && ! { grep -q PATH= "/proc/$helper_seen/environ" && grep -q login "/proc/$helper_seen/cmdline"; }; then
+			helper_seen=
+		fi
+		if [ -z "$hits" ] && [ -n "$helper_seen" ]; then ok "PAM-11 state, nonce and challenge in no /proc/*/cmdline or environ while the helper ($helper_seen) waits"
+		else bad "PAM-11 secrets in argv/env (helper pid ${helper_seen:-none})" "$hits"; fi
+	else bad "PAM-11: no authorization URL from the continue POST" "$AUTH_URL"; fi
+	other=$(head -c 16 /dev/urandom | basenc --base64url | tr -d '=')
+	BURL=$(sed "s/\([?&]nonce=\)[^&]*/\1$other/" <<<"$AUTH_URL")
+	browse alice alice-pw --follow-callback
+	BURL=
+fi
+finish_login 20
+expect_refused "IDT-23 ID token with another nonce (same state and challenge): refused" "The identity provider's answer was refused: nonce mismatch"
+
+# PAM-14: the relay log holds no code, state, poll secret, csrf, id or confirmation code
+leaks=
+for s in "${SECRETS[@]}"; do
+	[ -n "$s" ] || continue
+	if [ ${#s} -le 8 ]; then grep -qw -- "$s" "$T/relay.log" && leaks+=" $s"; else grep -qF -- "$s" "$T/relay.log" && leaks+=" $s"; fi
+done
+runs=$(grep -Eo '[A-Za-z0-9_-]{16,}' "$T/relay.log" | grep -v '^oauth2-pkce-relay$' | head -n 3)
+lines=$(grep -c '/callback\|/v1/sessions' "$T/relay.log")
+if [ -z "$leaks" ] && [ -z "$runs" ] && [ "$lines" -gt 10 ]; then
+	ok "PAM-14 relay log ($lines request lines): no code, state, csrf, id, confirmation code, nor any 16+ base64url run (poll secret)"
+else bad "PAM-14 relay log leaks:${leaks} ${runs}" "$(head -n 5 "$T/relay.log")"; fi
+
+echo "== sanitizers and a clean relay stop"
+kill -TERM "$RELAY_PID"
+wait "$RELAY_PID"
+rrc=$?
+RELAY_PID=
+if [ "$rrc" = 0 ] && ! grep -Eq 'Sanitizer|runtime error' "$T/relay.log"; then ok "relay: clean exit on SIGTERM, no sanitizer report"
+else bad "relay exit $rrc" "$(grep -A15 -E 'Sanitizer|runtime error' "$T/relay.log")"; fi
+if grep -lE 'Sanitizer|runtime error' "$T"/l*/out >/dev/null 2>&1; then
+	bad "sanitizer report in a pamtester run (module)" "$(cat "$(grep -lE 'Sanitizer|runtime error' "$T"/l*/out | head -n 1)")"
+else ok "module: no sanitizer report in $LN pamtester runs"; fi
+if [ "$HELPER_RUN" != "$HELPER" ]; then
+	if [ -z "$(ls -A "$T/san")" ]; then ok "helper (ASan+UBSan, leaks on) : no report in $LN logins"
+	else bad "helper sanitizer reports: $(ls "$T/san" | tr '\n' ' ')" "$(cat "$T"/san/* | head -n 40)"; fi
+fi
+
+echo "== took $(($(date +%s) - START_S)) s"
+echo "login: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
