@@ -118,6 +118,7 @@ check: deps all $(UNIT_BINS) $(ITEST_BINS)
 	@bash tests/idp/selftest.sh
 	@B=$(B) tests/integration/run.sh
 	@B=$(B) tests/integration/login.sh
+	@B=$(B) tests/integration/chromium.sh
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 check-unit: all $(UNIT_BINS)

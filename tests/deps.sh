@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 PKGS="build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libssl-dev
 libcjson-dev libqrencode-dev libmicrohttpd-dev libhiredis-dev pamtester
-libpam-wrapper libnss-wrapper openssl curl clang libclang-rt-14-dev zbar-tools python3"
+libpam-wrapper libnss-wrapper openssl curl clang libclang-rt-14-dev zbar-tools python3 chromium"
 
 missing=""
 for p in $PKGS; do
@@ -32,7 +32,8 @@ if [ -n "$missing" ]; then
 	}
 fi
 
-if [ -f tests/idp/package-lock.json ] && [ ! -d tests/idp/node_modules/oidc-provider ]; then
+if [ -f tests/idp/package-lock.json ] && { [ ! -d tests/idp/node_modules/oidc-provider ] ||
+	[ ! -d tests/idp/node_modules/playwright-core ]; }; then
 	if [ ! -w tests/idp ]; then
 		echo "run: npm ci --prefix tests/idp" >&2
 		exit 1

@@ -18,7 +18,7 @@ IDP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 # idp_ensure_deps: install the pinned node modules (npm ci) if missing.
 idp_ensure_deps() {
-    if [ -d "$IDP_DIR/node_modules/oidc-provider" ]; then
+    if [ -d "$IDP_DIR/node_modules/oidc-provider" ] && [ -d "$IDP_DIR/node_modules/playwright-core" ]; then
         return 0
     fi
     command -v node >/dev/null 2>&1 || { echo "idp: node not found" >&2; return 1; }

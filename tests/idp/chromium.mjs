@@ -1,0 +1,233 @@
+// A real browser for the pam-oauth2-pkce end-to-end test: headless Chromium
+// (the Debian package, /usr/bin/chromium) driven by playwright-core.
+//
+//   node tests/idp/chromium.mjs --url LINK --user USER --password PW
+//        [--deny-context] [--account NAME] [--service NAME]
+//        [--screenshot FILE] [--timeout SECONDS] [--executable PATH]
+//
+// Opens the relay's link (/l/<id>), checks the context page shows the account
+// (--account, default --user) and a service (exactly --service if given),
+// then:
+//   * clicks "Continue to sign in", signs in at the test IdP (user name,
+//     password, "Sign in"), clicks "Allow" on the consent page and waits for
+//     the relay's callback page ("Signed in", or "Signed in" + the
+//     confirmation code in code mode);
+//   * with --deny-context, clicks "This wasn't me" and waits for the relay's
+//     "Login refused" page.
+// Prints the final page's text (innerText) on stdout and exits 0.
+// Any other page, status or a step taking longer than --timeout (20 s):
+// exit 1 with one line on stderr. Bad usage: exit 2.
+//
+// Never downloads anything: the browser is the system's Chromium
+// (--executable, $CHROMIUM, default /usr/bin/chromium), with a throw-away
+// profile under $TMPDIR that is also its $HOME (nothing left in the real one).
+
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+function usage(msg) {
+  if (msg) process.stderr.write(`chromium.mjs: ${msg}\n`);
+  process.stderr.write('usage: node chromium.mjs --url LINK --user USER --password PW [--deny-context] '
+    + '[--account NAME] [--service NAME] [--screenshot FILE] [--timeout SECONDS] [--executable PATH]\n');
+  process.exit(2);
+}
+
+const opts = {
+  url: undefined,
+  user: undefined,
+  password: undefined,
+  denyContext: false,
+  account: undefined,
+  service: undefined,
+  screenshot: undefined,
+  timeout: 20,
+  executable: process.env.CHROMIUM || '/usr/bin/chromium',
+};
+{
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i += 1) {
+    const a = argv[i];
+    const val = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      i += 1;
+      return argv[i];
+    };
+    switch (a) {
+      case '--url': opts.url = val(); break;
+      case '--user': opts.user = val(); break;
+      case '--password': opts.password = val(); break;
+      case '--deny-context': opts.denyContext = true; break;
+      case '--account': opts.account = val(); break;
+      case '--service': opts.service = val(); break;
+      case '--screenshot': opts.screenshot = val(); break;
+      case '--timeout': opts.timeout = Number(val()); break;
+      case '--executable': opts.executable = val(); break;
+      case '-h': case '--help': usage(); break;
+      default: usage(`unknown argument ${a}`);
+    }
+  }
+  if (!opts.url) usage('--url is required');
+  if (!opts.denyContext && (opts.user === undefined || opts.password === undefined)) {
+    usage('--user and --password are required (unless --deny-context)');
+  }
+  if (!(opts.timeout > 0)) usage('--timeout must be a positive number');
+  opts.account ??= opts.user;
+}
+
+class Failure extends Error {}
+const fail = (msg) => { throw new Failure(msg); };
+const oneLine = (s) => String(s).replace(/\s+/g, ' ').trim().slice(0, 500);
+
+let relay;
+try {
+  relay = new URL(opts.url);
+} catch {
+  usage(`--url is not a URL: ${opts.url}`);
+}
+
+let chromium;
+try {
+  ({ chromium } = await import('playwright-core'));
+} catch (err) {
+  process.stderr.write(`chromium.mjs: playwright-core not installed (npm ci --prefix tests/idp): ${oneLine(err.message)}\n`);
+  process.exit(1);
+}
+if (!fs.existsSync(opts.executable)) {
+  process.stderr.write(`chromium.mjs: ${opts.executable} not found (apt-get install chromium)\n`);
+  process.exit(1);
+}
+
+const ms = opts.timeout * 1000;
+// A last resort against a hang outside Playwright's own timeouts.
+const watchdog = setTimeout(() => {
+  process.stderr.write(`chromium.mjs: gave up after ${4 * opts.timeout} s\n`);
+  process.exit(1);
+}, 4 * ms);
+watchdog.unref();
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
+let context;
+let page;
+const consoleErrors = [];
+let lastDoc; // the last main-frame document response: {url, status}
+
+// What the browser is on now: URL, title, and for the IdP's pages their kind
+// (<meta name="idp-page" content="login|consent|error">, else null).
+async function where() {
+  const u = new URL(page.url());
+  const title = await page.title();
+  const idp = await page.evaluate(() => document.querySelector('meta[name="idp-page"]')?.content ?? null);
+  return { url: u, title, idp };
+}
+
+function describe(w) {
+  const err = consoleErrors.length ? `; console: ${consoleErrors[consoleErrors.length - 1]}` : '';
+  const st = lastDoc ? ` HTTP ${lastDoc.status}` : '';
+  return `"${w.title}" at ${w.url.origin}${w.url.pathname}${st}${err}`;
+}
+
+// Runs act() (a click) and waits for the next document to finish loading:
+// redirects in between (relay 302 → IdP /auth → /interaction/…, or IdP →
+// relay /callback) load no document of their own.
+async function step(what, act) {
+  const loaded = page.waitForEvent('load', { timeout: ms });
+  await act();
+  try {
+    await loaded;
+  } catch {
+    fail(`${what}: no new page within ${opts.timeout} s (still ${describe(await where())})`);
+  }
+  return where();
+}
+
+async function main() {
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: opts.executable,
+    headless: true,
+    // Chromium's crash database (~/.config/chromium/Crash Reports) and
+    // dconf cache go into the throw-away profile, not the real home.
+    env: { ...process.env, HOME: profile, XDG_CONFIG_HOME: path.join(profile, '.config'),
+      XDG_CACHE_HOME: path.join(profile, '.cache') },
+    timeout: ms,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = context.pages()[0] ?? await context.newPage();
+  page.setDefaultTimeout(ms);
+  page.setDefaultNavigationTimeout(ms);
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(oneLine(m.text())); });
+  page.on('response', (r) => {
+    if (r.request().isNavigationRequest() && r.frame() === page.mainFrame()) {
+      lastDoc = { url: r.url(), status: r.status() };
+    }
+  });
+
+  // 1. The relay's context page.
+  const resp = await page.goto(opts.url, { waitUntil: 'load' });
+  if (!resp || resp.status() !== 200) fail(`context page: HTTP ${resp ? resp.status() : '?'} (${await page.title()})`);
+  let w = await where();
+  if (w.title !== 'Sign-in request') fail(`context page: unexpected page ${describe(w)}`);
+  const fields = Object.fromEntries(await page.$$eval('dl dt', (dts) => dts.map((dt) => [
+    dt.textContent.trim(), (dt.nextElementSibling?.textContent ?? '').trim()])));
+  if (fields.Account !== opts.account) fail(`context page: Account is "${fields.Account}", expected "${opts.account}"`);
+  if (!fields.Service) fail('context page: no Service shown');
+  if (opts.service !== undefined && fields.Service !== opts.service) {
+    fail(`context page: Service is "${fields.Service}", expected "${opts.service}"`);
+  }
+  const forms = await page.locator('form').count();
+  if (forms !== 1) fail(`context page: ${forms} forms, expected 1`);
+
+  if (opts.denyContext) {
+    w = await step('"This wasn\'t me"', () => page.getByRole('button', { name: "This wasn't me" }).click());
+    if (w.url.origin !== relay.origin || w.title !== 'Login refused') fail(`after "This wasn't me": ${describe(w)}`);
+    return;
+  }
+
+  // 2. Continue → the IdP's login page.
+  w = await step('"Continue to sign in"', () => page.getByRole('button', { name: 'Continue to sign in' }).click());
+  if (w.idp !== 'login') fail(`after "Continue to sign in": expected the IdP's login page, got ${describe(w)}`);
+  if (w.url.origin === relay.origin) fail(`after "Continue to sign in": still on the relay (${describe(w)})`);
+  const idpOrigin = w.url.origin;
+
+  // 3. Sign in.
+  await page.getByLabel('User name').fill(opts.user);
+  await page.getByLabel('Password').fill(opts.password);
+  w = await step('"Sign in"', () => page.getByRole('button', { name: 'Sign in' }).click());
+  if (w.idp === 'login') {
+    const msg = await page.locator('#error').textContent({ timeout: 1000 }).catch(() => '');
+    fail(`login rejected: ${oneLine(msg || 'the login page again')}`);
+  }
+
+  // 4. Consent (a fresh profile always gets it; tolerate its absence).
+  if (w.idp === 'consent') {
+    w = await step('"Allow"', () => page.getByRole('button', { name: 'Allow' }).click());
+  }
+  if (w.idp === 'error' || (w.url.origin === idpOrigin && w.url.origin !== relay.origin)) {
+    const msg = await page.locator('body').innerText().catch(() => '');
+    fail(`IdP page instead of the relay's callback: ${describe(w)}: ${oneLine(msg)}`);
+  }
+
+  // 5. The relay's callback page.
+  if (w.url.origin !== relay.origin || w.url.pathname !== '/callback') fail(`expected the relay's /callback, got ${describe(w)}`);
+  if (lastDoc && lastDoc.status !== 200) fail(`callback page: ${describe(w)}`);
+  if (w.title !== 'Signed in') fail(`callback page: ${describe(w)}`);
+}
+
+let rc = 0;
+try {
+  await main();
+  const text = await page.locator('body').innerText();
+  process.stdout.write(`${text.replace(/\s+$/, '')}\n`);
+} catch (err) {
+  rc = 1;
+  const msg = err instanceof Failure ? err.message : `${err.name}: ${err.message}`;
+  process.stderr.write(`chromium.mjs: ${oneLine(msg)}\n`);
+} finally {
+  if (opts.screenshot && page) {
+    await page.screenshot({ path: opts.screenshot, fullPage: true, timeout: 5000 }).catch(() => {});
+  }
+  await context?.close().catch(() => {});
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+process.exit(rc);
