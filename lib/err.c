@@ -83,6 +83,7 @@ static const struct err_text texts[] = {
 	{ ERR_MAP_GROUP, "not in an allowed group" },
 	{ ERR_MAP_FILE, "map file unsafe, malformed or without an entry" },
 	{ ERR_MAP_EMAIL, "email is not verified" },
+	{ ERR_RATE_LIMITED, "too many logins started; try again later" },
 	{ ERR_FLOW, "login flow failed" },
 	{ ERR_RELAY_NOT_FOUND, "relay: no such login" },
 	{ ERR_RELAY_DUP, "relay: state already registered" },

@@ -102,6 +102,8 @@ enum err_code {
 	ERR_MAP_FILE = -246,     /* map_file unsafe, malformed, or no entry */
 	ERR_MAP_EMAIL = -247,    /* email used but email_verified not true */
 
+	ERR_RATE_LIMITED = -250, /* too many logins started for this user/host */
+
 	/* reserved for the login flow (issue: helper, relay, module) */
 	ERR_FLOW = -200,
 

@@ -111,11 +111,15 @@ static pid_t start_helper(const char *helper, int sock)
 
 	if (pid != 0)
 		return pid;
-	/* child: async-signal-safe calls only until execve */
+	/* child: async-signal-safe calls only until execve. The socket and
+	 * /dev/null are first moved above the target fds, so neither can be one
+	 * of 0..3 already (a host with closed stdio) and every dup2 below
+	 * really makes a new, inheritable descriptor (PAM-10). */
 	{
-		int null = open("/dev/null", O_RDWR);
-		if (null < 0 || dup2(sock, 3) < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 ||
-		    dup2(null, 2) < 0)
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC), s2, n2;
+		if (null < 0 || (s2 = fcntl(sock, F_DUPFD_CLOEXEC, 10)) < 0 ||
+		    (n2 = fcntl(null, F_DUPFD_CLOEXEC, 10)) < 0 || dup2(s2, 3) < 0 ||
+		    dup2(n2, 0) < 0 || dup2(n2, 1) < 0 || dup2(n2, 2) < 0)
 			_exit(127);
 		if (close_range(4, ~0U, 0) != 0)
 			for (int fd = 4; fd < 65536; fd++)
@@ -175,11 +179,16 @@ static int refusal_to_pam(const char *status)
 static int converse(pam_handle_t *pamh, int sock, const struct ipc_frame *f)
 {
 	char *resp = NULL;
+	size_t n;
 	int r;
 
 	switch (f->type) {
 	case IPC_INFO:
-		pam_prompt(pamh, PAM_TEXT_INFO, NULL, "%s", f->data);
+		/* a caller that cannot show the link cannot log in (PAM-18) */
+		if (pam_prompt(pamh, PAM_TEXT_INFO, NULL, "%s", f->data) != PAM_SUCCESS) {
+			ipc_write_frame(sock, IPC_CANCEL, "", 0);
+			return -1;
+		}
 		return 0;
 	case IPC_ERROR:
 		pam_prompt(pamh, PAM_ERROR_MSG, NULL, "%s", f->data);
@@ -192,10 +201,9 @@ static int converse(pam_handle_t *pamh, int sock, const struct ipc_frame *f)
 			ipc_write_frame(sock, IPC_CANCEL, "", 0);
 			return -1;
 		}
-		if (strlen(resp) > ANSWER_MAX)
-			resp[ANSWER_MAX] = '\0';
-		r = ipc_write_frame(sock, IPC_ANSWER, resp, strlen(resp));
-		explicit_bzero(resp, strlen(resp));
+		n = strlen(resp);
+		r = ipc_write_frame(sock, IPC_ANSWER, resp, n > ANSWER_MAX ? ANSWER_MAX : n);
+		explicit_bzero(resp, n);
 		free(resp);
 		return r == 0 ? 0 : -1;
 	default:
@@ -236,9 +244,9 @@ EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	}
 	n = snprintf(ctx, sizeof(ctx),
 		     "user=%s\nservice=%s\nrhost=%s\ntty=%s\nconfig=%s\nsection=%s\ndebug=%d\n"
-		     "user_from_token=%d\ntimeout=%ld\n",
+		     "user_from_token=%d\ntimeout=%ld\nruid=%u\n",
 		     user, service, rhost, tty, a.config, a.service ? a.service : service, a.debug,
-		     a.user_from_token, a.timeout);
+		     a.user_from_token, a.timeout, (unsigned)getuid());
 	if (n < 0 || (size_t)n >= sizeof(ctx))
 		return PAM_AUTH_ERR;
 
@@ -250,6 +258,7 @@ EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		pam_syslog(pamh, LOG_ERR, "socketpair: %m");
+		sigaction(SIGCHLD, &old_chld, NULL);
 		return PAM_AUTHINFO_UNAVAIL;
 	}
 	/* the child's end must survive execve as fd 3: dup2 clears CLOEXEC */

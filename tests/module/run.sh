@@ -140,6 +140,9 @@ if ! grep -Eq 'proxy|SSL_|OPENSSL|TZ|TMPDIR|LD_' "$T/env.out"; then ok "PAM-09 n
 fds=$(awk 'NR>1 {print $9}' "$T/fd.out" | sort -n | tr '\n' ' ')
 if [ "$fds" = "0 1 2 3 " ] || [ "$fds" = "0 1 2 3 255 " ]; then ok "PAM-10 only 0,1,2 and the socket"; else bad "PAM-10 fds: $fds" "$(cat "$T/fd.out")"; fi
 if grep -q ' 0 -> /dev/null' "$T/fd.out" && grep -q ' 3 -> socket:' "$T/fd.out"; then ok "PAM-10 stdin is /dev/null, fd 3 the socket"; else bad "PAM-10 fd targets" "$(cat "$T/fd.out")"; fi
+rm -f "$T/fd.out"
+out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc-env" pamtester test alice authenticate 2>&1 0<&- ); rc=$?
+if [ $rc -eq 0 ] && grep -q ' 0 -> /dev/null' "$T/fd.out" && grep -q ' 3 -> socket:' "$T/fd.out"; then ok "PAM-10 host with stdin closed: helper still gets /dev/null on 0 and the socket on 3"; else bad "PAM-10 closed stdin (rc=$rc)" "$out $(cat "$T/fd.out" 2>/dev/null)"; fi
 if grep -qx 'user=alice' "$T/ctx.out" && grep -qx 'service=test' "$T/ctx.out" && ! grep -q 'ruser' "$T/ctx.out"; then ok "CONTEXT carries user and service, no ruser"; else bad "CONTEXT" "$(cat "$T/ctx.out")"; fi
 
 echo "module: $pass passed, $fail failed"
