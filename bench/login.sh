@@ -37,6 +37,7 @@ client_id = pkce-rs256
 cache_dir = $T/cache
 allow_insecure_loopback = yes
 relay_url = $RELAY
+max_logins_per_minute = 0
 wait = poll
 qr = utf8
 CONF

@@ -8,6 +8,10 @@
  * Exit 0 only after RESULT status=success. */
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +30,7 @@
 #include "pkce.h"
 #include "qr.h"
 #include "rand.h"
+#include "ratelimit.h"
 #include "relay_client.h"
 
 #define CTX_FIELD 256
@@ -39,6 +44,7 @@ struct login_ctx {
 	char config[CTX_FIELD * 4], section[CTX_FIELD];
 	int debug, user_from_token;
 	long timeout;
+	long ruid; /* the real uid of the PAM application (-1 unknown) */
 };
 
 /* One login's state; everything secret in here is wiped by login_cleanup. */
@@ -119,9 +125,9 @@ static int refuse(struct login *l, const char *status, const char *line)
 	log_sanitize(clean, sizeof(clean), line);
 	say(l, IPC_ERROR, clean);
 	l->why = l->why ? l->why : "refused";
-	syslog(LOG_WARNING, "login refused: user=%s service=%s rhost=%s sid=%s: %s (%s)",
-	       l->ctx.user[0] ? l->ctx.user : "-", l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-",
-	       l->sid[0] ? l->sid : "-", clean, l->why);
+	log_msg(&l->log, LOG_WARNING, "login refused: user=%.64s service=%.64s rhost=%.64s sid=%s: %s (%s)",
+		l->ctx.user[0] ? l->ctx.user : "-", l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-",
+		l->sid[0] ? l->sid : "-", clean, l->why);
 	result(l, status, NULL);
 	return EXIT_REFUSED;
 }
@@ -129,6 +135,36 @@ static int refuse(struct login *l, const char *status, const char *line)
 static long remaining_s(const struct login *l)
 {
 	return (l->deadline_ms - ipc_now_ms()) / 1000;
+}
+
+/* The IdP requests' timeout: the configured one, but never past the
+ * deadline (the module would kill us mid-request). */
+static void clamp_http(struct login *l)
+{
+	long long left = l->deadline_ms - ipc_now_ms();
+	long conf = (l->cfg->http_timeout > 0 ? l->cfg->http_timeout : 10) * 1000L;
+
+	l->oidc.http.total_timeout_ms = left < conf ? (left > 1000 ? (long)left : 1000) : conf;
+	if (l->oidc.http.connect_timeout_ms > l->oidc.http.total_timeout_ms)
+		l->oidc.http.connect_timeout_ms = l->oidc.http.total_timeout_ms;
+}
+
+/* auto: code when the login comes over the network (PAM_RHOST), and when
+ * the program asking runs for someone else than the account (su: a local
+ * user could send the link to its owner and get the account once they sign
+ * in); poll for the account's own local sudo and for the console (root). */
+static enum config_wait auto_mode(const struct login *l)
+{
+	struct passwd *pw;
+
+	if (l->ctx.rhost[0])
+		return CONFIG_WAIT_CODE;
+	if (l->ctx.ruid == 0)
+		return CONFIG_WAIT_POLL;
+	pw = l->ctx.user[0] ? getpwnam(l->ctx.user) : NULL;
+	if (l->ctx.ruid < 0 || !pw || (long)pw->pw_uid != l->ctx.ruid)
+		return CONFIG_WAIT_CODE;
+	return CONFIG_WAIT_POLL;
 }
 
 /* ---- CONTEXT ---------------------------------------------------------------- */
@@ -155,6 +191,9 @@ static int read_context(struct login *l)
 	c->timeout = 110;
 	if (ipc_kv_get(f.data, f.len, "timeout", num, sizeof(num)) == 0)
 		c->timeout = strtol(num, NULL, 10);
+	c->ruid = -1;
+	if (ipc_kv_get(f.data, f.len, "ruid", num, sizeof(num)) == 0)
+		c->ruid = strtol(num, NULL, 10);
 	if (c->timeout < 5 || c->timeout > 3600 || c->config[0] != '/')
 		goto out;
 	r = 0;
@@ -228,6 +267,8 @@ static int poll_relay(struct login *l, struct http_opts *h, int max_wait)
 		if (wait < 0)
 			wait = 0;
 		h->total_timeout_ms = (wait + (l->cfg->http_timeout > 0 ? l->cfg->http_timeout : 10)) * 1000L;
+		if (h->total_timeout_ms > (left - 1) * 1000L + 500)
+			h->total_timeout_ms = (left - 1) * 1000L + 500; /* never past the deadline */
 		relay_result_cleanup(&l->result);
 		r = relay_poll(h, l->cfg->relay_url, l->pkce.state, l->poll_secret, wait, &l->result);
 		if (r != 0)
@@ -256,6 +297,7 @@ static int finish(struct login *l)
 		l->why = err_str(r);
 		return refuse(l, "auth_err", "The sign-in came back from another identity provider: login refused");
 	}
+	clamp_http(l);
 	r = oidc_redeem_code(&l->oidc, l->result.code, l->pkce.verifier, l->redirect_uri, &l->tokens);
 	if (r != 0) {
 		l->why = err_str(r);
@@ -294,9 +336,9 @@ static int finish(struct login *l)
 	{
 		const char *sub = NULL;
 		json_get_string(l->idt->payload, "sub", &sub);
-		syslog(LOG_INFO, "login granted: user=%s service=%s rhost=%s iss=%s sub=%.64s sid=%s",
-		       l->mapped, l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-", l->cfg->issuer,
-		       sub ? sub : "-", l->sid);
+		log_msg(&l->log, LOG_INFO, "login granted: user=%s service=%.64s rhost=%.64s iss=%s sub=%.64s sid=%s",
+			l->mapped, l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-", l->cfg->issuer,
+			sub ? sub : "-", l->sid);
 	}
 	if (result(l, "success", l->mapped) != 0)
 		return EXIT_REFUSED;
@@ -349,8 +391,10 @@ static int wait_for_signin(struct login *l, struct http_opts *h)
 		if (!(msg = login_message(l, "Press Enter once you have signed in: ")))
 			return ERR_NOMEM;
 		for (const char *p = msg;; p = "Not signed in yet. Press Enter once you have signed in: ") {
-			if (ask(l, p, 1, ans, sizeof(ans)) != 0)
+			if (ask(l, p, 1, ans, sizeof(ans)) != 0) {
+				free(msg);
 				return ERR_IPC_CLOSED;
+			}
 			if ((r = poll_relay(l, h, 3)) != 0 || l->result.status != RELAY_PENDING)
 				break;
 		}
@@ -360,8 +404,10 @@ static int wait_for_signin(struct login *l, struct http_opts *h)
 		if (!(msg = login_message(l, "Then type the code the browser shows: ")))
 			return ERR_NOMEM;
 		for (const char *p = msg;;) {
-			if (ask(l, p, 1, ans, sizeof(ans)) != 0)
+			if (ask(l, p, 1, ans, sizeof(ans)) != 0) {
+				free(msg);
 				return ERR_IPC_CLOSED;
+			}
 			if (strlen(ans) == CONFIRM_DIGITS && CRYPTO_memcmp(ans, l->confirm, CONFIRM_DIGITS) == 0)
 				break;
 			OPENSSL_cleanse(ans, sizeof(ans));
@@ -403,7 +449,7 @@ static int run(struct login *l)
 	struct relay_registration reg = { 0 };
 	struct authz_request q = { 0 };
 	struct http_opts relay_http;
-	char err[512], host[256] = "", *secret = NULL;
+	char err[512], host[256] = "", who[CTX_FIELD], *secret = NULL;
 	int r;
 
 	if (read_context(l) != 0) {
@@ -420,9 +466,15 @@ static int run(struct login *l)
 		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
 	}
 	config_login_for(l->cfg, l->ctx.section, &l->pol);
-	l->mode = l->pol.wait != CONFIG_WAIT_AUTO ? l->pol.wait
-		  : l->ctx.rhost[0]		   ? CONFIG_WAIT_CODE
-						   : CONFIG_WAIT_POLL;
+	{
+		int found = 0;
+		for (size_t i = 0; i < l->cfg->nsections; i++)
+			found |= !strcmp(l->cfg->sections[i].name, l->ctx.section);
+		if (l->cfg->nsections && !found)
+			log_msg(&l->log, LOG_NOTICE, "no [service %.64s] section: the global login policy applies",
+				l->ctx.section);
+	}
+	l->mode = l->pol.wait != CONFIG_WAIT_AUTO ? l->pol.wait : auto_mode(l);
 	if (!l->cfg->relay_url) {
 		l->why = "relay_url is not set";
 		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
@@ -431,15 +483,32 @@ static int run(struct login *l)
 		l->why = "user_from_token needs wait = code (or kiosk_accept_login_csrf = yes)";
 		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
 	}
-	if (!l->ctx.user_from_token && !claims_valid_username(l->ctx.user)) {
-		l->why = "PAM user is not a plain user name";
-		return refuse(l, "user_unknown", "Unknown user");
-	}
+	/* PAM-19: a user name that cannot exist (sshd passes made-up ones for
+	 * unknown accounts) goes through the same steps as a real one and is
+	 * refused only at the end, when no token can map to it */
 	if (l->pol.login_timeout * 1000 + ipc_now_ms() < l->deadline_ms)
 		l->deadline_ms = ipc_now_ms() + l->pol.login_timeout * 1000;
 
+	/* XD-11, PAM-19: per user and per remote host, before anything starts */
+	{
+		char key[CTX_FIELD + 8];
+		snprintf(key, sizeof(key), "user:%s", l->ctx.user);
+		r = ratelimit_hit(l->cfg->cache_dir, key, (int)l->cfg->max_logins_per_minute, 60,
+				  time(NULL), &l->log);
+		if (r == 0 && l->ctx.rhost[0]) {
+			snprintf(key, sizeof(key), "rhost:%s", l->ctx.rhost);
+			r = ratelimit_hit(l->cfg->cache_dir, key, (int)l->cfg->max_logins_per_minute, 60,
+					  time(NULL), &l->log);
+		}
+		if (r != 0) {
+			l->why = err_str(r);
+			return refuse(l, "auth_err", "Too many logins started: try again in a minute");
+		}
+	}
+
 	/* the identity provider (AZ-01: before anything is shown) */
 	oidc_init(&l->oidc, l->cfg, &l->log, time(NULL));
+	clamp_http(l);
 	if ((r = oidc_load(&l->oidc)) != 0) {
 		l->why = err_str(r);
 		return refuse(l, "authinfo_unavail", "Identity provider unreachable");
@@ -483,7 +552,8 @@ static int run(struct login *l)
 	reg.authorization_url = l->auth_url;
 	reg.host = host[0] ? host : "localhost";
 	reg.service = l->ctx.service[0] ? l->ctx.service : "login";
-	reg.user = l->ctx.user[0] ? l->ctx.user : "(the account you sign in with)";
+	log_sanitize(who, sizeof(who), l->ctx.user[0] ? l->ctx.user : "(the account you sign in with)");
+	reg.user = who;
 	reg.rhost = l->ctx.rhost;
 	reg.confirm_code = l->mode == CONFIG_WAIT_CODE ? l->confirm : NULL;
 	reg.registration_secret = secret;
@@ -546,6 +616,19 @@ int cmd_login(int argc, char **argv)
 	if (l.fd < 3) {
 		fprintf(stderr, "%s: login --fd must be 3 or more\n", HELPER_NAME);
 		return EXIT_USAGE;
+	}
+	/* PAM-12/13: no core dumps with secrets in them; the invoking user (sudo
+	 * keeps it as the real uid) cannot signal us; die with the PAM host */
+	{
+		struct rlimit nocore = { 0, 0 };
+		pid_t parent = getppid();
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+		setrlimit(RLIMIT_CORE, &nocore);
+		if (geteuid() == 0 && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
+			return EXIT_REFUSED;
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != parent)
+			return EXIT_REFUSED;
 	}
 	openlog(HELPER_NAME, LOG_PID, LOG_AUTHPRIV);
 	l.log.sink = syslog_sink;

@@ -93,6 +93,7 @@ static const struct key_def keys[] = {
 	{ "allow_insecure_loopback", K_BOOL, OFF(allow_insecure_loopback), 0, 1 },
 	{ "relay_url", K_URL, OFF(relay_url), 0, 0 },
 	{ "relay_secret_file", K_PATH, OFF(relay_secret_file), 0, 0 },
+	{ "max_logins_per_minute", K_LONG, OFF(max_logins_per_minute), 0, 1000 },
 	{ "wait", K_WAIT, LOFF(wait), 0, 0 },
 	{ "qr", K_QR, LOFF(qr), 0, 0 },
 	{ "login_timeout", K_LONG, LOFF(login_timeout), 30, 600 },
@@ -717,6 +718,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	c->clock_skew = 60;
 	c->max_token_age = 300;
 	c->http_timeout = 10;
+	c->max_logins_per_minute = 10;
 	c->login.wait = CONFIG_WAIT_AUTO;
 	c->login.qr = CONFIG_QR_UTF8;
 	c->login.login_timeout = DEFAULT_LOGIN_TIMEOUT;

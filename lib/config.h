@@ -63,6 +63,8 @@ struct config {
 	int allow_insecure_loopback; /* default no */
 	char *relay_url;          /* the relay's base_url; required by `login` */
 	char *relay_secret_file;  /* optional: the relay's registration secret */
+	long max_logins_per_minute; /* per user and per remote host (XD-11);
+				       0..1000, default 10, 0 = no limit */
 	struct config_login login;        /* the global policy */
 	struct config_section *sections;  /* [service NAME] overrides */
 	size_t nsections;

@@ -112,6 +112,30 @@ int http_url_allowed(const char *url, int allow_insecure_loopback)
 }
 
 /* "scheme://host[:port]/path" without query: what may appear in logs. */
+/* Path segments of 16 or more base64url characters look like a secret (the
+ * relay's /v1/sessions/<state>): they are logged as "*". */
+static void mask_path(char *path)
+{
+	char *seg = path, *end;
+
+	while (seg && *seg) {
+		size_t n;
+		if (*seg == '/') {
+			seg++;
+			continue;
+		}
+		end = strchr(seg, '/');
+		n = end ? (size_t)(end - seg) : strlen(seg);
+		if (n >= 16 && strspn(seg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+					   "0123456789-_") >= n) {
+			seg[0] = '*';
+			memmove(seg + 1, seg + n, strlen(seg + n) + 1);
+			n = 1;
+		}
+		seg += n;
+	}
+}
+
 static void url_for_log(CURLU *h, char *out, size_t outlen)
 {
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
@@ -120,6 +144,8 @@ static void url_for_log(CURLU *h, char *out, size_t outlen)
 	curl_url_get(h, CURLUPART_HOST, &host, 0);
 	curl_url_get(h, CURLUPART_PORT, &port, 0);
 	curl_url_get(h, CURLUPART_PATH, &path, 0);
+	if (path)
+		mask_path(path);
 	snprintf(out, outlen, "%s://%s%s%s%s", scheme ? scheme : "?", host ? host : "?",
 		 port ? ":" : "", port ? port : "", path ? path : "");
 	curl_free(scheme);

@@ -183,3 +183,22 @@ int json_get_date(const cJSON *obj, const char *name, long long *out, int *prese
 	*out = (long long)d;
 	return ERR_OK;
 }
+
+static void wipe_tree(cJSON *node)
+{
+	for (; node; node = node->next) {
+		if (cJSON_IsString(node) && node->valuestring)
+			explicit_bzero(node->valuestring, strlen(node->valuestring));
+		wipe_tree(node->child);
+	}
+}
+
+void json_delete_wiped(cJSON *root)
+{
+	if (!root)
+		return;
+	wipe_tree(root->child);
+	if (cJSON_IsString(root) && root->valuestring)
+		explicit_bzero(root->valuestring, strlen(root->valuestring));
+	cJSON_Delete(root);
+}

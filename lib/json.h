@@ -35,6 +35,10 @@ int json_get_bool(const cJSON *obj, const char *name, int *out, int *present);
  * string, boolean, negative, huge or non-finite value. */
 int json_get_date(const cJSON *obj, const char *name, long long *out, int *present);
 
+/* Wipes every string value in the tree (they may hold codes or tokens),
+ * then cJSON_Delete. NULL-safe. */
+void json_delete_wiped(cJSON *root);
+
 /* Validates UTF-8 (no overlongs, surrogates, > U+10FFFF, or NUL bytes). */
 int json_utf8_valid(const char *s, size_t len);
 

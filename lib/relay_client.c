@@ -101,8 +101,8 @@ out:
 		OPENSSL_cleanse(body, strlen(body));
 		free(body);
 	}
-	cJSON_Delete(req);
-	cJSON_Delete(ans);
+	json_delete_wiped(req); /* state, confirmation code, authorization URL */
+	json_delete_wiped(ans);
 	http_response_cleanup(&resp);
 	return r;
 }
@@ -155,7 +155,7 @@ int relay_parse_poll(const char *json, size_t len, struct relay_result *out)
 	r = ERR_OK;
 out:
 	relay_result_cleanup(&res);
-	cJSON_Delete(j);
+	json_delete_wiped(j); /* the code */
 	return r;
 }
 

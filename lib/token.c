@@ -78,16 +78,7 @@ int token_parse_response(const char *json, size_t len, struct token_response **o
 	r = ERR_OK;
 out:
 	token_response_free(t);
-	if (root) {
-		/* wipe the tokens cJSON copied before freeing the tree */
-		cJSON *e;
-		cJSON_ArrayForEach(e, root)
-		{
-			if (cJSON_IsString(e) && e->valuestring)
-				OPENSSL_cleanse(e->valuestring, strlen(e->valuestring));
-		}
-		cJSON_Delete(root);
-	}
+	json_delete_wiped(root); /* the tokens cJSON copied */
 	return r;
 }
 

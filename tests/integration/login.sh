@@ -109,6 +109,7 @@ cache_dir = $4
 allow_insecure_loopback = yes
 relay_url = $3
 http_timeout = 5
+max_logins_per_minute = ${5:-0}
 wait = poll
 qr = utf8
 
@@ -146,6 +147,7 @@ CLOSED=$(freeport) # nothing listens there
 helper_conf "$T/pam.conf" "$IDP_ISSUER" "$RELAY" "$T/cache"
 helper_conf "$T/relaydown.conf" "$IDP_ISSUER" "http://127.0.0.1:$CLOSED" "$T/cache"
 helper_conf "$T/idpdown.conf" "http://127.0.0.1:$CLOSED" "$RELAY" "$T/cache-idpdown"
+helper_conf "$T/ratelimit.conf" "$IDP_ISSUER" "http://127.0.0.1:$CLOSED" "$T/cache-rate" 2
 mkdir -p "$T/svc"
 svc() { # NAME TIMEOUT [CONFIG]
 	echo "auth required $MOD helper=$HELPER_RUN config=${3:-$T/pam.conf} timeout=$2" >"$T/svc/$1"
@@ -154,6 +156,7 @@ for s in sudo login codesvc entersvc groupsvc lowersvc; do svc "$s" 25; done
 svc deadline 8
 svc relaydown 20 "$T/relaydown.conf"
 svc idpdown 20 "$T/idpdown.conf"
+svc ratesvc 20 "$T/ratelimit.conf"
 
 SECRETS=() # everything that must never reach the relay log (PAM-14)
 
@@ -340,6 +343,16 @@ start_login relaydown alice
 finish_login 20
 expect_refused "relay down: refused" "Login relay unreachable"
 if [ "$LOGIN_MS" -lt 10000 ]; then ok "relay down: fails fast (${LOGIN_MS} ms)"; else bad "relay down took ${LOGIN_MS} ms"; fi
+
+# XD-11 / PAM-19: max_logins_per_minute = 2 (relay down, so each try ends fast)
+for i in 1 2; do start_login ratesvc alice; finish_login 20; done
+expect_refused "XD-11 second login within the limit still runs (relay down)" "Login relay unreachable"
+start_login ratesvc alice
+finish_login 20
+expect_refused "XD-11 third login within a minute: refused before anything starts" "Too many logins started: try again in a minute"
+start_login ratesvc bob
+finish_login 20
+expect_refused "XD-11 the limit is per user: bob still runs" "Login relay unreachable"
 
 start_login idpdown alice
 finish_login 20
