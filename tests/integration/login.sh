@@ -306,7 +306,7 @@ echo "== mapping and policy (PAM-16, IDT-30)"
 start_login login alice
 wait_link && browse bob bob-pw --follow-callback
 finish_login 20
-expect_refused "PAM-16 PAM_USER alice, signed in as bob: refused" "This account (bob) is not the one you logged in as (alice)"
+expect_refused "PAM-16 RLY-29 PAM_USER alice, signed in as bob (a raced or substituted code): refused" "This account (bob) is not the one you logged in as (alice)"
 
 start_login groupsvc bob
 wait_link && browse bob bob-pw --follow-callback

@@ -116,6 +116,20 @@ printf 'auth [success=done ignore=ignore default=die] %s helper=%s/exit1\nauth r
 out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$svc" pamtester test alice authenticate 2>&1); rc=$?
 if [ $rc -ne 0 ]; then ok "PAM-03 failing module in a [success=done default=die] stack fails the stack"; else bad "PAM-03 stack" "$out"; fi
 
+echo "== PAM-02 / PAM-05 / PAM-20 by construction"
+SRC=pam_module/pam_oauth2_pkce.c
+n=$(grep -c 'rc = PAM_SUCCESS' "$SRC"); r=$(grep -c 'return PAM_SUCCESS' "$SRC")
+if [ "$n" -eq 1 ] && [ "$r" -eq 1 ] && grep -A8 'pam_sm_setcred' "$SRC" | grep -q 'return PAM_SUCCESS'; then ok "PAM-02 one assignment of PAM_SUCCESS in authenticate (and setcred's inert return)"; else bad "PAM-02 PAM_SUCCESS appears $n/$r times"; fi
+if ! grep -q 'PAM_AUTHTOK' "$SRC"; then ok "PAM-20 the module never touches PAM_AUTHTOK"; else bad "PAM-20 PAM_AUTHTOK used"; fi
+if ! nm -D --defined-only "$MOD" | grep -q 'pam_sm_acct_mgmt\|pam_set_data' && ! grep -q 'pam_set_data' "$SRC"; then ok "PAM-05 no state kept across PAM phases (no acct_mgmt, no pam_set_data)"; else bad "PAM-05"; fi
+
+echo "== kiosk: user_from_token"
+svc=$T/svc-kiosk; mkdir -p "$svc"; echo "auth required $MOD helper=$T/good user_from_token timeout=10" >"$svc/test"
+out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$svc" pamtester -v test "" authenticate 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q "successfully authenticated" <<<"$out"; then ok "user_from_token, PAM_USER empty: set from the result (alice), granted"; else bad "kiosk empty user (rc=$rc)" "$out"; fi
+out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$svc" pamtester -v test bob authenticate 2>&1); rc=$?
+if [ $rc -ne 0 ]; then ok "PAM-16 user_from_token with PAM_USER bob already set: result alice refused"; else bad "kiosk preset user (rc=$rc)" "$out"; fi
+
 echo "== PAM-21 the shipped pam.d snippets fail closed without the module"
 for f in config/pam.d/*; do
 	svc=$T/svc-snippet; rm -rf "$svc"; mkdir -p "$svc"
