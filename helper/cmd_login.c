@@ -254,8 +254,8 @@ static char *login_message(struct login *l, const char *tail)
 	return msg;
 }
 
-/* Long-polls until a final answer or the deadline. pending_ok: return the
- * first answer even when pending (enter/code modes poll briefly). */
+/* Long-polls until a final answer or the deadline. With max_wait < 25 it
+ * returns after one poll even when pending (enter mode asks again). */
 static int poll_relay(struct login *l, struct http_opts *h, int max_wait)
 {
 	for (;;) {
