@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.." || exit 1
 
 PKGS="build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libssl-dev
 libcjson-dev libqrencode-dev libmicrohttpd-dev libhiredis-dev pamtester
-libpam-wrapper libnss-wrapper openssl curl clang libclang-rt-14-dev zbar-tools python3 chromium"
+libpam-wrapper libnss-wrapper openssl curl clang libclang-rt-14-dev zbar-tools python3 chromium
+openssh-server expect sudo tmux"
 
 missing=""
 for p in $PKGS; do
