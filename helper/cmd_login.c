@@ -324,7 +324,10 @@ static int finish(struct login *l)
 	if (r != 0) {
 		l->why = err_str(r);
 		snprintf(line, sizeof(line), "This account cannot log in here: %s", err_str(r));
-		return refuse(l, r == ERR_MAP_NO_USER ? "user_unknown" : "auth_err", line);
+		/* auth_err even for an IdP account without a local one: the user
+		 * logging in exists; user_unknown would make sudo give up with
+		 * "User not known to the underlying authentication module" */
+		return refuse(l, "auth_err", line);
 	}
 	/* PAM-16: byte for byte, case-sensitive */
 	if (!l->ctx.user_from_token && strcmp(l->mapped, l->ctx.user) != 0) {
