@@ -10,26 +10,23 @@ set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
 . tests/idp/lib.sh
+. tests/lib/stack.sh
 idp_ensure_deps || exit 1
 [ "$(id -u)" -eq 0 ] || { echo "bench/login.sh: needs root (local account alice)"; exit 1; }
 T=$(mktemp -d)
 chmod 0755 "$T"
 RELAY_PID= created=
 cleanup() {
-	[ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null && wait "$RELAY_PID" 2>/dev/null
+	stack_relay_stop
 	idp_stop
 	[ -n "$created" ] && userdel alice 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(stack_freeport)
 RELAY=http://127.0.0.1:$port
 idp_start "$T/idp" --redirect-uri "$RELAY/callback" >/dev/null || exit 1
-printf 'base_url = %s\nallowed_authorization_endpoint = %s/auth\nallowed_client_id = pkce-rs256\nallow_insecure_loopback = yes\nmax_sessions = 100000\n' \
-	"$RELAY" "$IDP_ISSUER" >"$T/relay.conf"
-"$B/oauth2-pkce-relay" --config "$T/relay.conf" --listen "127.0.0.1:$port" 2>/dev/null &
-RELAY_PID=$!
-for _ in $(seq 50); do curl -fs "$RELAY/healthz" >/dev/null && break; sleep 0.1; done
+stack_relay_start "$T" "$port" pkce-rs256 "max_sessions = 100000" >/dev/null || exit 1
 id alice >/dev/null 2>&1 || { useradd -M -s /usr/sbin/nologin alice && created=1; }
 cat >"$T/pam.conf" <<CONF
 issuer = $IDP_ISSUER

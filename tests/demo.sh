@@ -10,6 +10,7 @@ set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
 . tests/idp/lib.sh
+. tests/lib/stack.sh
 idp_ensure_deps || exit 1
 if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: run as root (it creates the local account alice and removes it afterwards)" >&2
@@ -20,26 +21,18 @@ chmod 0755 "$T"
 RELAY_PID= PAM_PID= created=
 cleanup() {
 	[ -n "$PAM_PID" ] && kill "$PAM_PID" 2>/dev/null
-	[ -n "$RELAY_PID" ] && kill "$RELAY_PID" 2>/dev/null && wait "$RELAY_PID" 2>/dev/null
+	stack_relay_stop
 	idp_stop
 	[ -n "$created" ] && userdel alice 2>/dev/null
 	rm -rf "$T"
 }
 trap cleanup EXIT
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(stack_freeport)
 RELAY=http://127.0.0.1:$port
 
 echo "== 1. the test identity provider (oidc-provider) and the callback relay, on loopback"
 idp_start "$T/idp" --redirect-uri "$RELAY/callback" || exit 1
-cat >"$T/relay.conf" <<CONF
-base_url = $RELAY
-allowed_authorization_endpoint = $IDP_ISSUER/auth
-allowed_client_id = pkce-es256
-allow_insecure_loopback = yes
-CONF
-"$B/oauth2-pkce-relay" --config "$T/relay.conf" --listen "127.0.0.1:$port" 2>"$T/relay.log" &
-RELAY_PID=$!
-for _ in $(seq 50); do curl -fs "$RELAY/healthz" >/dev/null && break; sleep 0.1; done
+stack_relay_start "$T" "$port" pkce-es256 || exit 1
 echo "   IdP   $IDP_ISSUER"
 echo "   relay $RELAY"
 

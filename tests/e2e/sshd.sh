@@ -45,6 +45,7 @@ ldconfig -p | grep -q 'libpam_wrapper\.so ' || missing+=" libpam-wrapper"
 command -v node >/dev/null 2>&1 || missing+=" nodejs"
 [ -z "$missing" ] || give_up "missing packages:$missing (apt-get install -y$missing)"
 . tests/idp/lib.sh
+. tests/lib/stack.sh
 idp_ensure_deps || give_up "test IdP dependencies (npm ci --prefix tests/idp)"
 
 # An ASan module needs the ASan runtime preloaded into sshd; sshd's
@@ -89,9 +90,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-freeport() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+freeport() { stack_freeport; }
 
 # ---- the local account --------------------------------------------------------------
 if ! getent passwd alice >/dev/null; then
@@ -106,21 +105,7 @@ esac
 RPORT=$(freeport)
 RELAY=http://127.0.0.1:$RPORT
 idp_start "$T/idp" --redirect-uri "$RELAY/callback" || give_up "IdP did not start"
-cat >"$T/relay.conf" <<EOF
-listen = 127.0.0.1:$RPORT
-base_url = $RELAY
-allowed_authorization_endpoint = $IDP_ISSUER/auth
-allowed_client_id = pkce-es256
-allow_insecure_loopback = yes
-max_ttl = 120
-EOF
-"$RELAYBIN" --config "$T/relay.conf" 2>"$T/relay.log" &
-RELAY_PID=$!
-for _ in $(seq 100); do
-	curl -fsS --max-time 1 "$RELAY/healthz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -fsS --max-time 2 "$RELAY/healthz" >/dev/null 2>&1 || give_up "relay did not start" "$(cat "$T/relay.log")"
+stack_relay_start "$T" "$RPORT" pkce-es256 "max_ttl = 120" || give_up "relay did not start" "$(cat "$T/relay.log")"
 
 # ---- the helper's config (rewritten between cases) and the PAM service ----------------
 # helper_conf [policy lines for the [service sshd] section...]

@@ -60,6 +60,7 @@ if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
 	give_up "B=$B is a sanitizer build: a setuid sudo cannot preload the ASan runtime; use B=build"
 fi
 . tests/idp/lib.sh
+. tests/lib/stack.sh
 idp_ensure_deps || give_up "test IdP dependencies (npm ci --prefix tests/idp)"
 
 T=$(mktemp -d)
@@ -94,9 +95,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-freeport() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+freeport() { stack_freeport; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # descendants PID: all processes below PID, depth first
 descendants() {
@@ -131,21 +130,7 @@ done
 RPORT=$(freeport)
 RELAY=http://127.0.0.1:$RPORT
 idp_start "$T/idp" --redirect-uri "$RELAY/callback" || give_up "the test IdP did not start"
-cat >"$T/relay.conf" <<EOF
-listen = 127.0.0.1:$RPORT
-base_url = $RELAY
-allowed_authorization_endpoint = $IDP_ISSUER/auth
-allowed_client_id = pkce-rs256
-allow_insecure_loopback = yes
-max_ttl = 120
-EOF
-"$RELAYBIN" --config "$T/relay.conf" 2>"$T/relay.log" &
-RELAY_PID=$!
-for _ in $(seq 100); do
-	curl -fsS --max-time 1 "$RELAY/healthz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-curl -fsS --max-time 2 "$RELAY/healthz" >/dev/null 2>&1 || give_up "the relay did not start" "$(cat "$T/relay.log")"
+stack_relay_start "$T" "$RPORT" pkce-rs256 "max_ttl = 120" || give_up "the relay did not start" "$(cat "$T/relay.log")"
 
 # PAM-09: a listener that records every connection (closes it at once)
 python3 -u -c '

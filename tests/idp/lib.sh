@@ -35,8 +35,19 @@ _idp_json_field() {
 }
 
 # idp_start STATEDIR [extra server.mjs args...]
-# Starts the IdP on a free loopback port; log in STATEDIR/idp.log.
+# Starts the IdP on a free loopback port; log in STATEDIR/idp.log. A start
+# that does not get ready (seen rarely on a loaded machine) is retried once.
 idp_start() {
+    local dir=$1 try
+    shift
+    for try in 1 2; do
+        _idp_start_once "$dir" "$@" && return 0
+        [ "$try" = 1 ] && echo "idp: retrying the start once" >&2
+    done
+    return 1
+}
+
+_idp_start_once() {
     local dir=$1
     shift
     mkdir -p "$dir"
@@ -56,7 +67,7 @@ idp_start() {
     if [ ! -s "$dir/ready.json" ] || ! kill -0 "$pid" 2>/dev/null; then
         echo "idp: server did not become ready; last lines of $dir/idp.log:" >&2
         tail -n 20 "$dir/idp.log" >&2 || true
-        kill -TERM "$pid" 2>/dev/null || true
+        kill -KILL "$pid" 2>/dev/null || true
         wait "$pid" 2>/dev/null || true
         return 1
     fi

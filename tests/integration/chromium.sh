@@ -57,6 +57,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	bad "needs root (local account alice, root-owned config)"; finish
 fi
 . tests/idp/lib.sh
+. tests/lib/stack.sh
 idp_ensure_deps || { bad "idp: node modules"; finish; }
 
 T=$(mktemp -d)
@@ -83,19 +84,10 @@ echo "== chromium $("$CHROMIUM" --version 2>/dev/null | grep -o '[0-9][0-9.]*' |
 	"playwright-core $(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' tests/idp/node_modules/playwright-core/package.json | head -n 1)"
 
 # ---- IdP + relay (as tests/demo.sh) ------------------------------------------------
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(stack_freeport)
 RELAY=http://127.0.0.1:$port
 idp_start "$T/idp" --redirect-uri "$RELAY/callback" || { bad "IdP did not start"; finish; }
-cat >"$T/relay.conf" <<CONF
-base_url = $RELAY
-allowed_authorization_endpoint = $IDP_ISSUER/auth
-allowed_client_id = pkce-es256
-allow_insecure_loopback = yes
-CONF
-"$RELAYBIN" --config "$T/relay.conf" --listen "127.0.0.1:$port" 2>"$T/relay.log" &
-RELAY_PID=$!
-for _ in $(seq 50); do curl -fs "$RELAY/healthz" >/dev/null && break; sleep 0.1; done
-curl -fs "$RELAY/healthz" >/dev/null || { bad "relay did not start" "$(cat "$T/relay.log")"; finish; }
+stack_relay_start "$T" "$port" pkce-es256 || { bad "relay did not start"; finish; }
 
 # ---- local account, module configuration ----------------------------------------------
 if ! id alice >/dev/null 2>&1; then

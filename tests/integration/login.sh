@@ -20,6 +20,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "login: needs root (local accounts, root-owned config)"; echo "login: 0 passed, 1 failed"; exit 1
 fi
 . tests/idp/lib.sh
+. tests/lib/stack.sh
 idp_ensure_deps || { echo "login: 0 passed, 1 failed"; exit 1; }
 
 T=$(mktemp -d)
@@ -63,9 +64,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 
-freeport() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+freeport() { stack_freeport; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ---- local accounts ------------------------------------------------------------
@@ -80,21 +79,7 @@ done
 RPORT=$(freeport)
 RELAY=http://127.0.0.1:$RPORT
 idp_start "$T/idp" --redirect-uri "$RELAY/callback" || { bad "IdP did not start"; echo "login: $pass passed, $fail failed"; exit 1; }
-cat >"$T/relay.conf" <<EOF
-listen = 127.0.0.1:$RPORT
-base_url = $RELAY
-allowed_authorization_endpoint = $IDP_ISSUER/auth
-allowed_client_id = pkce-rs256
-allow_insecure_loopback = yes
-max_ttl = 120
-EOF
-ASAN_OPTIONS=$RELAY_ASAN "$RELAYBIN" --config "$T/relay.conf" 2>"$T/relay.log" &
-RELAY_PID=$!
-for _ in $(seq 100); do
-	curl -fsS --max-time 1 "$RELAY/healthz" >/dev/null 2>&1 && break
-	sleep 0.1
-done
-if ! curl -fsS --max-time 2 "$RELAY/healthz" >/dev/null 2>&1; then
+if ! RELAY_ENV="ASAN_OPTIONS=$RELAY_ASAN" stack_relay_start "$T" "$RPORT" pkce-rs256 "max_ttl = 120"; then
 	bad "relay did not start" "$(cat "$T/relay.log")"; echo "login: $pass passed, $fail failed"; exit 1
 fi
 

@@ -1,0 +1,51 @@
+# shellcheck shell=bash
+# The login stack on loopback, shared by the demo, the benchmarks and the
+# tests that run whole logins (source it after tests/idp/lib.sh):
+#
+#   RPORT=$(stack_freeport); RELAY=http://127.0.0.1:$RPORT
+#   idp_start "$T/idp" --redirect-uri "$RELAY/callback"
+#   stack_relay_start "$T" "$RPORT" pkce-rs256 [more relay.conf lines...]
+#   ...
+#   stack_relay_stop
+#
+# stack_relay_start writes DIR/relay.conf (base_url, the running IdP's
+# authorization endpoint, the client, loopback allowed), starts
+# ${RELAYBIN:-$B/oauth2-pkce-relay} with ${RELAY_ENV} in its environment,
+# logs to DIR/relay.log and waits for /healthz; exports RELAY, RELAY_PID.
+
+# A free TCP port on 127.0.0.1.
+stack_freeport() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+stack_relay_start() {
+	local dir=$1 port=$2 client=$3 bin=${RELAYBIN:-${B:-build}/oauth2-pkce-relay}
+	shift 3
+	RELAY=http://127.0.0.1:$port
+	{
+		echo "listen = 127.0.0.1:$port"
+		echo "base_url = $RELAY"
+		echo "allowed_authorization_endpoint = ${IDP_ISSUER:?stack_relay_start: no IdP}/auth"
+		echo "allowed_client_id = $client"
+		echo "allow_insecure_loopback = yes"
+		for l in "$@"; do echo "$l"; done
+	} >"$dir/relay.conf"
+	env ${RELAY_ENV:-} "$bin" --config "$dir/relay.conf" 2>>"$dir/relay.log" &
+	RELAY_PID=$!
+	export RELAY RELAY_PID
+	for _ in $(seq 100); do
+		curl -fsS --max-time 1 "$RELAY/healthz" >/dev/null 2>&1 && return 0
+		kill -0 "$RELAY_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "relay did not start; last lines of $dir/relay.log:" >&2
+	tail -n 20 "$dir/relay.log" >&2
+	return 1
+}
+
+stack_relay_stop() {
+	[ -n "${RELAY_PID:-}" ] || return 0
+	kill "$RELAY_PID" 2>/dev/null
+	wait "$RELAY_PID" 2>/dev/null
+	RELAY_PID=
+}
