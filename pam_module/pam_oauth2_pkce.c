@@ -261,7 +261,7 @@ EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 		sigaction(SIGCHLD, &old_chld, NULL);
 		return PAM_AUTHINFO_UNAVAIL;
 	}
-	/* the child's end must survive execve as fd 3: dup2 clears CLOEXEC */
+	/* the child's end becomes its fd 3 (start_helper) */
 	if ((pid = start_helper(a.helper, sv[1])) < 0) {
 		pam_syslog(pamh, LOG_ERR, "fork: %m");
 		rc = PAM_AUTHINFO_UNAVAIL;
@@ -305,12 +305,7 @@ EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 		why = "result without a user";
 		goto out;
 	}
-	if (a.user_from_token && !user[0]) {
-		if (pam_set_item(pamh, PAM_USER, ruser) != PAM_SUCCESS) {
-			why = "could not set PAM_USER";
-			goto out;
-		}
-	} else if (strcmp(ruser, user) != 0) {
+	if (!(a.user_from_token && !user[0]) && strcmp(ruser, user) != 0) {
 		why = "helper result is for another user";
 		goto out;
 	}
@@ -321,6 +316,11 @@ EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const ch
 	pid = -1;
 	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		why = "helper did not exit cleanly";
+		goto out;
+	}
+	/* kiosk: PAM_USER comes from the token, set only once all is verified */
+	if (a.user_from_token && !user[0] && pam_set_item(pamh, PAM_USER, ruser) != PAM_SUCCESS) {
+		why = "could not set PAM_USER";
 		goto out;
 	}
 	rc = PAM_SUCCESS;
