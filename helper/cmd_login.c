@@ -487,9 +487,9 @@ static int run(struct login *l)
 		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
 	}
 	/* PAM-19: a user name that cannot exist (sshd passes made-up ones for
-	 * unknown accounts) goes through the same steps as a real one and is
-	 * refused only at the end, when no token can map to it */
-	if (l->pol.login_timeout * 1000 + ipc_now_ms() < l->deadline_ms)
+	 * unknown accounts) is not refused here: it goes through the same steps
+	 * as a real one and fails only at the end, when no token maps to it */
+	if (l->pol.login_timeout * 1000 + ipc_now_ms() < l->deadline_ms) /* the person's time */
 		l->deadline_ms = ipc_now_ms() + l->pol.login_timeout * 1000;
 
 	/* XD-11, PAM-19: per user and per remote host, before anything starts */
