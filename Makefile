@@ -121,6 +121,7 @@ check: deps all $(UNIT_BINS) $(ITEST_BINS)
 	@B=$(B) tests/integration/chromium.sh
 	@B=$(B) bash tests/e2e/sshd.sh
 	@B=$(B) bash tests/e2e/sudo.sh
+	@B=$(B) bash tests/e2e/console.sh
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 check-unit: all $(UNIT_BINS)

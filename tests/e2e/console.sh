@@ -1,0 +1,365 @@
+#!/bin/bash
+# End-to-end console logins through the REAL /bin/login, everything real and
+# on loopback: the test IdP (tests/idp), oauth2-pkce-relay, /bin/login on a
+# pty of a private tmux server, pam_oauth2_pkce.so loaded by login's libpam
+# through pam_wrapper (PAM service "login" read from a temp dir: no
+# /etc/pam.d changes; LD_PRELOAD is set for the login command only), the
+# root helper the module forks, and the scripted browser as the phone.
+#
+# Which login: on Debian 12 /bin/login is shadow's (package `login`, built
+# from shadow 4.13), not util-linux's (Debian 13 moved `login` to util-linux).
+# Measured with shadow's: it never prompts "login:" itself when PAM is used;
+# the name prompt, if any, is a module's pam_get_user (PAM_USER_PROMPT
+# "login: "). After a failed pam_authenticate it prints "Login incorrect",
+# clears PAM_USER and tries again (LOGIN_RETRIES, 5 here), without delay
+# with this PAM stack.
+#
+# Cases:
+#   1. `login alice`, wait = poll: link + QR on the pty at once, sign-in as
+#      alice, a shell for alice (without pam_wrapper's LD_PRELOAD).
+#   2. kiosk (module args service=kiosk user_from_token, wait = code): `login`
+#      with no name: no name prompt, link + QR + the code prompt; bob signs in,
+#      his code is typed, a shell for bob.
+#   3. kiosk without wait = code and without kiosk_accept_login_csrf: the
+#      configuration error on each of login's tries, no link, no relay
+#      registration, no shell.
+#   4. PAM-16: `login alice`, bob signs in: refused ("This account (bob) is not
+#      the one you logged in as (alice)", "Login incorrect", no shell).
+#
+# Needs root, the packages login, tmux, libpam-wrapper, nodejs (tests/idp),
+# python3, curl. Creates the local accounts alice and bob (useradd -m -s
+# /bin/bash) if missing and removes only those it created. Like any console
+# login, /bin/login records failed tries in /var/log/btmp (6 per run, user
+# "UNKNOWN"; wtmp/utmp got nothing here: no /run/utmp); those records stay.
+# Last line: "console: N passed, N failed"; exit status non-zero on any
+# failure. KEEP_TMP=1 keeps the temp dir (screens, logs).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+B=${B:-build}
+LOGIN=/bin/login
+START_MS=$(($(date +%s%N) / 1000000))
+
+pass=0 fail=0
+ok() { pass=$((pass + 1)); echo "ok   $1"; }
+bad() {
+	fail=$((fail + 1))
+	echo "FAIL $1"
+	[ -n "${2:-}" ] && printf '%s\n' "$2" | grep -v '[▀▄█]' | tail -n 25 | sed 's/^/     /'
+	return 0
+}
+give_up() { bad "$1" "${2:-}"; echo "console: $pass passed, $fail failed"; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || give_up "needs root (/bin/login runs as root; the local accounts alice and bob)"
+MOD=$(realpath "$B/pam_oauth2_pkce.so" 2>/dev/null)
+HELPER=$(realpath "$B/oauth2-pkce-helper" 2>/dev/null)
+RELAYBIN=$(realpath "$B/oauth2-pkce-relay" 2>/dev/null)
+BROWSER=$(realpath tests/idp/browser.mjs)
+for f in "$MOD" "$HELPER" "$RELAYBIN"; do
+	if [ -z "$f" ] || [ ! -e "$f" ]; then give_up "missing build output in $B (make B=$B all)"; fi
+done
+missing=
+[ -x "$LOGIN" ] || missing+=" login"
+command -v tmux >/dev/null 2>&1 || missing+=" tmux"
+ldconfig -p | grep -q 'libpam_wrapper\.so ' || missing+=" libpam-wrapper"
+command -v node >/dev/null 2>&1 || missing+=" nodejs"
+command -v python3 >/dev/null 2>&1 || missing+=" python3"
+command -v curl >/dev/null 2>&1 || missing+=" curl"
+[ -z "$missing" ] || give_up "missing packages:$missing (apt-get install -y$missing)"
+. tests/idp/lib.sh
+. tests/lib/stack.sh
+idp_ensure_deps || give_up "test IdP dependencies (npm ci --prefix tests/idp)"
+
+# An ASan module cannot be tested here: shadow's login drops LD_* from its
+# environment at start (sanitize_env, also with -p), so pam_wrapper no longer
+# sees "libasan.so" in LD_PRELOAD when it loads libpam (lazily, at pam_start)
+# and dlopens it with RTLD_DEEPBIND, which the ASan runtime refuses (measured:
+# "You are trying to dlopen a .../libpam.so.0 shared library with
+# RTLD_DEEPBIND flag which is incompatible with sanitizer runtime", abort).
+if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
+	echo "skip: $B has an ASan module; pam_wrapper inside /bin/login (LD_* dropped by login) dlopens libpam with RTLD_DEEPBIND, which ASan refuses (use the normal build)"
+	echo "console: 0 passed, 0 failed"
+	exit 0
+fi
+PRELOAD=libpam_wrapper.so # for /bin/login only, never exported
+
+T=$(mktemp -d)
+chmod 0755 "$T" # the helper config inside stays root-only (0600)
+# a private tmux server: its socket in $T
+TM=(env TMUX_TMPDIR="$T" tmux -u -L console-e2e -f /dev/null)
+RELAY_PID='' CREATED_USERS=()
+
+cleanup() {
+	local w p k
+	trap - EXIT INT TERM HUP
+	# the login processes this test started (their helpers die with them: PDEATHSIG)
+	if [ -S "$T/tmux-0/console-e2e" ] || "${TM[@]}" has-session 2>/dev/null; then
+		for w in $("${TM[@]}" list-panes -a -F '#{pane_pid}' 2>/dev/null); do
+			for p in $(descendants "$w"); do kill -KILL "$p" 2>/dev/null; done
+		done
+		"${TM[@]}" kill-server 2>/dev/null
+	fi
+	if [ -n "$RELAY_PID" ]; then kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; fi
+	idp_stop
+	# pam_wrapper's copies of the service dir (/tmp/pam.X) left by killed logins
+	for k in /tmp/pam.?; do
+		[ -f "$k/login" ] && grep -qsF "config=$T/pam.conf " "$k/login" && rm -rf "$k"
+	done
+	for u in "${CREATED_USERS[@]}"; do
+		userdel -r "$u" 2>/dev/null || userdel "$u" 2>/dev/null || echo "warning: userdel $u failed"
+	done
+	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# descendants PID: all processes below PID, depth first
+descendants() {
+	local c
+	for c in $(pgrep -P "$1" 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+# user_shell PID USER: a descendant of PID that runs as USER (the login shell)
+user_shell() {
+	local p uid
+	uid=$(id -u "$2" 2>/dev/null) || return 1
+	for p in $(descendants "$1"); do
+		[ "$(awk '$1 == "Uid:" {print $2}' "/proc/$p/status" 2>/dev/null)" = "$uid" ] && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# ---- local accounts -------------------------------------------------------------------
+# alice logs in at the console; bob is the kiosk's account and the wrong
+# account of PAM-16 (his IdP identity must map to a local account). Other
+# tests may create or remove them concurrently: only remove what we created.
+for u in alice bob; do
+	if ! getent passwd "$u" >/dev/null; then
+		if useradd -m -s /bin/bash "$u" 2>/dev/null; then CREATED_USERS+=("$u")
+		elif ! getent passwd "$u" >/dev/null; then give_up "useradd $u"; fi
+	fi
+	case $(getent passwd "$u" | cut -d: -f7) in
+	*/nologin | */false | "") give_up "the existing account $u has no usable shell ($(getent passwd "$u" | cut -d: -f7)): no console session can run" ;;
+	esac
+done
+
+# ---- IdP + relay ----------------------------------------------------------------------
+RPORT=$(stack_freeport)
+RELAY=http://127.0.0.1:$RPORT
+idp_start "$T/idp" --redirect-uri "$RELAY/callback" || give_up "the test IdP did not start"
+stack_relay_start "$T" "$RPORT" pkce-es256 "max_ttl = 120" || give_up "the relay did not start" "$(cat "$T/relay.log")"
+
+# ---- the helper's config (rewritten between cases) and the PAM services ---------------
+# helper_conf [lines for the [service kiosk] section...]
+helper_conf() {
+	{
+		cat <<EOF
+issuer = $IDP_ISSUER
+client_id = pkce-es256
+scopes = openid profile email groups
+cache_dir = $T/cache
+allow_insecure_loopback = yes
+relay_url = $RELAY
+http_timeout = 5
+max_logins_per_minute = 0
+qr = utf8
+
+[service login]
+wait = poll
+EOF
+		echo "[service kiosk]"
+		printf '%s\n' "$@"
+	} >"$T/pam.conf.tmp"
+	chown root:root "$T/pam.conf.tmp"
+	chmod 0600 "$T/pam.conf.tmp"
+	mv "$T/pam.conf.tmp" "$T/pam.conf"
+}
+helper_conf "wait = code"
+# pam_service DIR [module args...]: DIR/login (and a deny-all DIR/other for pam_wrapper)
+pam_service() {
+	mkdir -p "$1"
+	cat >"$1/login" <<EOF
+auth required $MOD helper=$HELPER config=$T/pam.conf timeout=60${2:+ $2}
+account required pam_permit.so
+session required pam_permit.so
+EOF
+	printf '%s\n' "auth required pam_deny.so" "account required pam_deny.so" "session required pam_deny.so" >"$1/other"
+}
+pam_service "$T/pam-console"
+pam_service "$T/pam-kiosk" "service=kiosk user_from_token"
+
+# ---- login on a pty ---------------------------------------------------------------------
+"${TM[@]}" new-session -d -s e2e -x 200 -y 60 'sleep 86400' || give_up "tmux did not start"
+"${TM[@]}" set-option -g remain-on-exit on >/dev/null
+"${TM[@]}" set-option -g history-limit 20000 >/dev/null
+
+W= # the current case's tmux window
+# run_login NAME SERVICE-DIR [login args...]: /bin/login in a new tmux window,
+# pam_wrapper in its environment only; "EXIT=<status>" is printed after it.
+# Sets W, PANE_PID, RUN_T0.
+run_login() {
+	W=$1
+	local dir=$2
+	shift 2
+	printf 'LD_PRELOAD=%s PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=%s %s %s\necho "EXIT=$?"\n' \
+		"$PRELOAD" "$dir" "$LOGIN" "$*" >"$T/$W.sh"
+	"${TM[@]}" new-window -d -t e2e -n "$W" "sh $T/$W.sh"
+	RUN_T0=$(now_ms)
+	PANE_PID=$("${TM[@]}" display-message -p -t "e2e:$W" '#{pane_pid}')
+}
+# screen: the pane's whole history, wrapped lines joined, without the blank rows
+# below (nor tmux's "Pane is dead" line)
+screen() {
+	"${TM[@]}" capture-pane -p -J -S - -E - -t "e2e:$W" 2>/dev/null | grep -v '^Pane is dead (' |
+		sed -e :a -e '/^[[:space:]]*$/{$d;N;ba' -e '}'
+}
+# wait_screen ERE SECONDS [COUNT]: until the pane shows the pattern (COUNT lines)
+wait_screen() {
+	local i n
+	for ((i = 0; i < $2 * 20; i++)); do
+		n=$(screen | grep -Ec -- "$1")
+		[ "$n" -ge "${3:-1}" ] && return 0
+		screen | grep -q '^EXIT=' && break
+		sleep 0.05
+	done
+	[ "$(screen | grep -Ec -- "$1")" -ge "${3:-1}" ]
+}
+type_line() { "${TM[@]}" send-keys -t "e2e:$W" -l -- "$1" && "${TM[@]}" send-keys -t "e2e:$W" Enter; }
+links() { screen | grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" | awk '!seen[$0]++'; }
+exit_status() { screen | sed -n 's/^EXIT=\([0-9]*\).*/\1/p' | tail -n 1; }
+has_qr() { grep -qF -e '▀' -e '▄' -e '█'; }
+# browse LINK USER PW: the phone signs in and follows the relay's callback;
+# CONFIRM = the 6-digit code on the callback page (code mode)
+browse() {
+	node "$BROWSER" --url "$1" --user "$2" --password "$3" --follow-callback >"$T/browser.out" 2>"$T/browser.err"
+	BRC=$?
+	CONFIRM=$(grep -oE 'class="code">[0-9]{6}<' "$T/browser.out" | grep -oE '[0-9]{6}' | head -n 1)
+	return $BRC
+}
+sessions_posted() { grep -c 'POST /v1/sessions ' "$T/relay.log"; }
+# wait_shell USER SECONDS: until the login's shell runs as USER; sets SHELL_PID
+wait_shell() {
+	local i
+	SHELL_PID=
+	for ((i = 0; i < $2 * 20; i++)); do
+		SHELL_PID=$(user_shell "$PANE_PID" "$1") && return 0
+		screen | grep -q '^EXIT=' && break
+		sleep 0.05
+	done
+	return 1
+}
+# end_login: kills what is left of the current window's login
+end_login() {
+	local p
+	screen >"$T/$W.screen" # for KEEP_TMP=1
+	for p in $(descendants "$PANE_PID"); do kill -KILL "$p" 2>/dev/null; done
+}
+LINK_RE="$RELAY/l/[A-Za-z0-9_-]{16}"
+
+echo "== /bin/login: $(dpkg-query -W -f='${binary:Package} ${Version} (source ${source:Package})' login 2>/dev/null)"
+
+# ---- 1. console login for a named account (wait = poll) -----------------------------------
+echo "== 1. login alice, wait = poll"
+run_login console "$T/pam-console" alice
+if wait_screen "$LINK_RE" 10; then
+	ms=$(($(now_ms) - RUN_T0))
+	S=$(screen)
+	if has_qr <<<"$S" && grep -qF "To log in as alice, sign in" <<<"$S" && grep -qF "Waiting for you to sign in..." <<<"$S" &&
+		! grep -qi 'login: *$' <<<"$S"; then
+		ok "link, UTF-8 QR and \"Waiting for you to sign in...\" on the console pty ${ms} ms after start, no name prompt"
+	else bad "link/QR/waiting text on the pty (${ms} ms)" "$S"; fi
+	page=$(curl -sS --max-time 5 "$(links | head -n 1)")
+	if grep -qF '<dt>Account</dt><dd>alice</dd>' <<<"$page" && grep -qF '<dt>Service</dt><dd>login</dd>' <<<"$page"; then
+		ok "the relay's context page names account alice and service login"
+	else bad "context page fields (alice, login)" "$page"; fi
+	browse "$(links | head -n 1)" alice alice-pw || bad "browser (alice)" "$(cat "$T/browser.err")"
+	if wait_shell alice 15; then
+		sleep 0.3 # the shell's first prompt
+		# shellcheck disable=SC2016 # expanded by alice's shell
+		type_line 'echo CONSOLE-$(id -un) PRELOAD=[${LD_PRELOAD:-}]'
+		if wait_screen '^CONSOLE-alice PRELOAD=\[\]$' 10; then
+			ok "a shell for alice ($(cat "/proc/$SHELL_PID/comm" 2>/dev/null), pid $SHELL_PID) $(($(now_ms) - RUN_T0)) ms after login began: CONSOLE-alice, without pam_wrapper's LD_PRELOAD"
+		else bad "alice's shell did not answer (or has LD_PRELOAD)" "$(screen)"; fi
+		type_line exit
+		if wait_screen '^EXIT=' 10 && [ "$(exit_status)" = 0 ]; then ok "logout: login ended with status 0"
+		else bad "login did not end after exit (EXIT=$(exit_status))" "$(screen)"; fi
+	else bad "no shell for alice after the sign-in" "$(screen)"$'\n--- browser\n'"$(cat "$T/browser.err")"; fi
+else bad "no link on the pty within 10 s" "$(screen)"; fi
+end_login
+
+# ---- 2. kiosk: no user name, user_from_token, wait = code ---------------------------------
+echo "== 2. kiosk: login without a name, user_from_token, wait = code"
+run_login kiosk "$T/pam-kiosk"
+CONFIRM=
+if wait_screen 'Then type the code the browser shows: ?$' 10; then
+	S=$(screen)
+	if [ "$(links | wc -l)" = 1 ] && has_qr <<<"$S" && grep -qF "To log in as yourself, sign in" <<<"$S" &&
+		! grep -qi 'login: *$' <<<"$S"; then
+		ok "kiosk: no name prompt (login leaves it to PAM, the module does not ask), link + QR + the code prompt"
+	else bad "kiosk: screen before the sign-in" "$S"; fi
+	page=$(curl -sS --max-time 5 "$(links | head -n 1)")
+	if grep -qF '<dt>Service</dt><dd>login</dd>' <<<"$page" && ! grep -qE '<dt>Account</dt><dd>(alice|bob|root)</dd>' <<<"$page"; then
+		ok "kiosk: the context page names no account ($(grep -oE '<dt>Account</dt><dd>[^<]*</dd>' <<<"$page" | sed 's/<[^>]*>/ /g' | tr -s ' '))"
+	else bad "kiosk: context page" "$page"; fi
+	browse "$(links | head -n 1)" bob bob-pw || bad "browser (bob)" "$(cat "$T/browser.err")"
+	if [ -n "$CONFIRM" ]; then
+		type_line "$CONFIRM"
+		if wait_shell bob 15; then
+			sleep 0.3
+			# shellcheck disable=SC2016 # expanded by bob's shell
+			type_line 'echo KIOSK-$(id -un)'
+			if wait_screen '^KIOSK-bob$' 10; then
+				ok "kiosk: bob's code typed at the pty, a shell for bob started: KIOSK-bob"
+			else bad "kiosk: bob's shell did not answer" "$(screen)"; fi
+			type_line exit
+			wait_screen '^EXIT=' 10
+		else bad "kiosk: no shell for bob after the code" "$(screen)"; fi
+	else bad "kiosk: no code on the callback page (browser status $BRC)" "$(cat "$T/browser.out" "$T/browser.err")"; fi
+else bad "kiosk: no code prompt within 10 s" "$(screen)"; fi
+end_login
+
+# ---- 3. kiosk without wait = code: a configuration error, no link -------------------------
+echo "== 3. kiosk without wait = code and without kiosk_accept_login_csrf"
+helper_conf "qr = utf8"
+before=$(sessions_posted)
+run_login kiosk-poll "$T/pam-kiosk"
+wait_screen '^EXIT=' 20
+sleep 0.3 # any registration would be logged by now
+S=$(screen)
+after=$(sessions_posted)
+nerr=$(grep -cx 'Login through the identity provider is not available (configuration error)' <<<"$S")
+nbad=$(grep -cx 'Login incorrect' <<<"$S")
+if [ "$nerr" -ge 1 ] && [ "$nerr" = "$nbad" ] && ! grep -q "$RELAY/l/" <<<"$S" && ! has_qr <<<"$S" &&
+	[ "$before" = "$after" ]; then
+	ok "kiosk without wait = code: \"Login through the identity provider is not available (configuration error)\" on each of login's $nerr tries, no link, no relay registration"
+else bad "kiosk without wait = code: $nerr error line(s), $nbad \"Login incorrect\", relay registrations $before -> $after" "$S"; fi
+if [ -n "$(exit_status)" ] && ! grep -qE '^(KIOSK|CONSOLE)-' <<<"$S" && grep -q 'Maximum number of tries exceeded' <<<"$S"; then
+	ok "kiosk without wait = code: no shell; login gave up: \"$(grep -m1 -o 'Maximum number of tries exceeded.*' <<<"$S")\""
+else bad "kiosk without wait = code: login outcome (EXIT=$(exit_status))" "$S"; fi
+end_login
+
+# ---- 4. PAM-16 at the console: login alice, bob signs in ----------------------------------
+echo "== 4. PAM-16: login alice, signed in at the IdP as bob"
+run_login pam16 "$T/pam-console" alice
+if wait_screen "$LINK_RE" 10; then
+	browse "$(links | head -n 1)" bob bob-pw || bad "browser (bob for alice)" "$(cat "$T/browser.err")"
+	if wait_screen '^Login incorrect$' 15; then
+		sleep 0.5 # what login does next (its next try)
+		S=$(screen)
+		if grep -qx 'This account (bob) is not the one you logged in as (alice)' <<<"$S" &&
+			! grep -qE '^(CONSOLE|KIOSK)-' <<<"$S" && ! user_shell "$PANE_PID" bob >/dev/null &&
+			! user_shell "$PANE_PID" alice >/dev/null; then
+			ok "PAM-16 bob signed in for alice's console login: \"This account (bob) is not the one you logged in as (alice)\", \"Login incorrect\", no shell"
+		else bad "PAM-16 console refusal" "$S"; fi
+		# login's next try: PAM_USER cleared, the module asks for a name (PAM_USER_PROMPT)
+		if wait_screen 'login: ?$' 5; then ok "PAM-16 login then starts its next try: the module asks \"$(screen | tail -n 1 | sed 's/ *$//')\" (pam_get_user)"
+		else bad "PAM-16 no name prompt for login's next try" "$(screen)"; fi
+	else bad "PAM-16 no \"Login incorrect\" within 15 s" "$(screen)"$'\n--- browser\n'"$(cat "$T/browser.err")"; fi
+else bad "PAM-16 no link within 10 s" "$(screen)"; fi
+end_login
+
+echo "== took $((($(now_ms) - START_MS) / 1000)) s"
+echo "console: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
