@@ -1,14 +1,11 @@
 /* claims.c: ID token -> local account. */
 #include "claims.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "config.h"
 #include "err.h"
 #include "json.h"
 
@@ -29,48 +26,18 @@ int claims_valid_username(const char *s)
 	return n <= CLAIMS_USER_MAX;
 }
 
-/* Reads the whole map file after checking it: regular, no symlink, owned by
- * root (or us), not group/world-writable, capped. */
+/* The map file passes the same checks as the configuration file. */
 static int read_map(const char *path, const struct log *log, char **out)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd, r = ERR_MAP_FILE;
+	char err[512];
+	size_t len = 0;
+	int r = config_read_file(path, MAP_MAX_BYTES, out, &len, err, sizeof(err));
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		log_msg(log, LOG_ERR, "map_file %s: %s", path, strerror(errno));
-		return ERR_MAP_FILE;
+	if (r != 0) {
+		log_msg(log, LOG_ERR, "map_file: %s", err);
+		return r == ERR_NOMEM ? r : ERR_MAP_FILE;
 	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
-	    (st.st_uid != 0 && st.st_uid != geteuid()) || (st.st_mode & 022) ||
-	    st.st_size > MAP_MAX_BYTES) {
-		log_msg(log, LOG_ERR,
-			"map_file %s: must be a regular file owned by root, not group/world-writable, at most 1 MiB",
-			path);
-		goto out;
-	}
-	if (!(buf = malloc((size_t)st.st_size + 1))) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	while (got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	*out = buf;
-	buf = NULL;
-	r = ERR_OK;
-out:
-	free(buf);
-	close(fd);
-	return r;
+	return ERR_OK;
 }
 
 /* "claim_value local_user" per line, '#' comments; first match wins, but a

@@ -960,6 +960,16 @@ out:
 	return r;
 }
 
+int config_read_file(const char *path, size_t max, char **out, size_t *outlen, char *err,
+		     size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path || !out || !outlen)
+		return ERR_INVAL;
+	return read_safe(path, 0, max, out, outlen, err, errlen);
+}
+
 int config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
 	char *text = NULL;

@@ -98,6 +98,13 @@ int config_load(const char *path, struct config **out, char *err, size_t errlen)
  * ERR_CONFIG) into *out (caller wipes + frees). */
 int config_read_secret(const char *path, char **out, char *err, size_t errlen);
 
+/* Reads a whole root-owned file the configuration points at (map_file):
+ * the same checks as config_load (no symlink, regular, owner root or euid,
+ * not group/world-writable) and at most max bytes. *out malloc'd, NUL-
+ * terminated. ERR_IO, ERR_CONFIG_PERM or ERR_CONFIG, with err naming it. */
+int config_read_file(const char *path, size_t max, char **out, size_t *outlen, char *err,
+		     size_t errlen);
+
 void config_free(struct config *c);
 
 #endif
