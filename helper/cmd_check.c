@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "claims.h"
 #include "config.h"
 #include "err.h"
 #include "helper.h"
@@ -189,26 +190,17 @@ static void print_policies(const struct config *cfg)
 	}
 }
 
-/* The map file, as claims.c will read it: a regular file (no symlink)
- * owned by root, not group/world-writable. */
+/* The map file, read exactly as a login reads it (config_read_file). */
 static void check_map_file(struct report *rep, const char *path)
 {
-	struct stat st;
+	char err[512], *buf = NULL;
+	size_t len = 0;
 
-	if (lstat(path, &st) != 0)
-		problem(rep, "map_file %s: %s", path, strerror(errno));
-	else if (S_ISLNK(st.st_mode))
-		problem(rep, "map_file %s: is a symbolic link (not allowed)", path);
-	else if (!S_ISREG(st.st_mode))
-		problem(rep, "map_file %s: not a regular file", path);
-	else if (st.st_uid != 0)
-		problem(rep, "map_file %s: owned by uid %lu, must be owned by root", path,
-			(unsigned long)st.st_uid);
-	else if (st.st_mode & 022)
-		problem(rep, "map_file %s: mode %04o: must not be writable by group or others", path,
-			(unsigned)(st.st_mode & 07777));
+	if (config_read_file(path, CLAIMS_MAP_MAX_BYTES, &buf, &len, err, sizeof(err)) != 0)
+		problem(rep, "map_file %s", err);
 	else
 		line("map_file", path);
+	free(buf);
 }
 
 /* Every distinct map_file, global or in a section, once. */

@@ -9,7 +9,7 @@
 #include "err.h"
 #include "json.h"
 
-#define MAP_MAX_BYTES (1024 * 1024)
+
 
 int claims_valid_username(const char *s)
 {
@@ -31,7 +31,7 @@ static int read_map(const char *path, const struct log *log, char **out)
 {
 	char err[512];
 	size_t len = 0;
-	int r = config_read_file(path, MAP_MAX_BYTES, out, &len, err, sizeof(err));
+	int r = config_read_file(path, CLAIMS_MAP_MAX_BYTES, out, &len, err, sizeof(err));
 
 	if (r != 0) {
 		log_msg(log, LOG_ERR, "map_file: %s", err);

@@ -16,6 +16,7 @@
 #include "log.h"
 
 #define CLAIMS_USER_MAX 32
+#define CLAIMS_MAP_MAX_BYTES (1024 * 1024)
 
 struct claims_policy {
 	const char *username_claim; /* NULL: "preferred_username" */
