@@ -1,9 +1,10 @@
 /* store.c: the in-memory store. Two chained hash tables (by state, by link
  * id) keyed with SipHash-2-4 under a random key, so registrations with
- * chosen states cannot pile into one bucket; a list of all sessions for
- * expiry scans (run only when the earliest expiry is due); a list of all
- * waiters for deadlines. One mutex. Wake-ups are collected under the lock
- * and delivered after it is released. */
+ * chosen states cannot pile into one bucket; two binary min-heaps, sessions
+ * by expiry and held polls by deadline, so housekeeping costs O(log n) per
+ * session or poll that is due and nothing for the rest. One mutex.
+ * Wake-ups are collected under the lock and delivered after it is
+ * released. */
 #include "store.h"
 
 #include <openssl/crypto.h>
@@ -17,7 +18,7 @@
 
 struct session {
 	struct session *next_state, *next_id;
-	struct session *prev_all, *next_all;
+	size_t hidx; /* position in the expiry heap */
 	char state[STORE_STATE_LEN + 1];
 	char id[STORE_ID_LEN + 1];
 	char csrf[STORE_CSRF_LEN + 1];
@@ -39,32 +40,34 @@ struct store {
 	struct session **by_state, **by_id;
 	size_t mask; /* buckets - 1, a power of two minus one */
 	unsigned char key[16];
-	struct session *all;
+	struct session **exp; /* min-heap by expires_ms; exp_n == count */
+	size_t exp_cap;
+	struct store_waiter **dl; /* min-heap of held polls by deadline_ms */
+	size_t dl_n, dl_cap;
 	size_t count, max;
-	uint64_t next_expiry; /* no session expires before this */
-	struct store_waiter *waiters;
+	_Atomic uint64_t next_due; /* earliest expiry or deadline, for store_next_due */
 	int shutdown;
 };
 
 /* ---- SipHash-2-4 (Aumasson, Bernstein), reference layout --------------- */
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND                                                                         \
-	do {                                                                             \
-		v0 += v1;                                                                \
-		v1 = ROTL(v1, 13);                                                       \
-		v1 ^= v0;                                                                \
-		v0 = ROTL(v0, 32);                                                       \
-		v2 += v3;                                                                \
-		v3 = ROTL(v3, 16);                                                       \
-		v3 ^= v2;                                                                \
-		v0 += v3;                                                                \
-		v3 = ROTL(v3, 21);                                                       \
-		v3 ^= v0;                                                                \
-		v2 += v1;                                                                \
-		v1 = ROTL(v1, 17);                                                       \
-		v1 ^= v2;                                                                \
-		v2 = ROTL(v2, 32);                                                       \
+#define SIPROUND                                                                                   \
+	do {                                                                                       \
+		v0 += v1;                                                                          \
+		v1 = ROTL(v1, 13);                                                                 \
+		v1 ^= v0;                                                                          \
+		v0 = ROTL(v0, 32);                                                                 \
+		v2 += v3;                                                                          \
+		v3 = ROTL(v3, 16);                                                                 \
+		v3 ^= v2;                                                                          \
+		v0 += v3;                                                                          \
+		v3 = ROTL(v3, 21);                                                                 \
+		v3 ^= v0;                                                                          \
+		v2 += v1;                                                                          \
+		v1 = ROTL(v1, 17);                                                                 \
+		v1 ^= v2;                                                                          \
+		v2 = ROTL(v2, 32);                                                                 \
 	} while (0)
 
 static uint64_t le64(const unsigned char *p)
@@ -226,6 +229,114 @@ static int live(const struct session *se, uint64_t now)
 	return se && now < se->expires_ms;
 }
 
+/* ---- heaps ---------------------------------------------------------------
+ * Two binary min-heaps with back-pointers (hidx), so any element leaves in
+ * O(log n). One generic sift over an array of pointers: key() and setidx()
+ * reach into a session or a waiter. */
+
+struct heap_ops {
+	uint64_t (*key)(const void *e);
+	void (*setidx)(void *e, size_t i);
+};
+
+static uint64_t sess_key(const void *e)
+{
+	return ((const struct session *)e)->expires_ms;
+}
+
+static void sess_setidx(void *e, size_t i)
+{
+	((struct session *)e)->hidx = i;
+}
+
+static uint64_t wait_key(const void *e)
+{
+	return ((const struct store_waiter *)e)->deadline_ms;
+}
+
+static void wait_setidx(void *e, size_t i)
+{
+	((struct store_waiter *)e)->hidx = i;
+}
+
+static const struct heap_ops sess_ops = {sess_key, sess_setidx};
+static const struct heap_ops wait_ops = {wait_key, wait_setidx};
+
+static void heap_place(void **h, size_t i, void *e, const struct heap_ops *o)
+{
+	h[i] = e;
+	o->setidx(e, i);
+}
+
+/* Moves h[i] to where it belongs. */
+static void heap_fix(void **h, size_t n, size_t i, const struct heap_ops *o)
+{
+	void *e = h[i];
+	uint64_t k = o->key(e);
+
+	while (i > 0 && o->key(h[(i - 1) / 2]) > k) {
+		heap_place(h, i, h[(i - 1) / 2], o);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t c = 2 * i + 1;
+		if (c >= n)
+			break;
+		if (c + 1 < n && o->key(h[c + 1]) < o->key(h[c]))
+			c++;
+		if (o->key(h[c]) >= k)
+			break;
+		heap_place(h, i, h[c], o);
+		i = c;
+	}
+	heap_place(h, i, e, o);
+}
+
+/* Appends e; the caller made room. */
+static void heap_push(void **h, size_t *n, void *e, const struct heap_ops *o)
+{
+	heap_place(h, *n, e, o);
+	(*n)++;
+	heap_fix(h, *n, *n - 1, o);
+}
+
+static void heap_remove(void **h, size_t *n, size_t i, const struct heap_ops *o)
+{
+	(*n)--;
+	if (i == *n)
+		return;
+	heap_place(h, i, h[*n], o);
+	heap_fix(h, *n, i, o);
+}
+
+/* Room for one more element. */
+static int heap_room(void ***h, size_t n, size_t *cap)
+{
+	void **nh;
+	size_t nc;
+
+	if (n < *cap)
+		return 0;
+	nc = *cap ? *cap * 2 : 64;
+	if (!(nh = realloc(*h, nc * sizeof(**h))))
+		return -1;
+	*h = nh;
+	*cap = nc;
+	return 0;
+}
+
+/* Publishes the earliest due time for store_next_due (under the lock). */
+static void update_due(struct store *s)
+{
+	uint64_t due = UINT64_MAX;
+
+	if (s->count && s->exp[0]->expires_ms < due)
+		due = s->exp[0]->expires_ms;
+	if (s->dl_n && s->dl[0]->deadline_ms < due)
+		due = s->dl[0]->deadline_ms;
+	s->next_due = due;
+}
+
 /* ---- waiters -------------------------------------------------------------- */
 
 static void waiter_unlink(struct store *s, struct store_waiter *w)
@@ -240,14 +351,9 @@ static void waiter_unlink(struct store *s, struct store_waiter *w)
 		se->waiters = w->s_next;
 	if (w->s_next)
 		w->s_next->s_prev = w->s_prev;
-	if (w->g_prev)
-		w->g_prev->g_next = w->g_next;
-	else
-		s->waiters = w->g_next;
-	if (w->g_next)
-		w->g_next->g_prev = w->g_prev;
+	heap_remove((void **)s->dl, &s->dl_n, w->hidx, &wait_ops);
 	se->n_waiters--;
-	w->s_prev = w->s_next = w->g_prev = w->g_next = NULL;
+	w->s_prev = w->s_next = NULL;
 	w->session = NULL;
 	w->linked = 0;
 }
@@ -292,13 +398,7 @@ static void session_remove(struct store *s, struct session *se, enum store_wake 
 	pp = slot_id(s, se->id);
 	if (*pp == se)
 		*pp = se->next_id;
-	if (se->prev_all)
-		se->prev_all->next_all = se->next_all;
-	else
-		s->all = se->next_all;
-	if (se->next_all)
-		se->next_all->prev_all = se->prev_all;
-	s->count--;
+	heap_remove((void **)s->exp, &s->count, se->hidx, &sess_ops);
 	session_free(se);
 }
 
@@ -331,21 +431,19 @@ int store_new(unsigned max_sessions, struct store **out)
 	}
 	s->mask = n - 1;
 	s->max = max_sessions;
-	s->next_expiry = UINT64_MAX;
+	s->next_due = UINT64_MAX;
 	*out = s;
 	return ERR_OK;
 }
 
 void store_free(struct store *s)
 {
-	struct session *se, *next;
-
 	if (!s)
 		return;
-	for (se = s->all; se; se = next) {
-		next = se->next_all;
-		session_free(se);
-	}
+	for (size_t i = 0; i < s->count; i++)
+		session_free(s->exp[i]);
+	free(s->exp);
+	free(s->dl);
 	pthread_mutex_destroy(&s->mu);
 	free(s->by_state);
 	free(s->by_id);
@@ -385,7 +483,8 @@ int store_register(struct store *s, const struct store_new *n, uint64_t now)
 		goto out;
 	}
 	r = ERR_NOMEM;
-	if (!(se = calloc(1, sizeof(*se))))
+	if (heap_room((void ***)&s->exp, s->count, &s->exp_cap) != 0 ||
+	    !(se = calloc(1, sizeof(*se))))
 		goto out;
 	if (!(se->auth_url = strdup(n->auth_url))) {
 		free(se);
@@ -404,15 +503,10 @@ int store_register(struct store *s, const struct store_new *n, uint64_t now)
 	se->status = STORE_PENDING;
 	*ps = se;
 	*pi = se;
-	se->next_all = s->all;
-	if (s->all)
-		s->all->prev_all = se;
-	s->all = se;
-	s->count++;
-	if (se->expires_ms < s->next_expiry)
-		s->next_expiry = se->expires_ms;
+	heap_push((void **)s->exp, &s->count, se, &sess_ops);
 	r = ERR_OK;
 out:
+	update_due(s);
 	pthread_mutex_unlock(&s->mu);
 	deliver(wake);
 	return r;
@@ -444,12 +538,11 @@ int store_link_view(struct store *s, const char *id, uint64_t now, struct store_
 
 static int csrf_ok(const struct session *se, const char *csrf)
 {
-	return is_len(csrf, STORE_CSRF_LEN) &&
-	       CRYPTO_memcmp(se->csrf, csrf, STORE_CSRF_LEN) == 0;
+	return is_len(csrf, STORE_CSRF_LEN) && CRYPTO_memcmp(se->csrf, csrf, STORE_CSRF_LEN) == 0;
 }
 
-int store_link_continue(struct store *s, const char *id, const char *csrf, uint64_t now,
-			char **url, char sid[STORE_SID_LEN + 1])
+int store_link_continue(struct store *s, const char *id, const char *csrf, uint64_t now, char **url,
+			char sid[STORE_SID_LEN + 1])
 {
 	struct session *se;
 	int r = ERR_RELAY_NOT_FOUND;
@@ -500,8 +593,7 @@ int store_link_deny(struct store *s, const char *id, const char *csrf, uint64_t 
 		r = ERR_RELAY_CSRF;
 		goto out;
 	}
-	if (se->status == STORE_PENDING || se->status == STORE_CODE ||
-	    se->status == STORE_ERROR) {
+	if (se->status == STORE_PENDING || se->status == STORE_CODE || se->status == STORE_ERROR) {
 		clear_result(se);
 		OPENSSL_cleanse(se->confirm, sizeof(se->confirm));
 		se->status = STORE_DENIED;
@@ -509,14 +601,14 @@ int store_link_deny(struct store *s, const char *id, const char *csrf, uint64_t 
 	}
 	r = ERR_OK;
 out:
+	update_due(s);
 	pthread_mutex_unlock(&s->mu);
 	deliver(wake);
 	return r;
 }
 
 int store_callback(struct store *s, const char *state, const struct store_callback *cb,
-		   uint64_t now, char confirm[STORE_CONFIRM_MAX + 1],
-		   char sid[STORE_SID_LEN + 1])
+		   uint64_t now, char confirm[STORE_CONFIRM_MAX + 1], char sid[STORE_SID_LEN + 1])
 {
 	struct store_waiter *wake = NULL;
 	struct session *se;
@@ -562,6 +654,7 @@ int store_callback(struct store *s, const char *state, const struct store_callba
 		wake_session(s, se, STORE_WAKE_RESULT, &wake);
 	}
 out:
+	update_due(s);
 	pthread_mutex_unlock(&s->mu);
 	deliver(wake);
 	return r;
@@ -591,6 +684,8 @@ int store_poll(struct store *s, const char *state, const unsigned char *hash, ui
 		r = ERR_OK;
 		if (!w || w->deadline_ms <= now || s->shutdown)
 			goto out;
+		if (heap_room((void ***)&s->dl, s->dl_n, &s->dl_cap) != 0)
+			goto out; /* no room to hold it: answer pending now */
 		if (se->n_waiters >= STORE_MAX_WAITERS)
 			waiter_queue(s, se->waiters, STORE_WAKE_REPLACED, &wake);
 		w->arm(w);
@@ -607,11 +702,7 @@ int store_poll(struct store *s, const char *state, const unsigned char *hash, ui
 			w->s_prev->s_next = w;
 		else
 			se->waiters = w;
-		w->g_prev = NULL;
-		w->g_next = s->waiters;
-		if (s->waiters)
-			s->waiters->g_prev = w;
-		s->waiters = w;
+		heap_push((void **)s->dl, &s->dl_n, w, &wait_ops);
 		se->n_waiters++;
 		r = STORE_WAITING;
 		goto out;
@@ -625,53 +716,49 @@ int store_poll(struct store *s, const char *state, const unsigned char *hash, ui
 	session_remove(s, se, STORE_WAKE_RESULT, &wake);
 	r = ERR_OK;
 out:
+	update_due(s);
 	pthread_mutex_unlock(&s->mu);
 	deliver(wake);
 	return r;
 }
 
-void store_cancel(struct store *s, struct store_waiter *w)
+int store_cancel(struct store *s, struct store_waiter *w)
 {
+	int was;
+
 	if (!s || !w)
-		return;
+		return 0;
 	pthread_mutex_lock(&s->mu);
+	was = w->linked;
 	waiter_unlink(s, w);
+	update_due(s);
 	pthread_mutex_unlock(&s->mu);
+	return was;
 }
 
 size_t store_tick(struct store *s, uint64_t now, uint64_t *next)
 {
-	struct store_waiter *wake = NULL, *w, *wn;
-	struct session *se, *sn;
-	uint64_t due;
+	struct store_waiter *wake = NULL;
 	size_t removed = 0;
 
 	pthread_mutex_lock(&s->mu);
-	if (now >= s->next_expiry) {
-		s->next_expiry = UINT64_MAX;
-		for (se = s->all; se; se = sn) {
-			sn = se->next_all;
-			if (!live(se, now)) {
-				session_remove(s, se, STORE_WAKE_EXPIRED, &wake);
-				removed++;
-			} else if (se->expires_ms < s->next_expiry) {
-				s->next_expiry = se->expires_ms;
-			}
-		}
+	while (s->count && s->exp[0]->expires_ms <= now) {
+		session_remove(s, s->exp[0], STORE_WAKE_EXPIRED, &wake);
+		removed++;
 	}
-	due = s->next_expiry;
-	for (w = s->waiters; w; w = wn) {
-		wn = w->g_next;
-		if (w->deadline_ms <= now)
-			waiter_queue(s, w, STORE_WAKE_TIMEOUT, &wake);
-		else if (w->deadline_ms < due)
-			due = w->deadline_ms;
-	}
+	while (s->dl_n && s->dl[0]->deadline_ms <= now)
+		waiter_queue(s, s->dl[0], STORE_WAKE_TIMEOUT, &wake);
+	update_due(s);
 	if (next)
-		*next = due;
+		*next = s->next_due;
 	pthread_mutex_unlock(&s->mu);
 	deliver(wake);
 	return removed;
+}
+
+uint64_t store_next_due(struct store *s)
+{
+	return s->next_due;
 }
 
 void store_shutdown(struct store *s)
@@ -680,8 +767,9 @@ void store_shutdown(struct store *s)
 
 	pthread_mutex_lock(&s->mu);
 	s->shutdown = 1;
-	while (s->waiters)
-		waiter_queue(s, s->waiters, STORE_WAKE_SHUTDOWN, &wake);
+	while (s->dl_n)
+		waiter_queue(s, s->dl[0], STORE_WAKE_SHUTDOWN, &wake);
+	update_due(s);
 	pthread_mutex_unlock(&s->mu);
 	deliver(wake);
 }

@@ -19,24 +19,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STORE_STATE_LEN 43   /* base64url of 32 bytes */
-#define STORE_ID_LEN 16      /* base64url of 12 bytes (96 bits) */
-#define STORE_CSRF_LEN 43    /* base64url of 32 bytes */
-#define STORE_SID_LEN 12     /* hex prefix of SHA-256(id), for logs only */
-#define STORE_HASH_LEN 32    /* SHA-256 of the poll secret */
-#define STORE_CTX_MAX 128    /* bytes per context string */
-#define STORE_CONFIRM_MAX 12 /* digits */
+#define STORE_STATE_LEN	    43	/* base64url of 32 bytes */
+#define STORE_ID_LEN	    16	/* base64url of 12 bytes (96 bits) */
+#define STORE_CSRF_LEN	    43	/* base64url of 32 bytes */
+#define STORE_SID_LEN	    12	/* hex prefix of SHA-256(id), for logs only */
+#define STORE_HASH_LEN	    32	/* SHA-256 of the poll secret */
+#define STORE_CTX_MAX	    128 /* bytes per context string */
+#define STORE_CONFIRM_MAX   12	/* digits */
 #define STORE_MAX_CONTINUES 3
-#define STORE_MAX_WAITERS 4  /* per session; a fifth displaces the oldest */
-#define STORE_WAITING 1      /* store_poll: the waiter was armed */
+#define STORE_MAX_WAITERS   4 /* per session; a fifth displaces the oldest */
+#define STORE_WAITING	    1 /* store_poll: the waiter was armed */
 
 enum store_status {
 	STORE_PENDING = 0,
-	STORE_CODE,     /* first callback carried a code */
-	STORE_ERROR,    /* first callback carried error= */
-	STORE_DENIED,   /* "This wasn't me" */
+	STORE_CODE,	/* first callback carried a code */
+	STORE_ERROR,	/* first callback carried error= */
+	STORE_DENIED,	/* "This wasn't me" */
 	STORE_CONFLICT, /* a second, different callback arrived */
-	STORE_EXPIRED,  /* only ever reported to a waiter whose session expired */
+	STORE_EXPIRED,	/* only ever reported to a waiter whose session expired */
 };
 
 /* What the person sees on the context page (XD-01, XD-03). */
@@ -102,7 +102,8 @@ struct store_waiter {
 	enum store_wake why; /* set before wake() */
 
 	/* private to the store */
-	struct store_waiter *s_prev, *s_next, *g_prev, *g_next, *w_next;
+	struct store_waiter *s_prev, *s_next, *w_next;
+	size_t hidx; /* position in the deadline heap */
 	void *session;
 	int linked;
 };
@@ -125,8 +126,8 @@ int store_link_view(struct store *s, const char *id, uint64_t now, struct store_
 /* "Continue": ERR_RELAY_NOT_FOUND, ERR_RELAY_CSRF, ERR_RELAY_GONE (not
  * pending, or STORE_MAX_CONTINUES used, XD-05). On success *url is a
  * malloc'd copy of the registered authorization URL. sid may be NULL. */
-int store_link_continue(struct store *s, const char *id, const char *csrf, uint64_t now,
-			char **url, char sid[STORE_SID_LEN + 1]);
+int store_link_continue(struct store *s, const char *id, const char *csrf, uint64_t now, char **url,
+			char sid[STORE_SID_LEN + 1]);
 
 /* "This wasn't me": a pending login, or one whose result was not yet
  * handed out, becomes denied (a stored code is wiped) and waiters wake.
@@ -141,8 +142,7 @@ int store_link_deny(struct store *s, const char *id, const char *csrf, uint64_t 
  * poisons the session (status conflict, code wiped); a byte-identical one
  * (a reload) changes nothing. ERR_RELAY_NOT_FOUND for unknown/expired. */
 int store_callback(struct store *s, const char *state, const struct store_callback *cb,
-		   uint64_t now, char confirm[STORE_CONFIRM_MAX + 1],
-		   char sid[STORE_SID_LEN + 1]);
+		   uint64_t now, char confirm[STORE_CONFIRM_MAX + 1], char sid[STORE_SID_LEN + 1]);
 
 /* Poll with the SHA-256 of the bearer secret (NULL when none was sent).
  * Unknown, expired, or wrong/missing secret: ERR_RELAY_NOT_FOUND, always
@@ -152,14 +152,21 @@ int store_callback(struct store *s, const char *state, const struct store_callba
 int store_poll(struct store *s, const char *state, const unsigned char *hash, uint64_t now,
 	       struct store_waiter *w, struct store_result *out);
 
-/* Unlinks a waiter that was never woken (its connection went away). */
-void store_cancel(struct store *s, struct store_waiter *w);
+/* Unlinks a waiter whose connection went away. 1: it was still held and
+ * will never be woken; 0: a wake is already on its way (or was delivered),
+ * so the owner must keep it until wake() has run. */
+int store_cancel(struct store *s, struct store_waiter *w);
 
 /* Housekeeping: removes expired sessions (their waiters wake with
- * STORE_WAKE_EXPIRED) and wakes waiters past their deadline. *next = the
- * earliest time anything is due (UINT64_MAX when nothing). Returns the
- * number of sessions removed. */
+ * STORE_WAKE_EXPIRED) and wakes waiters past their deadline, O(log n) for
+ * each one due and nothing for the rest. *next = the earliest time
+ * anything is due (UINT64_MAX when nothing). Returns the number of
+ * sessions removed. */
 size_t store_tick(struct store *s, uint64_t now, uint64_t *next);
+
+/* The earliest time store_tick has work, read without the lock (a hint:
+ * it may be a moment stale; every change publishes it under the lock). */
+uint64_t store_next_due(struct store *s);
 
 /* Wakes every waiter (STORE_WAKE_SHUTDOWN); later polls never wait. */
 void store_shutdown(struct store *s);

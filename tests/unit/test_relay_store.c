@@ -59,7 +59,7 @@ int main(void)
 	struct store_new n, n2;
 	struct store_link l;
 	struct store_result res;
-	struct store_callback cb = { 0 };
+	struct store_callback cb = {0};
 	struct fake f[6];
 	unsigned char hash[STORE_HASH_LEN], wrong[STORE_HASH_LEN];
 	char confirm[STORE_CONFIRM_MAX + 1], sid[STORE_SID_LEN + 1], *url = NULL;
@@ -288,6 +288,54 @@ int main(void)
 	fake_init(&f[1], 8000);
 	T_EQ(store_poll(s, n.state, hash, 5000, &f[1].w, &res), 0);
 	T_EQ(f[1].armed, 0);
+
+	T_CASE("expiry and deadlines in heap order at scale (O(log n) housekeeping)");
+	{
+		struct store *h = NULL;
+		static struct fake hf[500];
+		size_t total = 0, r;
+		uint64_t prev = 0;
+		int order_ok = 1;
+
+		T_EQ(store_new(4000, &h), 0);
+		for (int i = 0; i < 3000; i++) {
+			mk(&n, 'a', 0);
+			snprintf(n.state, sizeof(n.state), "%043d", i);
+			snprintf(n.id, sizeof(n.id), "%016d", i);
+			memset(n.poll_hash, 0, sizeof(n.poll_hash));
+			n.poll_hash[0] = (unsigned char)(i & 0xff);
+			n.poll_hash[1] = (unsigned char)(i >> 8);
+			n.expires_ms = 2000 + (uint64_t)((i * 7919) % 3000);
+			if (store_register(h, &n, 1000) != 0)
+				T_OK(!"register");
+			if (i < 500) {
+				fake_init(&hf[i], 1500 + (uint64_t)((i * 31) % 400));
+				if (store_poll(h, n.state, n.poll_hash, 1000, &hf[i].w, &res) !=
+				    STORE_WAITING)
+					T_OK(!"poll held");
+			}
+		}
+		T_EQ(store_next_due(h), 1500);
+		T_EQ(store_cancel(h, &hf[0].w), 1); /* still held: no wake will come */
+		T_EQ(store_cancel(h, &hf[0].w), 0);
+		for (uint64_t t = 1500; t <= 5000; t += 50) {
+			r = store_tick(h, t, &next);
+			total += r;
+			if (next != UINT64_MAX && (next <= t || next < prev))
+				order_ok = 0;
+			prev = next == UINT64_MAX ? prev : next;
+		}
+		T_EQ(total, 3000);
+		T_OK(order_ok);
+		T_EQ(store_count(h), 0);
+		T_OK(store_next_due(h) == UINT64_MAX);
+		r = 0;
+		for (int i = 1; i < 500; i++)
+			r += hf[i].woken == 1 && hf[i].w.why == STORE_WAKE_TIMEOUT;
+		T_EQ(r, 499);
+		T_EQ(hf[0].woken, 0);
+		store_free(h);
+	}
 
 	T_CASE("sid is a hex prefix of SHA-256(id)");
 	store_sid("abc", sid);
