@@ -17,18 +17,18 @@
 #include "err.h"
 #include "log.h"
 
-#define LINE_MAX_LEN 4096
-#define FILE_MAX (256 * 1024)
+#define LINE_MAX_LEN	4096
+#define FILE_MAX	(256 * 1024)
 #define SECRET_FILE_MAX 4096
-#define SECRET_MIN 16
-#define LIST_MAX 64
+#define SECRET_MIN	16
+#define LIST_MAX	64
 
 struct loader {
 	const char *path;
 	char *err;
 	size_t errlen;
-	int seen_listen, seen_base, seen_secret, seen_max_sessions, seen_max_ttl,
-		seen_insecure, seen_max_conn, seen_max_conn_ip;
+	int seen_listen, seen_base, seen_secret, seen_max_sessions, seen_max_ttl, seen_insecure,
+		seen_max_conn, seen_max_conn_ip;
 	int base_line, secret_line;
 	int *endpoint_lines;
 	char *secret_file;
@@ -96,8 +96,7 @@ static int url_char(unsigned char c)
 static int is_loopback_host(const char *h, size_t n)
 {
 	return (n == 9 && memcmp(h, "127.0.0.1", 9) == 0) ||
-	       (n == 9 && memcmp(h, "localhost", 9) == 0) ||
-	       (n == 5 && memcmp(h, "[::1]", 5) == 0);
+	       (n == 9 && memcmp(h, "localhost", 9) == 0) || (n == 5 && memcmp(h, "[::1]", 5) == 0);
 }
 
 /* Checks scheme://host[:port][path]. want_path: 1 = a path starting with
@@ -248,8 +247,9 @@ static int load_secret(struct loader *ld, struct rconf *c)
 
 	fd = open(ld->secret_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return fail(ld, ld->secret_line, ERR_IO, "registration_secret_file: cannot open %s: %s",
-			    ld->secret_file, strerror(errno));
+		return fail(ld, ld->secret_line, ERR_IO,
+			    "registration_secret_file: cannot open %s: %s", ld->secret_file,
+			    strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return fail(ld, ld->secret_line, ERR_CONFIG_PERM,
@@ -257,16 +257,18 @@ static int load_secret(struct loader *ld, struct rconf *c)
 	}
 	if (st.st_mode & 077) {
 		close(fd);
-		return fail(ld, ld->secret_line, ERR_CONFIG_PERM,
-			    "registration_secret_file: %s must not be accessible by group or others "
-			    "(chmod 600)",
-			    ld->secret_file);
+		return fail(
+			ld, ld->secret_line, ERR_CONFIG_PERM,
+			"registration_secret_file: %s must not be accessible by group or others "
+			"(chmod 600)",
+			ld->secret_file);
 	}
 	if (st.st_uid != geteuid() && st.st_uid != 0) {
 		close(fd);
-		return fail(ld, ld->secret_line, ERR_CONFIG_PERM,
-			    "registration_secret_file: %s must be owned by root or the relay's user",
-			    ld->secret_file);
+		return fail(
+			ld, ld->secret_line, ERR_CONFIG_PERM,
+			"registration_secret_file: %s must be owned by root or the relay's user",
+			ld->secret_file);
 	}
 	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
 		if (n < 0) {
@@ -296,7 +298,12 @@ static int load_secret(struct loader *ld, struct rconf *c)
 				 "ASCII without spaces");
 			goto out;
 		}
-	SHA256((const unsigned char *)buf, len, c->reg_secret_hash);
+	if (!c->reg_hashes && !(c->reg_hashes = calloc(RCONF_MAX_REG_SECRETS, 32))) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	SHA256((const unsigned char *)buf, len, c->reg_hashes[c->n_reg_hashes++]);
+	memcpy(c->reg_secret_hash, c->reg_hashes[0], sizeof(c->reg_secret_hash));
 	c->has_reg_secret = 1;
 out:
 	OPENSSL_cleanse(buf, sizeof(buf));
@@ -314,8 +321,9 @@ static int build_csp(struct rconf *c)
 		need += strlen(c->endpoints[i]) + 1;
 	if (!(csp = malloc(need)))
 		return ERR_NOMEM;
-	o = (size_t)snprintf(csp, need, "default-src 'none'; style-src 'unsafe-inline'; "
-					"form-action 'self'");
+	o = (size_t)snprintf(csp, need,
+			     "default-src 'none'; style-src 'unsafe-inline'; "
+			     "form-action 'self'");
 	for (size_t i = 0; i < c->n_endpoints; i++) {
 		size_t ol = 0;
 		int https = 0, dup = 0;
@@ -336,11 +344,11 @@ static int set_key(struct loader *ld, struct rconf *c, int line, const char *k, 
 {
 	int r;
 
-#define ONCE(flag)                                                                        \
-	do {                                                                              \
-		if (ld->flag)                                                             \
-			return fail(ld, line, ERR_CONFIG, "duplicate key \"%s\"", k);     \
-		ld->flag = line;                                                          \
+#define ONCE(flag)                                                                                 \
+	do {                                                                                       \
+		if (ld->flag)                                                                      \
+			return fail(ld, line, ERR_CONFIG, "duplicate key \"%s\"", k);              \
+		ld->flag = line;                                                                   \
 	} while (0)
 
 	if (strcmp(k, "listen") == 0) {
@@ -492,7 +500,7 @@ static int read_file(struct loader *ld, char **out)
 
 int rconf_load(const char *path, const char *listen, struct rconf *c, char *err, size_t errlen)
 {
-	struct loader ld = { .path = path, .err = err, .errlen = errlen };
+	struct loader ld = {.path = path, .err = err, .errlen = errlen};
 	char *text = NULL;
 	const char *why;
 	size_t ol;
@@ -515,7 +523,8 @@ int rconf_load(const char *path, const char *listen, struct rconf *c, char *err,
 	if (listen) {
 		if (strlen(listen) >= sizeof(c->listen) ||
 		    rconf_parse_listen(listen, &c->listen_addr, &c->listen_len) != 0) {
-			snprintf(err, errlen, "--listen: expected HOST:PORT (IPv4, [IPv6] or localhost)");
+			snprintf(err, errlen,
+				 "--listen: expected HOST:PORT (IPv4, [IPv6] or localhost)");
 			r = ERR_CONFIG;
 			goto out;
 		}
@@ -535,7 +544,8 @@ int rconf_load(const char *path, const char *listen, struct rconf *c, char *err,
 		goto out;
 	}
 	for (size_t i = 0; i < c->n_endpoints; i++)
-		if ((why = check_url(c->endpoints[i], 1, c->allow_insecure_loopback, &ol, &https))) {
+		if ((why = check_url(c->endpoints[i], 1, c->allow_insecure_loopback, &ol,
+				     &https))) {
 			r = fail(&ld, ld.endpoint_lines[i], ERR_CONFIG,
 				 "allowed_authorization_endpoint: %s", why);
 			goto out;
@@ -578,6 +588,26 @@ void rconf_cleanup(struct rconf *c)
 	free(c->base_url);
 	free(c->callback_url);
 	free(c->csp);
+	if (c->reg_hashes) {
+		OPENSSL_cleanse(c->reg_hashes, RCONF_MAX_REG_SECRETS * sizeof(*c->reg_hashes));
+		free(c->reg_hashes);
+	}
 	OPENSSL_cleanse(c->reg_secret_hash, sizeof(c->reg_secret_hash));
 	memset(c, 0, sizeof(*c));
+}
+
+int rconf_reg_authorized(const struct rconf *cf, const char *tok, size_t toklen)
+{
+	unsigned char h[SHA256_DIGEST_LENGTH];
+	int match = 0;
+
+	if (cf->open_registration)
+		return 1;
+	if (!tok || toklen == 0 || cf->n_reg_hashes == 0)
+		return 0;
+	SHA256((const unsigned char *)tok, toklen, h);
+	for (size_t i = 0; i < cf->n_reg_hashes; i++)
+		match |= CRYPTO_memcmp(h, cf->reg_hashes[i], sizeof(h)) == 0;
+	OPENSSL_cleanse(h, sizeof(h));
+	return match;
 }

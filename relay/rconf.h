@@ -8,23 +8,33 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define RCONF_DEFAULT_LISTEN "127.0.0.1:8080"
-#define RCONF_MAX_TTL_LIMIT 600 /* XD-04: a login link lives 10 minutes at most */
+#define RCONF_DEFAULT_LISTEN  "127.0.0.1:8080"
+#define RCONF_MAX_TTL_LIMIT   600 /* XD-04: a login link lives 10 minutes at most */
+#define RCONF_MAX_REG_SECRETS 16
 
 struct rconf {
 	char listen[128]; /* as given, for logs */
 	struct sockaddr_storage listen_addr;
 	socklen_t listen_len;
-	char *base_url;     /* scheme://host[:port], no path */
+	char *base_url;	    /* scheme://host[:port], no path */
 	char *callback_url; /* base_url + "/callback": the only redirect_uri */
-	int https;          /* base_url is https */
+	int https;	    /* base_url is https */
 	char **endpoints;   /* allowed_authorization_endpoint, exact */
 	size_t n_endpoints;
 	char **client_ids; /* allowed_client_id */
 	size_t n_client_ids;
 	char *csp; /* Content-Security-Policy for HTML pages */
+	/* Registration credentials: SHA-256 of each registration_secret_file
+	 * (at most RCONF_MAX_REG_SECRETS), or open_registration = yes. Check a
+	 * bearer token with rconf_reg_authorized(). */
+	unsigned char (*reg_hashes)[32];
+	size_t n_reg_hashes;
+	int open_registration; /* log a loud warning at start when set */
+	/* Transitional, for the old server.c/main.c only: has_reg_secret =
+	 * n_reg_hashes > 0, reg_secret_hash = reg_hashes[0]. Removed once they
+	 * call rconf_reg_authorized(). */
 	int has_reg_secret;
-	unsigned char reg_secret_hash[32]; /* SHA-256 of the registration secret */
+	unsigned char reg_secret_hash[32];
 	unsigned max_sessions;
 	unsigned max_ttl;
 	unsigned max_connections;
@@ -36,10 +46,15 @@ struct rconf {
  * writes one line (no newline) into err and returns ERR_CONFIG,
  * ERR_CONFIG_PERM, ERR_CONFIG_MISSING, ERR_IO or ERR_NOMEM; *out is then
  * cleaned up. */
-int rconf_load(const char *path, const char *listen, struct rconf *out, char *err,
-	       size_t errlen);
+int rconf_load(const char *path, const char *listen, struct rconf *out, char *err, size_t errlen);
 
 void rconf_cleanup(struct rconf *c);
+
+/* 1 if a registration presenting bearer token tok (toklen bytes; NULL/0 when
+ * the request had none) may proceed: open_registration is on, or
+ * SHA-256(tok) equals one of reg_hashes. Every hash is compared, in
+ * constant time, whatever matches. 0 otherwise. */
+int rconf_reg_authorized(const struct rconf *cf, const char *tok, size_t toklen);
 
 /* "HOST:PORT": an IPv4 literal, "localhost" or "[IPv6 literal]", port
  * 0..65535 (0: any free port). ERR_CONFIG if malformed. */
