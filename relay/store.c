@@ -4,8 +4,11 @@
  * by expiry and held polls by deadline, so housekeeping costs O(log n) per
  * session or poll that is due and nothing for the rest. One mutex.
  * Wake-ups are collected under the lock and delivered after it is
- * released. */
+ * released. Also the front of every backend: a store made by store_wrap
+ * forwards each call to its backend (store_impl.h). */
 #include "store.h"
+
+#include "store_impl.h"
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
@@ -36,6 +39,8 @@ struct session {
 };
 
 struct store {
+	const struct store_backend *be; /* NULL: this memory store */
+	void *impl;
 	pthread_mutex_t mu;
 	struct session **by_state, **by_id;
 	size_t mask; /* buckets - 1, a power of two minus one */
@@ -47,6 +52,7 @@ struct store {
 	size_t count, max;
 	_Atomic uint64_t next_due; /* earliest expiry or deadline, for store_next_due */
 	int shutdown;
+	struct store_stats st; /* counters (pending and held filled on read) */
 };
 
 /* ---- SipHash-2-4 (Aumasson, Bernstein), reference layout --------------- */
@@ -106,6 +112,11 @@ static uint64_t siphash(const unsigned char key[16], const unsigned char *in, si
 	SIPROUND;
 	SIPROUND;
 	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t store_siphash(const unsigned char key[16], const void *in, size_t len)
+{
+	return siphash(key, in, len);
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -234,11 +245,6 @@ static int live(const struct session *se, uint64_t now)
  * O(log n). One generic sift over an array of pointers: key() and setidx()
  * reach into a session or a waiter. */
 
-struct heap_ops {
-	uint64_t (*key)(const void *e);
-	void (*setidx)(void *e, size_t i);
-};
-
 static uint64_t sess_key(const void *e)
 {
 	return ((const struct session *)e)->expires_ms;
@@ -259,17 +265,17 @@ static void wait_setidx(void *e, size_t i)
 	((struct store_waiter *)e)->hidx = i;
 }
 
-static const struct heap_ops sess_ops = {sess_key, sess_setidx};
-static const struct heap_ops wait_ops = {wait_key, wait_setidx};
+static const struct store_heap_ops sess_ops = {sess_key, sess_setidx};
+static const struct store_heap_ops wait_ops = {wait_key, wait_setidx};
 
-static void heap_place(void **h, size_t i, void *e, const struct heap_ops *o)
+static void heap_place(void **h, size_t i, void *e, const struct store_heap_ops *o)
 {
 	h[i] = e;
 	o->setidx(e, i);
 }
 
 /* Moves h[i] to where it belongs. */
-static void heap_fix(void **h, size_t n, size_t i, const struct heap_ops *o)
+void store_heap_fix(void **h, size_t n, size_t i, const struct store_heap_ops *o)
 {
 	void *e = h[i];
 	uint64_t k = o->key(e);
@@ -293,24 +299,24 @@ static void heap_fix(void **h, size_t n, size_t i, const struct heap_ops *o)
 }
 
 /* Appends e; the caller made room. */
-static void heap_push(void **h, size_t *n, void *e, const struct heap_ops *o)
+void store_heap_push(void **h, size_t *n, void *e, const struct store_heap_ops *o)
 {
 	heap_place(h, *n, e, o);
 	(*n)++;
-	heap_fix(h, *n, *n - 1, o);
+	store_heap_fix(h, *n, *n - 1, o);
 }
 
-static void heap_remove(void **h, size_t *n, size_t i, const struct heap_ops *o)
+void store_heap_remove(void **h, size_t *n, size_t i, const struct store_heap_ops *o)
 {
 	(*n)--;
 	if (i == *n)
 		return;
 	heap_place(h, i, h[*n], o);
-	heap_fix(h, *n, i, o);
+	store_heap_fix(h, *n, i, o);
 }
 
 /* Room for one more element. */
-static int heap_room(void ***h, size_t n, size_t *cap)
+int store_heap_room(void ***h, size_t n, size_t *cap)
 {
 	void **nh;
 	size_t nc;
@@ -351,7 +357,7 @@ static void waiter_unlink(struct store *s, struct store_waiter *w)
 		se->waiters = w->s_next;
 	if (w->s_next)
 		w->s_next->s_prev = w->s_prev;
-	heap_remove((void **)s->dl, &s->dl_n, w->hidx, &wait_ops);
+	store_heap_remove((void **)s->dl, &s->dl_n, w->hidx, &wait_ops);
 	se->n_waiters--;
 	w->s_prev = w->s_next = NULL;
 	w->session = NULL;
@@ -398,7 +404,7 @@ static void session_remove(struct store *s, struct session *se, enum store_wake 
 	pp = slot_id(s, se->id);
 	if (*pp == se)
 		*pp = se->next_id;
-	heap_remove((void **)s->exp, &s->count, se->hidx, &sess_ops);
+	store_heap_remove((void **)s->exp, &s->count, se->hidx, &sess_ops);
 	session_free(se);
 }
 
@@ -436,10 +442,29 @@ int store_new(unsigned max_sessions, struct store **out)
 	return ERR_OK;
 }
 
+int store_wrap(const struct store_backend *be, void *impl, struct store **out)
+{
+	struct store *s;
+
+	if (!be || !impl || !out)
+		return ERR_INVAL;
+	if (!(s = calloc(1, sizeof(*s))))
+		return ERR_NOMEM;
+	s->be = be;
+	s->impl = impl;
+	*out = s;
+	return ERR_OK;
+}
+
 void store_free(struct store *s)
 {
 	if (!s)
 		return;
+	if (s->be) {
+		s->be->free(s->impl);
+		free(s);
+		return;
+	}
 	for (size_t i = 0; i < s->count; i++)
 		session_free(s->exp[i]);
 	free(s->exp);
@@ -460,16 +485,22 @@ int store_register(struct store *s, const struct store_new *n, uint64_t now)
 	if (!s || !n || !is_len(n->state, STORE_STATE_LEN) || !is_len(n->id, STORE_ID_LEN) ||
 	    !is_len(n->csrf, STORE_CSRF_LEN) || !n->auth_url || n->expires_ms <= now)
 		return ERR_INVAL;
+	if (s->be)
+		return s->be->reg(s->impl, n, now);
 	pthread_mutex_lock(&s->mu);
 	if (s->shutdown)
 		goto out;
 	/* An expired session not yet swept must not block its state or id. */
 	ps = slot_state(s, n->state);
-	if (*ps && !live(*ps, now))
+	if (*ps && !live(*ps, now)) {
 		session_remove(s, *ps, STORE_WAKE_EXPIRED, &wake);
+		s->st.expired++;
+	}
 	pi = slot_id(s, n->id);
-	if (*pi && !live(*pi, now))
+	if (*pi && !live(*pi, now)) {
 		session_remove(s, *pi, STORE_WAKE_EXPIRED, &wake);
+		s->st.expired++;
+	}
 	if (*(ps = slot_state(s, n->state))) {
 		r = ERR_RELAY_DUP;
 		goto out;
@@ -483,7 +514,7 @@ int store_register(struct store *s, const struct store_new *n, uint64_t now)
 		goto out;
 	}
 	r = ERR_NOMEM;
-	if (heap_room((void ***)&s->exp, s->count, &s->exp_cap) != 0 ||
+	if (store_heap_room((void ***)&s->exp, s->count, &s->exp_cap) != 0 ||
 	    !(se = calloc(1, sizeof(*se))))
 		goto out;
 	if (!(se->auth_url = strdup(n->auth_url))) {
@@ -503,7 +534,8 @@ int store_register(struct store *s, const struct store_new *n, uint64_t now)
 	se->status = STORE_PENDING;
 	*ps = se;
 	*pi = se;
-	heap_push((void **)s->exp, &s->count, se, &sess_ops);
+	store_heap_push((void **)s->exp, &s->count, se, &sess_ops);
+	s->st.registrations++;
 	r = ERR_OK;
 out:
 	update_due(s);
@@ -519,6 +551,8 @@ int store_link_view(struct store *s, const char *id, uint64_t now, struct store_
 
 	if (!s || !out || !is_len(id, STORE_ID_LEN))
 		return ERR_RELAY_NOT_FOUND;
+	if (s->be)
+		return s->be->link_view(s->impl, id, now, out);
 	pthread_mutex_lock(&s->mu);
 	se = *slot_id(s, id);
 	if (live(se, now)) {
@@ -549,6 +583,8 @@ int store_link_continue(struct store *s, const char *id, const char *csrf, uint6
 
 	if (!s || !url || !is_len(id, STORE_ID_LEN))
 		return ERR_RELAY_NOT_FOUND;
+	if (s->be)
+		return s->be->link_continue(s->impl, id, csrf, now, url, sid);
 	pthread_mutex_lock(&s->mu);
 	se = *slot_id(s, id);
 	if (!live(se, now))
@@ -583,6 +619,8 @@ int store_link_deny(struct store *s, const char *id, const char *csrf, uint64_t 
 
 	if (!s || !is_len(id, STORE_ID_LEN))
 		return ERR_RELAY_NOT_FOUND;
+	if (s->be)
+		return s->be->link_deny(s->impl, id, csrf, now, sid);
 	pthread_mutex_lock(&s->mu);
 	se = *slot_id(s, id);
 	if (!live(se, now))
@@ -597,6 +635,7 @@ int store_link_deny(struct store *s, const char *id, const char *csrf, uint64_t 
 		clear_result(se);
 		OPENSSL_cleanse(se->confirm, sizeof(se->confirm));
 		se->status = STORE_DENIED;
+		s->st.denied++;
 		wake_session(s, se, STORE_WAKE_RESULT, &wake);
 	}
 	r = ERR_OK;
@@ -618,6 +657,8 @@ int store_callback(struct store *s, const char *state, const struct store_callba
 		confirm[0] = '\0';
 	if (!s || !cb || (!cb->code == !cb->error) || !is_len(state, STORE_STATE_LEN))
 		return ERR_RELAY_NOT_FOUND;
+	if (s->be)
+		return s->be->callback(s->impl, state, cb, now, confirm, sid);
 	pthread_mutex_lock(&s->mu);
 	se = *slot_state(s, state);
 	if (!live(se, now))
@@ -633,9 +674,11 @@ int store_callback(struct store *s, const char *state, const struct store_callba
 			/* Fail closed: a login whose callback was lost cannot succeed. */
 			clear_result(se);
 			se->status = STORE_CONFLICT;
+			s->st.conflicts++;
 			r = ERR_NOMEM;
 		} else {
 			se->status = cb->code ? STORE_CODE : STORE_ERROR;
+			s->st.callbacks++;
 			if (confirm && cb->code)
 				memcpy(confirm, se->confirm, STORE_CONFIRM_MAX + 1);
 			r = ERR_OK;
@@ -651,6 +694,7 @@ int store_callback(struct store *s, const char *state, const struct store_callba
 	      opt_equal(se->error_description, cb->code ? NULL : cb->error_description))) {
 		clear_result(se);
 		se->status = STORE_CONFLICT;
+		s->st.conflicts++;
 		wake_session(s, se, STORE_WAKE_RESULT, &wake);
 	}
 out:
@@ -670,6 +714,8 @@ int store_poll(struct store *s, const char *state, const unsigned char *hash, ui
 
 	if (!s || !out)
 		return ERR_INVAL;
+	if (s->be)
+		return s->be->poll(s->impl, state, hash, now, w, out);
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&s->mu);
 	if (is_len(state, STORE_STATE_LEN))
@@ -684,7 +730,7 @@ int store_poll(struct store *s, const char *state, const unsigned char *hash, ui
 		r = ERR_OK;
 		if (!w || w->deadline_ms <= now || s->shutdown)
 			goto out;
-		if (heap_room((void ***)&s->dl, s->dl_n, &s->dl_cap) != 0)
+		if (store_heap_room((void ***)&s->dl, s->dl_n, &s->dl_cap) != 0)
 			goto out; /* no room to hold it: answer pending now */
 		if (se->n_waiters >= STORE_MAX_WAITERS)
 			waiter_queue(s, se->waiters, STORE_WAKE_REPLACED, &wake);
@@ -702,7 +748,7 @@ int store_poll(struct store *s, const char *state, const unsigned char *hash, ui
 			w->s_prev->s_next = w;
 		else
 			se->waiters = w;
-		heap_push((void **)s->dl, &s->dl_n, w, &wait_ops);
+		store_heap_push((void **)s->dl, &s->dl_n, w, &wait_ops);
 		se->n_waiters++;
 		r = STORE_WAITING;
 		goto out;
@@ -713,6 +759,8 @@ int store_poll(struct store *s, const char *state, const unsigned char *hash, ui
 	out->error = se->error;
 	out->error_description = se->error_description;
 	se->code = se->iss = se->error = se->error_description = NULL;
+	if (out->status == STORE_CODE)
+		s->st.handed_out++;
 	session_remove(s, se, STORE_WAKE_RESULT, &wake);
 	r = ERR_OK;
 out:
@@ -728,6 +776,8 @@ int store_cancel(struct store *s, struct store_waiter *w)
 
 	if (!s || !w)
 		return 0;
+	if (s->be)
+		return s->be->cancel(s->impl, w);
 	pthread_mutex_lock(&s->mu);
 	was = w->linked;
 	waiter_unlink(s, w);
@@ -741,11 +791,14 @@ size_t store_tick(struct store *s, uint64_t now, uint64_t *next)
 	struct store_waiter *wake = NULL;
 	size_t removed = 0;
 
+	if (s->be)
+		return s->be->tick(s->impl, now, next);
 	pthread_mutex_lock(&s->mu);
 	while (s->count && s->exp[0]->expires_ms <= now) {
 		session_remove(s, s->exp[0], STORE_WAKE_EXPIRED, &wake);
 		removed++;
 	}
+	s->st.expired += removed;
 	while (s->dl_n && s->dl[0]->deadline_ms <= now)
 		waiter_queue(s, s->dl[0], STORE_WAKE_TIMEOUT, &wake);
 	update_due(s);
@@ -758,6 +811,8 @@ size_t store_tick(struct store *s, uint64_t now, uint64_t *next)
 
 uint64_t store_next_due(struct store *s)
 {
+	if (s->be)
+		return s->be->next_due(s->impl);
 	return s->next_due;
 }
 
@@ -765,6 +820,10 @@ void store_shutdown(struct store *s)
 {
 	struct store_waiter *wake = NULL;
 
+	if (s->be) {
+		s->be->shutdown(s->impl);
+		return;
+	}
 	pthread_mutex_lock(&s->mu);
 	s->shutdown = 1;
 	while (s->dl_n)
@@ -778,10 +837,32 @@ size_t store_count(struct store *s)
 {
 	size_t n;
 
+	if (s->be)
+		return s->be->count(s->impl);
 	pthread_mutex_lock(&s->mu);
 	n = s->count;
 	pthread_mutex_unlock(&s->mu);
 	return n;
+}
+
+int store_health(struct store *s)
+{
+	if (!s)
+		return ERR_INVAL;
+	return s->be ? s->be->health(s->impl) : ERR_OK;
+}
+
+void store_stats(struct store *s, struct store_stats *out)
+{
+	if (s->be) {
+		s->be->stats(s->impl, out);
+		return;
+	}
+	pthread_mutex_lock(&s->mu);
+	*out = s->st;
+	out->pending = s->count;
+	out->held = s->dl_n;
+	pthread_mutex_unlock(&s->mu);
 }
 
 void store_result_cleanup(struct store_result *r)

@@ -12,7 +12,12 @@
  *   once, without holding its lock, when the result changes, the deadline
  *   passes, the session expires, or the store shuts down.
  * Thread-safe: one mutex guards everything. Secrets (code, confirmation
- * code, csrf token) are wiped when a session goes. */
+ * code, csrf token) are wiped when a session goes.
+ *
+ * Two backends behind the same calls: memory (store.c, one instance) and
+ * Redis (store_redis.c, several instances share the logins; waiters stay
+ * local to the instance that holds the poll). store_open picks one from the
+ * configuration; store_new is always the memory one. */
 #ifndef RELAY_STORE_H
 #define RELAY_STORE_H
 
@@ -108,10 +113,32 @@ struct store_waiter {
 	int linked;
 };
 
-struct store;
+/* What /metrics shows. Counters only grow (per instance, since start). */
+struct store_stats {
+	uint64_t pending; /* logins registered and not yet handed out (all
+			     instances with Redis; the last known value when
+			     Redis cannot be asked) */
+	uint64_t held;	  /* long-polls held on this instance */
+	uint64_t registrations, callbacks, handed_out, expired, denied, conflicts;
+};
 
-/* max_sessions >= 1. */
+struct store;
+struct rconf;
+
+/* max_sessions >= 1. The memory backend. */
 int store_new(unsigned max_sessions, struct store **out);
+
+/* The backend the configuration asks for (store = memory|redis). Redis: the
+ * first connection is tried here, but an unreachable Redis is not an error
+ * (the relay starts, reports unhealthy and reconnects by itself); a bad
+ * password file or URL is (ERR_CONFIG). */
+int store_open(const struct rconf *cf, struct store **out);
+
+/* 0 when the store can serve (memory: always), else an ERR_ code (Redis
+ * unreachable: ERR_IO). Cheap: may answer from a recent probe. */
+int store_health(struct store *s);
+
+void store_stats(struct store *s, struct store_stats *out);
 
 /* Wipes and frees. Call store_shutdown first if waiters may be linked. */
 void store_free(struct store *s);

@@ -2,7 +2,7 @@
  * injected clock and fake waiters: first callback wins (RLY-12), single
  * hand-out (RLY-18), poll secret (RLY-17), expiry (RLY-07), duplicates
  * (RLY-06), capacity (RLY-08), continue limit (XD-05), deny (XD-02),
- * confirmation code shown once (XD-07), long-poll wake-ups.
+ * confirmation code shown once (XD-07), long-poll wake-ups, counters.
  *
  * It includes store.c itself, so the generic unit-test rule of the
  * Makefile builds it (and the static SipHash can be checked against the
@@ -335,6 +335,44 @@ int main(void)
 		T_EQ(r, 499);
 		T_EQ(hf[0].woken, 0);
 		store_free(h);
+	}
+
+	T_CASE("stats and health (memory)");
+	{
+		struct store *m = NULL;
+		struct store_stats stt;
+		struct fake sf;
+
+		T_EQ(store_new(4, &m), 0);
+		T_EQ(store_health(m), 0);
+		mk(&n, 'a', 10000);
+		T_EQ(store_register(m, &n, 1000), 0);
+		mk(&n2, 'b', 3000);
+		T_EQ(store_register(m, &n2, 1000), 0);
+		fake_init(&sf, 9000);
+		memset(hash, 'a', sizeof(hash));
+		T_EQ(store_poll(m, n.state, hash, 1000, &sf.w, &res), STORE_WAITING);
+		store_stats(m, &stt);
+		T_EQ(stt.pending, 2);
+		T_EQ(stt.held, 1);
+		T_EQ(stt.registrations, 2);
+		cb.code = "C1";
+		cb.iss = NULL;
+		cb.error = cb.error_description = NULL;
+		T_EQ(store_callback(m, n.state, &cb, 1100, confirm, sid), 0);
+		cb.code = "C2";
+		T_EQ(store_callback(m, n.state, &cb, 1100, confirm, sid), ERR_RELAY_USED);
+		T_EQ(store_poll(m, n.state, hash, 1200, NULL, &res), 0);
+		store_result_cleanup(&res);
+		T_EQ(store_tick(m, 3000, &next), 1);
+		store_stats(m, &stt);
+		T_EQ(stt.pending, 0);
+		T_EQ(stt.held, 0);
+		T_EQ(stt.callbacks, 1);
+		T_EQ(stt.conflicts, 1);
+		T_EQ(stt.handed_out, 0); /* conflict: no code */
+		T_EQ(stt.expired, 1);
+		store_free(m);
 	}
 
 	T_CASE("sid is a hex prefix of SHA-256(id)");
