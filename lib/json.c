@@ -3,8 +3,8 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "err.h"
 
@@ -77,25 +77,101 @@ static int has_nul_escape(const char *s, size_t len)
 	return 0;
 }
 
+/* Compares ignoring ASCII case only, whatever the locale (strcasecmp would
+ * follow LC_CTYPE for bytes >= 0x80 in a single-byte locale). */
+static int ascii_casecmp(const char *a, const char *b)
+{
+	unsigned char ca, cb;
+
+	do {
+		ca = (unsigned char)*a++;
+		cb = (unsigned char)*b++;
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+	} while (ca && ca == cb);
+	return (int)ca - (int)cb;
+}
+
+/* A member name and a hash of its ASCII-folded bytes: sorting on the hash
+ * first keeps most comparisons to one integer compare. */
+struct member_key {
+	uint64_t h;
+	const char *name;
+};
+
+static uint64_t fold_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h = (h ^ c) * 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int member_cmp(const void *pa, const void *pb)
+{
+	const struct member_key *a = pa, *b = pb;
+
+	if (a->h != b->h)
+		return a->h < b->h ? -1 : 1;
+	return ascii_casecmp(a->name, b->name);
+}
+
+/* One object's members: no nameless member, no two names equal ignoring
+ * ASCII case, at most JSON_MAX_MEMBERS. Sorted by (hash, folded name), equal
+ * names end up next to each other: O(n log n) comparisons whatever names an
+ * attacker picks (crafted hash collisions only fall back to comparing the
+ * names; a hash table would need a secret seed to resist them). A duplicate
+ * among the first JSON_MAX_MEMBERS members is ERR_JSON_DUP, as with the
+ * former pairwise scan; past that, ERR_JSON. */
+static int check_members(const cJSON *obj)
+{
+	struct member_key small[16], *v = small;
+	const cJSON *a;
+	size_t n = 0, m;
+	int r = ERR_OK;
+
+	for (a = obj->child; a; a = a->next) {
+		if (!a->string)
+			return ERR_JSON;
+		n++;
+	}
+	m = n > JSON_MAX_MEMBERS ? JSON_MAX_MEMBERS : n;
+	if (m < 2)
+		return n > JSON_MAX_MEMBERS ? ERR_JSON : ERR_OK;
+	if (m > sizeof(small) / sizeof(small[0]) && !(v = malloc(m * sizeof(*v))))
+		return ERR_NOMEM;
+	a = obj->child;
+	for (size_t i = 0; i < m; i++, a = a->next) {
+		v[i].h = fold_hash(a->string);
+		v[i].name = a->string;
+	}
+	qsort(v, m, sizeof(*v), member_cmp);
+	for (size_t i = 1; i < m && r == ERR_OK; i++)
+		if (member_cmp(&v[i - 1], &v[i]) == 0)
+			r = ERR_JSON_DUP;
+	if (r == ERR_OK && n > JSON_MAX_MEMBERS)
+		r = ERR_JSON;
+	if (v != small)
+		free(v);
+	return r;
+}
+
 static int check_tree(const cJSON *node, int depth, int max_depth)
 {
-	const cJSON *a, *b;
-	int members = 0, r;
+	const cJSON *a;
+	int r;
 
 	if ((cJSON_IsObject(node) || cJSON_IsArray(node)) && depth > max_depth)
 		return ERR_JSON_DEPTH; /* depth counts containers: {} is 1 */
-	if (cJSON_IsObject(node)) {
-		for (a = node->child; a; a = a->next) {
-			if (!a->string)
-				return ERR_JSON;
-			if (++members > JSON_MAX_MEMBERS)
-				return ERR_JSON;
-			for (b = node->child; b != a; b = b->next)
-				if ((a->string[0] | 0x20) == (b->string[0] | 0x20) &&
-				    strcasecmp(a->string, b->string) == 0)
-					return ERR_JSON_DUP;
-		}
-	}
+	if (cJSON_IsObject(node) && (r = check_members(node)) != 0)
+		return r;
 	if (cJSON_IsObject(node) || cJSON_IsArray(node))
 		for (a = node->child; a; a = a->next)
 			if ((r = check_tree(a, depth + 1, max_depth)) != 0)
@@ -118,7 +194,8 @@ int json_parse(const char *in, size_t len, size_t max_len, int max_depth, cJSON 
 	root = cJSON_ParseWithLengthOpts(in, len, &end, 0);
 	if (!root)
 		return ERR_JSON;
-	while (end && end < in + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+	while (end && end < in + len &&
+	       (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
 		end++;
 	if (end != in + len) {
 		cJSON_Delete(root);

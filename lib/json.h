@@ -3,7 +3,8 @@
  * invalid UTF-8, NUL bytes or \u0000 escapes (they would truncate C strings),
  * trailing garbage, nesting deeper than max_depth, more than
  * JSON_MAX_MEMBERS members in one object, and duplicate member names,
- * compared ignoring ASCII case so "ISS" cannot shadow "iss" (IDT-11).
+ * compared ignoring ASCII case so "ISS" cannot shadow "iss" (IDT-11); that
+ * check sorts each object's member names, O(n log n) for any input.
  * Lookups are case-sensitive (cJSON_GetObjectItem is not). */
 #ifndef OP_JSON_H
 #define OP_JSON_H
@@ -11,11 +12,11 @@
 #include <cJSON.h>
 #include <stddef.h>
 
-#define JSON_MAX_DEPTH 16
+#define JSON_MAX_DEPTH	 16
 #define JSON_MAX_MEMBERS 1024
 
 /* Parses len bytes. ERR_TOO_LARGE when len > max_len, ERR_JSON_UTF8,
- * ERR_JSON, ERR_JSON_DEPTH, ERR_JSON_DUP. *out (cJSON_Delete it) is set only
+ * ERR_JSON, ERR_JSON_DEPTH, ERR_JSON_DUP, ERR_NOMEM. *out (cJSON_Delete it) is set only
  * on success. */
 int json_parse(const char *in, size_t len, size_t max_len, int max_depth, cJSON **out);
 

@@ -8,6 +8,27 @@ static int parse(const char *s, cJSON **out)
 	return json_parse(s, strlen(s), 65536, JSON_MAX_DEPTH, out);
 }
 
+/* {"m0000":0,...} with n members; then names[dup_at] = names[dup_of]
+ * (upper-cased when upper), dup_at < 0 for none. */
+static int parse_members(int n, int dup_at, int dup_of, int upper)
+{
+	static char buf[32768];
+	cJSON *j = NULL;
+	size_t len = 0;
+	int r;
+
+	buf[len++] = '{';
+	for (int i = 0; i < n; i++) {
+		int k = i == dup_at ? dup_of : i;
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s\"%s%04d\":%d",
+					i ? "," : "", i == dup_at && upper ? "M" : "m", k, i);
+	}
+	buf[len++] = '}';
+	r = json_parse(buf, len, sizeof(buf), JSON_MAX_DEPTH, &j);
+	cJSON_Delete(j);
+	return r;
+}
+
 static int parse_ok(const char *s)
 {
 	cJSON *j = NULL;
@@ -43,11 +64,35 @@ int main(void)
 	T_EQ(parse_ok("{\"iss\":\"a\",\"ISS\":\"b\"}"), ERR_JSON_DUP);
 	T_EQ(parse_ok("{\"a\":{\"x\":1,\"x\":2}}"), ERR_JSON_DUP);
 	T_EQ(parse_ok("[{\"x\":1},{\"x\":2}]"), 0);
+	T_EQ(parse_ok("{\"caf\xc3\xa9\":1,\"CAF\xc3\x89\":2}"), 0); /* ASCII case only */
+	T_EQ(parse_ok("{\"a\":1,\"b\":2,\"A\":3}"), ERR_JSON_DUP);
+	T_EQ(parse_ok("{\"\":1,\"\":2}"), ERR_JSON_DUP);
+	T_EQ(parse_ok("{\"ab\":1,\"a\":2,\"abc\":3}"), 0); /* prefixes differ */
+
+	T_CASE("IDT-11 duplicate check on many members (linear-time check)");
+	T_EQ(parse_members(JSON_MAX_MEMBERS, -1, 0, 0), 0);
+	T_EQ(parse_members(JSON_MAX_MEMBERS + 1, -1, 0, 0), ERR_JSON);
+	T_EQ(parse_members(1000, 999, 0, 0), ERR_JSON_DUP);   /* dup of the first, at the end */
+	T_EQ(parse_members(1000, 999, 998, 0), ERR_JSON_DUP); /* of the one before */
+	T_EQ(parse_members(1000, 999, 500, 1), ERR_JSON_DUP); /* "M0500" vs "m0500" */
+	T_EQ(parse_members(1000, 0, 999, 1), ERR_JSON_DUP);   /* case-only, first vs last */
+	T_EQ(parse_members(40, 39, 17, 0), ERR_JSON_DUP);     /* past the small buffer */
+	T_EQ(parse_members(16, 15, 3, 1), ERR_JSON_DUP);      /* inside it */
+	/* a duplicate among the first 1024 wins over the count, as before */
+	T_EQ(parse_members(JSON_MAX_MEMBERS + 1, 1000, 2, 0), ERR_JSON_DUP);
+	T_EQ(parse_members(JSON_MAX_MEMBERS + 1, JSON_MAX_MEMBERS, 2, 0), ERR_JSON);
+
+	T_CASE("IDT-11 nested objects are separate scopes");
+	T_EQ(parse_ok("{\"a\":{\"x\":1},\"b\":{\"x\":1,\"X\":{\"x\":2}}}"), ERR_JSON_DUP);
+	T_EQ(parse_ok("{\"a\":{\"x\":1},\"b\":{\"x\":1,\"y\":{\"x\":2}}}"), 0);
+	T_EQ(parse_ok("{\"x\":{\"x\":{\"X\":{\"x\":1}}}}"), 0);
+	T_EQ(parse_ok("{\"x\":[{\"x\":1,\"y\":{\"a\":1,\"A\":2}}]}"), ERR_JSON_DUP);
+	T_EQ(parse_ok("[{\"x\":1,\"y\":2},{\"x\":1,\"y\":2},{\"X\":1,\"Y\":2}]"), 0);
 
 	T_CASE("IDT-11 invalid UTF-8, NUL, \\u0000");
 	T_EQ(parse_ok("{\"a\":\"\xc3\x28\"}"), ERR_JSON_UTF8);
-	T_EQ(parse_ok("{\"a\":\"\xc0\xaf\"}"), ERR_JSON_UTF8);      /* overlong */
-	T_EQ(parse_ok("{\"a\":\"\xed\xa0\x80\"}"), ERR_JSON_UTF8);  /* surrogate */
+	T_EQ(parse_ok("{\"a\":\"\xc0\xaf\"}"), ERR_JSON_UTF8);	   /* overlong */
+	T_EQ(parse_ok("{\"a\":\"\xed\xa0\x80\"}"), ERR_JSON_UTF8); /* surrogate */
 	T_EQ(parse_ok("{\"a\":\"\xf4\x90\x80\x80\"}"), ERR_JSON_UTF8);
 	T_EQ(parse_ok("{\"a\":\"x\\u0000y\"}"), ERR_JSON_UTF8);
 	T_EQ(parse_ok("{\"a\":\"x\\\\u0000y\"}"), 0); /* escaped backslash, literal text */
@@ -70,9 +115,9 @@ int main(void)
 	T_EQ(json_parse("{}", 2, 1, 4, &j), ERR_TOO_LARGE);
 
 	T_CASE("IDT-20 IDT-31 numeric dates: no strings, booleans, negatives, huge");
-	const char *bad[] = { "{\"exp\":\"9999999999\"}", "{\"exp\":1e400}", "{\"exp\":-1}",
-			      "{\"exp\":true}", "{\"exp\":null}", "{\"exp\":[1]}",
-			      "{\"exp\":1e300}" };
+	const char *bad[] = {"{\"exp\":\"9999999999\"}", "{\"exp\":1e400}", "{\"exp\":-1}",
+			     "{\"exp\":true}",		 "{\"exp\":null}",  "{\"exp\":[1]}",
+			     "{\"exp\":1e300}"};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		j = NULL;
 		if (parse(bad[i], &j) != 0) { /* 1e400 may be refused at parse time */
