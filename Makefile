@@ -49,7 +49,7 @@ RELAY     := $(B)/oauth2-pkce-relay
 all: $(LIBA) $(HELPER) $(MODULE) $(RELAY)
 
 # ---- callback relay (libmicrohttpd); links only the lib objects it uses ----
-RELAY_PKGS := libmicrohttpd libcjson openssl
+RELAY_PKGS := libmicrohttpd libcjson openssl hiredis
 RELAY_SRCS := $(sort $(wildcard relay/*.c))
 RELAY_OBJS := $(RELAY_SRCS:%.c=$(B)/%.o)
 RELAY_LIB_OBJS := $(addprefix $(B)/lib/,json.o b64url.o rand.o log.o err.o)
@@ -65,6 +65,13 @@ $(RELAY): $(RELAY_OBJS) $(RELAY_LIB_OBJS)
 
 # test_relay_store.c #includes relay/store.c: the generic test rule builds it
 $(B)/tests/test_relay_store: relay/store.c relay/store.h
+
+# the Redis store against a real redis-server the test starts (skips without)
+$(B)/tests/test_relay_store_redis: tests/unit/test_relay_store_redis.c $(wildcard tests/unit/*.h) \
+		$(wildcard relay/*.h) $(B)/relay/store.o $(B)/relay/store_redis.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Itests/unit -Irelay $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(B)/relay/store.o \
+	    $(B)/relay/store_redis.o $(LIBA) $(DEP_LIBS) $(RELAY_LIBS)
 
 check-relay: $(RELAY)
 	@B=$(B) tests/relay/run.sh
