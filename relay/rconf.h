@@ -8,9 +8,21 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-#define RCONF_DEFAULT_LISTEN  "127.0.0.1:8080"
-#define RCONF_MAX_TTL_LIMIT   600 /* XD-04: a login link lives 10 minutes at most */
-#define RCONF_MAX_REG_SECRETS 16
+#define RCONF_DEFAULT_LISTEN	     "127.0.0.1:8080"
+#define RCONF_DEFAULT_METRICS_LISTEN "127.0.0.1:9464" /* Prometheus exporter convention */
+#define RCONF_MAX_TTL_LIMIT	     600 /* XD-04: a login link lives 10 minutes at most */
+#define RCONF_MAX_REG_SECRETS	     16
+#define RCONF_MAX_PROXIES	     64
+#define RCONF_MAX_THREADS	     64
+#define RCONF_REDIS_DEFAULT_PORT     6379
+
+/* A trusted_proxies network; IPv4 in addr[0..3] (family AF_INET),
+ * IPv4-mapped IPv6 entries are stored as IPv4. Host bits are zero. */
+struct rconf_net {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	unsigned prefix; /* 1..32 or 1..128 */
+};
 
 struct rconf {
 	char listen[128]; /* as given, for logs */
@@ -25,21 +37,43 @@ struct rconf {
 	size_t n_client_ids;
 	char *csp; /* Content-Security-Policy for HTML pages */
 	/* Registration credentials: SHA-256 of each registration_secret_file
-	 * (at most RCONF_MAX_REG_SECRETS), or open_registration = yes. Check a
+	 * (1..RCONF_MAX_REG_SECRETS of them), or open_registration = yes (then
+	 * n_reg_hashes is 0); rconf_load refuses a file with neither. Check a
 	 * bearer token with rconf_reg_authorized(). */
 	unsigned char (*reg_hashes)[32];
 	size_t n_reg_hashes;
-	int open_registration; /* log a loud warning at start when set */
+	int open_registration; /* anyone may register: log it loudly at start */
+	unsigned max_sessions;
+	unsigned max_ttl;
+	unsigned max_connections;
+	unsigned max_connections_per_ip; /* 0: no per-IP limit */
+	int allow_insecure_loopback;
+	unsigned threads; /* 0..RCONF_MAX_THREADS; 0: one per online CPU */
+	/* GET /metrics listener; metrics_on 0 ("off"): none. metrics_listen is
+	 * the text as given (or "off"), for logs. */
+	char metrics_listen[128];
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_len;
+	int metrics_on;
+	/* trusted_proxies: whose X-Forwarded-For / Forwarded is believed; see
+	 * rconf_is_trusted_proxy(). */
+	struct rconf_net *proxies;
+	size_t n_proxies;
+	/* store = redis: exactly one of redis_host (TCP, an IP literal without
+	 * brackets or a DNS name; redis_port) and redis_unix (socket path) is
+	 * set; redis_db 0..255; redis_password from redis_password_file or
+	 * NULL (wiped by rconf_cleanup). All NULL/0 with store = memory. */
+	int store_redis;
+	char *redis_host;
+	unsigned redis_port;
+	char *redis_unix;
+	unsigned redis_db;
+	char *redis_password;
 	/* Transitional, for the old server.c/main.c only: has_reg_secret =
 	 * n_reg_hashes > 0, reg_secret_hash = reg_hashes[0]. Removed once they
 	 * call rconf_reg_authorized(). */
 	int has_reg_secret;
 	unsigned char reg_secret_hash[32];
-	unsigned max_sessions;
-	unsigned max_ttl;
-	unsigned max_connections;
-	unsigned max_connections_per_ip; /* 0: no per-IP limit (behind a proxy) */
-	int allow_insecure_loopback;
 };
 
 /* Loads path; listen (may be NULL) overrides the listen key. On error
@@ -48,7 +82,12 @@ struct rconf {
  * cleaned up. */
 int rconf_load(const char *path, const char *listen, struct rconf *out, char *err, size_t errlen);
 
+/* Frees and wipes (hashes, Redis password); NULL-safe. */
 void rconf_cleanup(struct rconf *c);
+
+/* "HOST:PORT": an IPv4 literal, "localhost" or "[IPv6 literal]", port
+ * 0..65535 (0: any free port). ERR_CONFIG if malformed. */
+int rconf_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
 
 /* 1 if a registration presenting bearer token tok (toklen bytes; NULL/0 when
  * the request had none) may proceed: open_registration is on, or
@@ -56,8 +95,8 @@ void rconf_cleanup(struct rconf *c);
  * constant time, whatever matches. 0 otherwise. */
 int rconf_reg_authorized(const struct rconf *cf, const char *tok, size_t toklen);
 
-/* "HOST:PORT": an IPv4 literal, "localhost" or "[IPv6 literal]", port
- * 0..65535 (0: any free port). ERR_CONFIG if malformed. */
-int rconf_parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len);
+/* 1 if sa (AF_INET or AF_INET6; an IPv4-mapped IPv6 address counts as
+ * IPv4) lies in one of the trusted_proxies networks, else 0. */
+int rconf_is_trusted_proxy(const struct rconf *cf, const struct sockaddr *sa);
 
 #endif
