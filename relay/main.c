@@ -78,9 +78,15 @@ int main(int argc, char **argv)
 		rconf_cleanup(&cf);
 		return 1;
 	}
-	log_msg(&lg, LOG_INFO, "listening on %s port %u, base_url %s, %zu endpoint(s), %zu client(s)%s",
-		cf.listen, (unsigned)server_port(srv), cf.base_url, cf.n_endpoints,
-		cf.n_client_ids, cf.has_reg_secret ? ", registration secret required" : "");
+	log_msg(&lg, LOG_INFO,
+		"listening on %s port %u, base_url %s, %zu endpoint(s), %zu client(s), %u thread(s)%s",
+		cf.listen, (unsigned)server_port(srv), cf.base_url, cf.n_endpoints, cf.n_client_ids,
+		server_threads(srv),
+		cf.n_reg_hashes ? ", registration credential required" : "");
+	if (cf.open_registration)
+		log_msg(&lg, LOG_WARNING,
+			"WARNING: open_registration = yes: anyone who can reach this relay can "
+			"register logins and put text on its pages; for tests and demos only");
 	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
 		log_msg(&lg, LOG_INFO, "SIGHUP ignored (restart to reload the configuration)");
 	log_msg(&lg, LOG_INFO, "signal %d: stopping", sig);
