@@ -34,6 +34,7 @@ client_id = pkce-rs256
 cache_dir = $T/cache
 allow_insecure_loopback = yes
 relay_url = $RELAY
+relay_secret_file = $RELAY_SECRET_FILE
 max_logins_per_minute = 0
 wait = poll
 qr = utf8

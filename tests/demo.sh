@@ -48,6 +48,7 @@ scopes = openid profile email groups
 cache_dir = $T/cache
 allow_insecure_loopback = yes
 relay_url = $RELAY
+relay_secret_file = $RELAY_SECRET_FILE
 [service demo]
 wait = poll
 qr = utf8

@@ -162,6 +162,7 @@ scopes = openid profile email groups
 cache_dir = $T/cache
 allow_insecure_loopback = yes
 relay_url = $RELAY
+relay_secret_file = $RELAY_SECRET_FILE
 http_timeout = 5
 max_logins_per_minute = 0
 qr = utf8

@@ -154,6 +154,7 @@ scopes = openid profile email groups
 cache_dir = $T/cache
 allow_insecure_loopback = yes
 relay_url = $RELAY
+relay_secret_file = $RELAY_SECRET_FILE
 http_timeout = 5
 # this test runs several logins a minute for alice
 max_logins_per_minute = 0

@@ -104,6 +104,7 @@ scopes = openid profile email groups
 cache_dir = $T/cache
 allow_insecure_loopback = yes
 relay_url = $RELAY
+relay_secret_file = $RELAY_SECRET_FILE
 [service chrpoll]
 wait = poll
 qr = utf8

@@ -93,6 +93,7 @@ scopes = openid profile email groups
 cache_dir = $4
 allow_insecure_loopback = yes
 relay_url = $3
+relay_secret_file = $RELAY_SECRET_FILE
 http_timeout = 5
 max_logins_per_minute = ${5:-0}
 wait = poll

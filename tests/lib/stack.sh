@@ -9,9 +9,14 @@
 #   stack_relay_stop
 #
 # stack_relay_start writes DIR/relay.conf (base_url, the running IdP's
-# authorization endpoint, the client, loopback allowed), starts
+# authorization endpoint, the client, loopback allowed, metrics on a free
+# port) and a registration secret DIR/relay.secret (0600), starts
 # ${RELAYBIN:-$B/oauth2-pkce-relay} with ${RELAY_ENV} in its environment,
-# logs to DIR/relay.log and waits for /healthz; exports RELAY, RELAY_PID.
+# logs to DIR/relay.log and waits for /healthz; exports RELAY, RELAY_PID and
+# RELAY_SECRET_FILE: put "relay_secret_file = $RELAY_SECRET_FILE" in the
+# helper's config. Extra lines with registration_secret_file or
+# open_registration replace the generated secret; with metrics_listen, the
+# free metrics port.
 
 # A free TCP port on 127.0.0.1.
 stack_freeport() {
@@ -22,6 +27,8 @@ stack_relay_start() {
 	local dir=$1 port=$2 client=$3 bin=${RELAYBIN:-${B:-build}/oauth2-pkce-relay}
 	shift 3
 	RELAY=http://127.0.0.1:$port
+	RELAY_SECRET_FILE=$dir/relay.secret
+	(umask 077 && openssl rand -hex 32 >"$RELAY_SECRET_FILE") || return 1
 	{
 		echo "listen = 127.0.0.1:$port"
 		echo "base_url = $RELAY"
@@ -29,10 +36,13 @@ stack_relay_start() {
 		echo "allowed_client_id = $client"
 		echo "allow_insecure_loopback = yes"
 		for l in "$@"; do echo "$l"; done
+		printf '%s\n' "$@" | grep -q '^\(registration_secret_file\|open_registration\) ' ||
+			echo "registration_secret_file = $RELAY_SECRET_FILE"
+		printf '%s\n' "$@" | grep -q '^metrics_listen ' || echo "metrics_listen = 127.0.0.1:0"
 	} >"$dir/relay.conf"
 	env ${RELAY_ENV:-} "$bin" --config "$dir/relay.conf" 2>>"$dir/relay.log" &
 	RELAY_PID=$!
-	export RELAY RELAY_PID
+	export RELAY RELAY_PID RELAY_SECRET_FILE
 	for _ in $(seq 100); do
 		curl -fsS --max-time 1 "$RELAY/healthz" >/dev/null 2>&1 && return 0
 		kill -0 "$RELAY_PID" 2>/dev/null || break
