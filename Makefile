@@ -192,6 +192,7 @@ $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 FUZZ_RELAY_OBJS := $(RELAY_A_SRCS:%.c=$(B)/fuzz/obj/%.o)
 FUZZ_RELAY_A  := $(B)/fuzz/librelay.a
 FUZZ_RELAY_BINS := $(filter $(B)/fuzz/fuzz_relay_%,$(FUZZ_BINS))
+$(FUZZ_RELAY_OBJS): DEP_CFLAGS += $(RELAY_CFLAGS)
 $(FUZZ_RELAY_OBJS): $(wildcard relay/*.h)
 
 $(FUZZ_RELAY_A): $(FUZZ_RELAY_OBJS)
