@@ -4,6 +4,8 @@
 #   ID-token validation (parse, base64url, JSON, signature with a cached
 #   key, claims) vs `openssl speed -seconds 1` raw verify of the same alg.
 #   ratio = raw verify/s / full validation/s (goal <= 1.2)
+#   Then bench/login.sh (login latency, root) and bench/relay.sh (the relay
+#   vs nginx: req/s, cycles/s, stalls, wake latency, memory; issue 6).
 set -eu
 B=${B:-build}
 cd "$(dirname "$0")/.."
@@ -22,3 +24,4 @@ for alg in RS256 ES256 EdDSA; do
 	printf '%-7s %14.0f %14.0f %8.2f\n' "$alg" "$o" "$r" "$(echo "$r $o" | awk '{print $1 / $2}')"
 done
 [ -x bench/login.sh ] && B=$B bench/login.sh || true
+B=$B bench/relay.sh
