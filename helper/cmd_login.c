@@ -32,11 +32,14 @@
 #include "rand.h"
 #include "ratelimit.h"
 #include "relay_client.h"
+#include "text.h"
 
 #define CTX_FIELD 256
 #define MARGIN_MS 3000    /* RESULT must reach the module before its deadline */
 #define MAX_CODE_TRIES 3
 #define CONFIRM_DIGITS 6
+
+#define REG_CTX_MAX 128 /* the relay takes 1..128 bytes per context value */
 
 /* What the module told us (CONTEXT). */
 struct login_ctx {
@@ -452,7 +455,8 @@ static int run(struct login *l)
 	struct relay_registration reg = { 0 };
 	struct authz_request q = { 0 };
 	struct http_opts relay_http;
-	char err[512], host[256] = "", who[CTX_FIELD], *secret = NULL;
+	char err[512], host[256] = "", who[REG_CTX_MAX + 1], rhost[REG_CTX_MAX + 1];
+	char *secret = NULL;
 	int r;
 
 	if (read_context(l) != 0) {
@@ -555,9 +559,19 @@ static int run(struct login *l)
 	reg.authorization_url = l->auth_url;
 	reg.host = host[0] ? host : "localhost";
 	reg.service = l->ctx.service[0] ? l->ctx.service : "login";
-	log_sanitize(who, sizeof(who), l->ctx.user[0] ? l->ctx.user : "(the account you sign in with)");
+	/* XD-03: user (the client's choice) and rhost (reverse DNS the client may
+	 * control) go through the relay's own display rule; text it would refuse
+	 * is sent escaped ("\u{202E}", "\xFF"), not failing the login */
+	text_display_copy(who, sizeof(who),
+			  l->ctx.user[0] ? l->ctx.user : "(the account you sign in with)");
+	text_display_copy(rhost, sizeof(rhost), l->ctx.rhost);
+	if ((l->ctx.user[0] && strcmp(who, l->ctx.user) != 0) || strcmp(rhost, l->ctx.rhost) != 0)
+		log_msg(&l->log, LOG_WARNING,
+			"login: user or rhost not shown as is on the relay (invisible, control or "
+			"bidi characters, or too long): user=%s rhost=%s",
+			who, rhost);
 	reg.user = who;
-	reg.rhost = l->ctx.rhost;
+	reg.rhost = rhost;
 	reg.confirm_code = l->mode == CONFIG_WAIT_CODE ? l->confirm : NULL;
 	reg.registration_secret = secret;
 	r = relay_register(&relay_http, &reg, &l->session);

@@ -10,6 +10,7 @@
 #include "b64url.h"
 #include "err.h"
 #include "json.h"
+#include "text.h"
 
 #define QS_NAME_MAX 64
 
@@ -167,30 +168,15 @@ int ctype_is(const char *hdr, const char *type)
 	return *hdr == '\0' || *hdr == ';';
 }
 
-/* Text shown on the context page (XD-03): valid UTF-8 is checked by
- * json_parse; here no C0/DEL/C1 controls, no line separators, and no
- * bidirectional overrides or marks that could make "evil.example" read
+/* Text shown on the context page (XD-03): lib/text.c's rule, the one the
+ * helper renders rhost and user with. Valid UTF-8, and no control, format
+ * (Cf: zero-width, bidirectional marks/overrides/isolates, BOM, tags ...),
+ * blank-filler, variation-selector, non-ASCII space, noncharacter or
+ * private-use code point that could hide text or make "evil.example" read
  * like something else. */
 static int context_text_ok(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			return 0;
-		if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			return 0; /* C1 */
-		if (p[0] == 0xd8 && p[1] == 0x9c)
-			return 0; /* U+061C ALM */
-		if (p[0] == 0xe2 && p[1] == 0x80 &&
-		    ((p[2] >= 0x8b && p[2] <= 0x8f) || (p[2] >= 0xa8 && p[2] <= 0xae)))
-			return 0; /* U+200B..200F, U+2028..202E */
-		if (p[0] == 0xe2 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
-			return 0; /* U+2066..2069 isolates */
-		if (p[0] == 0xef && p[1] == 0xbb && p[2] == 0xbf)
-			return 0; /* U+FEFF */
-	}
-	return 1;
+	return text_display_safe(s, strlen(s));
 }
 
 /* ---- the authorization URL (RLY-01/02/03) ------------------------------------ */
@@ -376,7 +362,7 @@ static int get_ctx(const cJSON *ctx, struct store_context *out, const char **why
 			return ERR_RELAY_REQUEST;
 		}
 		if (!context_text_ok(v)) {
-			*why = "context: control or bidirectional-override characters not allowed";
+			*why = "context: control, invisible or bidirectional characters not allowed";
 			return ERR_RELAY_REQUEST;
 		}
 		memcpy(dst[i], v, strlen(v) + 1);

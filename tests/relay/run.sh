@@ -371,6 +371,18 @@ rl5 "RLY-05 confirm_code too short" "${GOOD%\}},\"confirm_code\":\"123\"}"
 rl5 "RLY-05 confirm_code as number" "${GOOD%\}},\"confirm_code\":123456}"
 rl5 "XD-03 context user with control character" "$(regbody "$S" "$(sha_b64 x)" "$(mkurl "$S" "$C")" 60 "" '{"host":"h","service":"sshd","user":"a\u001bb"}')"
 rl5 "XD-03 context rhost with bidi override" "$(regbody "$S" "$(sha_b64 x)" "$(mkurl "$S" "$C")" 60 "" '{"host":"h","service":"sshd","user":"a","rhost":"\u202eelpmaxe"}')"
+# XD-03: invisible, format, filler and variation-selector characters, as JSON
+# escapes (U+E0041 as a surrogate pair) and as raw UTF-8, each -> 400.
+for cp in '\u2060' '\u00ad' '\u3164' '\udb40\udc41' '\ufe0f' '\u180e' '\u115f' '\u00a0'; do
+	rl5 "XD-03 context user with invisible $cp" "$(regbody "$S" "$(sha_b64 x)" "$(mkurl "$S" "$C")" 60 "" "{\"host\":\"h\",\"service\":\"sshd\",\"user\":\"a${cp}b\"}")"
+done
+rl5 "XD-03 context rhost with U+2060 U+00AD U+3164 U+E0041 U+FE0F (raw UTF-8)" "$(regbody "$S" "$(sha_b64 x)" "$(mkurl "$S" "$C")" 60 "" "$(printf '{"host":"h","service":"sshd","user":"a","rhost":"x\xe2\x81\xa0\xc2\xad\xe3\x85\xa4\xf3\xa0\x81\x81\xef\xb8\x8fy"}')")"
+grep -qF "context: control, invisible or bidirectional characters not allowed" "$T/b"
+check "XD-03 refusal names the rule" $? "$(body)"
+S3=$(rnd43)
+register "$(regbody "$S3" "$(sha_b64 x)" "$(mkurl "$S3" "$C")" 60 "" "$(printf '{"host":"h","service":"sshd","user":"Jos\xc3\xa9 \xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd","rhost":"\xe5\xb1\xb1\xe7\x94\xb0.example \xf0\x9f\x98\x80"}')")"
+[ "$st" = 201 ]
+check "XD-03 context with Latin, Cyrillic, CJK and emoji text accepted" $? "$st $(body)"
 rl5 "XD-03 context value over 128 bytes" "$(regbody "$S" "$(sha_b64 x)" "$(mkurl "$S" "$C")" 60 "" "{\"host\":\"$(head -c 129 /dev/zero | tr '\0' h)\",\"service\":\"sshd\",\"user\":\"a\"}")"
 rl5 "XD-03 context unknown member" "$(regbody "$S" "$(sha_b64 x)" "$(mkurl "$S" "$C")" 60 "" '{"host":"h","service":"sshd","user":"a","ruser":"x"}')"
 rl5 "XD-03 context user missing" "$(regbody "$S" "$(sha_b64 x)" "$(mkurl "$S" "$C")" 60 "" '{"host":"h","service":"sshd"}')"
