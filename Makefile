@@ -61,7 +61,7 @@ $(B)/relay/%.o: relay/%.c $(wildcard relay/*.h lib/*.h)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(RELAY_CFLAGS) -c -o $@ $<
 
 # librelay.a: every relay object but the HTTP front (main.c, server.c); the
-# relay, tests/unit/test_relay_validate and the relay fuzz targets link it
+# relay, tests/unit/test_relay_{validate,http1} and the relay fuzz targets link it
 RELAY_A_SRCS := $(filter-out relay/main.c relay/server.c,$(RELAY_SRCS))
 RELAY_A   := $(B)/librelay.a
 
@@ -72,8 +72,8 @@ $(RELAY_A): $(RELAY_A_SRCS:%.c=$(B)/%.o)
 $(RELAY): $(B)/relay/main.o $(B)/relay/server.o $(RELAY_A) $(RELAY_LIB_OBJS)
 	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $^ $(RELAY_LIBS)
 
-$(B)/tests/test_relay_validate: tests/unit/test_relay_validate.c $(wildcard tests/unit/*.h) \
-		$(wildcard relay/*.h) $(RELAY_A) $(LIBA)
+$(B)/tests/test_relay_validate $(B)/tests/test_relay_http1: $(B)/tests/%: tests/unit/%.c \
+		$(wildcard tests/unit/*.h) $(wildcard relay/*.h) $(RELAY_A) $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Itests/unit -Irelay $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(RELAY_A) $(LIBA) \
 	    $(DEP_LIBS)
