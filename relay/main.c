@@ -37,7 +37,7 @@ static void sink(void *ctx, int prio, const char *msg)
 int main(int argc, char **argv)
 {
 	const char *config = NULL, *listen = NULL;
-	struct log lg = { .sink = sink };
+	struct log lg = {.sink = sink};
 	struct server *srv = NULL;
 	struct rconf cf;
 	char err[512];
@@ -79,10 +79,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_msg(&lg, LOG_INFO,
-		"listening on %s port %u, base_url %s, %zu endpoint(s), %zu client(s), %u thread(s)%s",
+		"listening on %s port %u, base_url %s, %zu endpoint(s), %zu client(s), %u "
+		"thread(s)%s",
 		cf.listen, (unsigned)server_port(srv), cf.base_url, cf.n_endpoints, cf.n_client_ids,
-		server_threads(srv),
-		cf.n_reg_hashes ? ", registration credential required" : "");
+		server_threads(srv), cf.n_reg_hashes ? ", registration credential required" : "");
+	if (cf.metrics_on)
+		log_msg(&lg, LOG_INFO, "metrics on %s port %u", cf.metrics_listen,
+			(unsigned)server_metrics_port(srv));
 	if (cf.open_registration)
 		log_msg(&lg, LOG_WARNING,
 			"WARNING: open_registration = yes: anyone who can reach this relay can "

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "forwarded.h"
 #include "html.h"
 #include "http1.h"
 #include "rand.h"
@@ -62,11 +63,33 @@
 #define JSON_TYPE      "application/json"
 #define TEXT_TYPE      "text/plain; charset=utf-8"
 
-enum route { R_OTHER, R_HEALTHZ, R_REGISTER, R_POLL, R_LINK, R_CALLBACK, R_COUNT };
+enum route { R_OTHER, R_HEALTHZ, R_REGISTER, R_POLL, R_LINK, R_CALLBACK, R_METRICS, R_COUNT };
 static const char *const route_name[] = {
-	"(other)", "/healthz", "/v1/sessions", "/v1/sessions/:state", "/l/:id", "/callback"};
-static const char *const route_allow[] = {"GET, HEAD, POST", "GET, HEAD", "POST", "GET",
-					  "GET, HEAD, POST", "GET"};
+	"(other)", "/healthz",	"/v1/sessions", "/v1/sessions/:state",
+	"/l/:id",  "/callback", "/metrics"};
+static const char *const route_allow[] = {"GET, HEAD, POST", "GET, HEAD", "POST",     "GET",
+					  "GET, HEAD, POST", "GET",	  "GET, HEAD"};
+
+/* The answers /metrics counts by route and status (anything else: "other"). */
+static const unsigned status_codes[] = {200, 201, 302, 400, 401, 403, 404, 405, 408, 409,
+					410, 413, 414, 415, 417, 431, 500, 501, 503, 505};
+#define N_STATUS (sizeof(status_codes) / sizeof(status_codes[0]) + 1)
+
+/* Refusals that no route/status pair tells apart. */
+enum refusal {
+	REF_TIMEOUT,	/* request not complete within REQ_TIMEOUT_MS (RLY-22) */
+	REF_FRAMING,	/* malformed or ambiguous framing: answered and closed */
+	REF_CONN_LIMIT, /* max_connections reached at accept */
+	REF_IP_LIMIT,	/* max_connections_per_ip reached at accept */
+	REF_LEFT,	/* the client closed a held long-poll */
+	REF_COUNT
+};
+static const char *const refusal_name[] = {"request_timeout", "framing", "max_connections",
+					   "max_connections_per_ip", "held_poll_client_left"};
+
+/* Time from a callback landing to its code being handed out (seconds). */
+static const double hist_bounds[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30};
+#define N_HIST (sizeof(hist_bounds) / sizeof(hist_bounds[0]) + 1)
 
 enum cstate {
 	C_READ,	 /* waiting for (the rest of) a request head */
@@ -87,6 +110,7 @@ struct req {
 	size_t query_len;
 	const char *auth, *ctype; /* field values, NUL-terminated, or NULL */
 	char method_name[12];
+	char client[INET6_ADDRSTRLEN + 1]; /* behind a trusted proxy: the real client */
 	uint64_t start_ms;
 	size_t body_max;
 	char *body; /* chunked bodies only; otherwise points into the input */
@@ -123,6 +147,9 @@ struct conn {
 	int gone; /* the client left while its poll's wake was in flight */
 	unsigned char ip[16];
 	int family;
+	int metrics; /* accepted on the metrics listener */
+	int trusted; /* the peer is a trusted proxy */
+	struct sockaddr_storage peer;
 	char ipstr[INET6_ADDRSTRLEN + 1];
 	struct req rq;
 };
@@ -139,6 +166,13 @@ struct worker {
 	size_t nconns;
 	char date[64];
 	time_t date_sec;
+	int mfd; /* worker 0: the /metrics listener, or -1 */
+	/* written by this worker only, read by a /metrics scrape */
+	_Atomic uint64_t answers[R_COUNT][N_STATUS];
+	_Atomic uint64_t refusals[REF_COUNT];
+	_Atomic uint64_t accepted;
+	_Atomic uint64_t hist[N_HIST];
+	_Atomic uint64_t hist_sum_us;
 };
 
 struct ip_entry {
@@ -156,7 +190,7 @@ struct server {
 	const struct rconf *cf;
 	const struct log *lg;
 	struct store *st;
-	unsigned short port;
+	unsigned short port, metrics_port;
 	unsigned nworkers;
 	struct worker *wk;
 	atomic_int stopping;
@@ -168,6 +202,11 @@ struct server {
 	struct page pages[HTML_UNAVAILABLE + 1];
 	char hdr_html[1024], hdr_api[512]; /* the security headers, prebuilt */
 };
+
+static void count(_Atomic uint64_t *ctr)
+{
+	atomic_fetch_add_explicit(ctr, 1, memory_order_relaxed);
+}
 
 static uint64_t mono_ms(void)
 {
@@ -308,7 +347,8 @@ static void conn_free(struct conn *c)
 	if (c->fd >= 0) {
 		epoll_ctl(c->wk->ep, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
-		ip_release(s, c->ip);
+		if (!c->trusted)
+			ip_release(s, c->ip);
 		atomic_fetch_sub(&s->nconns, 1);
 		c->wk->nconns--;
 	}
@@ -342,13 +382,16 @@ static void conn_close(struct conn *c)
 			epoll_ctl(c->wk->ep, EPOLL_CTL_DEL, c->fd, NULL);
 			close(c->fd);
 			c->fd = -1;
-			ip_release(s, c->ip);
+			if (!c->trusted)
+				ip_release(s, c->ip);
 			atomic_fetch_sub(&s->nconns, 1);
 			c->wk->nconns--;
 			c->gone = 1;
+			count(&c->wk->refusals[REF_LEFT]);
 			log_request(c, " [client left]");
 			return;
 		}
+		count(&c->wk->refusals[REF_LEFT]);
 		log_request(c, " [client left]");
 	}
 	conn_free(c);
@@ -673,6 +716,14 @@ static int poll_answer(struct conn *c, struct store_result *res)
 
 	memcpy(rq->sid, res->sid, sizeof(rq->sid));
 	rq->note = store_status_name(res->status);
+	if (res->status == STORE_CODE && res->landed_ms) {
+		uint64_t now = mono_ms(), ms = now > res->landed_ms ? now - res->landed_ms : 0;
+		size_t k = 0;
+		while (k < N_HIST - 1 && (double)ms / 1000.0 > hist_bounds[k])
+			k++;
+		count(&c->wk->hist[k]);
+		atomic_fetch_add_explicit(&c->wk->hist_sum_us, ms * 1000, memory_order_relaxed);
+	}
 	jb_open(&b);
 	jb_kv(&b, "status", store_status_name(res->status));
 	if (res->status == STORE_CODE) {
@@ -875,17 +926,23 @@ static int do_callback(struct conn *c)
 static void log_request(struct conn *c, const char *extra)
 {
 	struct req *rq = &c->rq;
+	size_t k = 0;
 
-	log_msg(c->wk->srv->lg, LOG_INFO, "%s %s %s %u %llums%s%s%s%s%s%s", c->ipstr,
-		rq->method_name[0] ? rq->method_name : "-", route_name[rq->route], rq->status,
-		(unsigned long long)(mono_ms() - rq->start_ms), rq->sid[0] ? " sid=" : "", rq->sid,
-		rq->note ? " (" : "", rq->note ? rq->note : "", rq->note ? ")" : "",
-		extra ? extra : "");
+	while (k < N_STATUS - 1 && status_codes[k] != rq->status)
+		k++;
+	count(&c->wk->answers[rq->route][k]);
+	log_msg(c->wk->srv->lg, LOG_INFO, "%s %s %s %u %llums%s%s%s%s%s%s",
+		rq->client[0] ? rq->client : c->ipstr, rq->method_name[0] ? rq->method_name : "-",
+		route_name[rq->route], rq->status, (unsigned long long)(mono_ms() - rq->start_ms),
+		rq->sid[0] ? " sid=" : "", rq->sid, rq->note ? " (" : "", rq->note ? rq->note : "",
+		rq->note ? ")" : "", extra ? extra : "");
 }
 
-static enum route route_of(const char *path, const char **tail)
+static enum route route_of(const char *path, int metrics, const char **tail)
 {
 	*tail = NULL;
+	if (metrics) /* the metrics listener serves /metrics and nothing else */
+		return strcmp(path, "/metrics") == 0 ? R_METRICS : R_OTHER;
 	if (strcmp(path, "/healthz") == 0)
 		return R_HEALTHZ;
 	if (strcmp(path, "/v1/sessions") == 0)
@@ -960,6 +1017,10 @@ static int first_checks(struct conn *c)
 			return respond_page(c, 413, HTML_TOO_LARGE);
 		rq->body_max = FORM_BODY_MAX;
 		return 1;
+	case R_METRICS:
+		if (rq->h.method == HTTP1_POST)
+			return respond_page(c, 405, HTML_METHOD);
+		break;
 	case R_CALLBACK:
 		/* GET only: HEAD must not be able to use up a code (RLY-14). */
 		if (rq->h.method != HTTP1_GET)
@@ -972,6 +1033,104 @@ static int first_checks(struct conn *c)
 	if (body)
 		return respond_page(c, 413, HTML_TOO_LARGE);
 	return 1;
+}
+
+/* Prometheus text format (RLY-27): no per-login labels. */
+static int do_metrics(struct conn *c)
+{
+	struct server *s = c->wk->srv;
+	struct store_stats st;
+	char *b;
+	size_t cap = 64 * 1024, n = 0;
+	int r;
+
+#define P(...)                                                                                     \
+	do {                                                                                       \
+		int k_ = snprintf(b + n, cap - n, __VA_ARGS__);                                    \
+		if (k_ < 0 || (size_t)k_ >= cap - n)                                               \
+			goto full;                                                                 \
+		n += (size_t)k_;                                                                   \
+	} while (0)
+
+	if (!(b = malloc(cap)))
+		return respond_page(c, 500, HTML_INTERNAL);
+	store_stats(s->st, &st);
+	P("# HELP relay_pending_logins Logins registered and not yet handed out.\n"
+	  "# TYPE relay_pending_logins gauge\nrelay_pending_logins %llu\n",
+	  (unsigned long long)st.pending);
+	P("# HELP relay_held_polls Long-polls held on this instance.\n"
+	  "# TYPE relay_held_polls gauge\nrelay_held_polls %llu\n",
+	  (unsigned long long)st.held);
+	P("# HELP relay_connections Open connections.\n# TYPE relay_connections gauge\n"
+	  "relay_connections %u\n",
+	  atomic_load(&s->nconns));
+	P("# HELP relay_store_up 1 when the store answers (Redis reachable).\n"
+	  "# TYPE relay_store_up gauge\nrelay_store_up %d\n",
+	  store_health(s->st) == 0);
+	P("# TYPE relay_registrations_total counter\nrelay_registrations_total %llu\n"
+	  "# TYPE relay_callbacks_total counter\nrelay_callbacks_total %llu\n"
+	  "# TYPE relay_codes_handed_out_total counter\nrelay_codes_handed_out_total %llu\n"
+	  "# TYPE relay_expired_total counter\nrelay_expired_total %llu\n"
+	  "# TYPE relay_denied_total counter\nrelay_denied_total %llu\n"
+	  "# TYPE relay_conflicts_total counter\nrelay_conflicts_total %llu\n",
+	  (unsigned long long)st.registrations, (unsigned long long)st.callbacks,
+	  (unsigned long long)st.handed_out, (unsigned long long)st.expired,
+	  (unsigned long long)st.denied, (unsigned long long)st.conflicts);
+	P("# HELP relay_refusals_total Requests or connections refused, by reason.\n"
+	  "# TYPE relay_refusals_total counter\n");
+	for (int k = 0; k < REF_COUNT; k++) {
+		uint64_t v = 0;
+		for (unsigned w = 0; w < s->nworkers; w++)
+			v += atomic_load_explicit(&s->wk[w].refusals[k], memory_order_relaxed);
+		P("relay_refusals_total{reason=\"%s\"} %llu\n", refusal_name[k],
+		  (unsigned long long)v);
+	}
+	P("# HELP relay_http_responses_total Answers by route and status.\n"
+	  "# TYPE relay_http_responses_total counter\n");
+	for (int rt = 0; rt < R_COUNT; rt++) {
+		for (size_t k = 0; k < N_STATUS; k++) {
+			uint64_t v = 0;
+			for (unsigned w = 0; w < s->nworkers; w++)
+				v += atomic_load_explicit(&s->wk[w].answers[rt][k],
+							  memory_order_relaxed);
+			if (!v)
+				continue;
+			if (k < N_STATUS - 1)
+				P("relay_http_responses_total{route=\"%s\",code=\"%u\"} %llu\n",
+				  route_name[rt], status_codes[k], (unsigned long long)v);
+			else
+				P("relay_http_responses_total{route=\"%s\",code=\"other\"} %llu\n",
+				  route_name[rt], (unsigned long long)v);
+		}
+	}
+	P("# HELP relay_callback_to_handout_seconds From a callback landing to its answer "
+	  "handed out.\n# TYPE relay_callback_to_handout_seconds histogram\n");
+	{
+		uint64_t cum = 0, sum_us = 0;
+		for (size_t k = 0; k < N_HIST; k++) {
+			for (unsigned w = 0; w < s->nworkers; w++)
+				cum += atomic_load_explicit(&s->wk[w].hist[k],
+							    memory_order_relaxed);
+			if (k < N_HIST - 1)
+				P("relay_callback_to_handout_seconds_bucket{le=\"%g\"} %llu\n",
+				  hist_bounds[k], (unsigned long long)cum);
+			else
+				P("relay_callback_to_handout_seconds_bucket{le=\"+Inf\"} %llu\n",
+				  (unsigned long long)cum);
+		}
+		for (unsigned w = 0; w < s->nworkers; w++)
+			sum_us += atomic_load_explicit(&s->wk[w].hist_sum_us, memory_order_relaxed);
+		P("relay_callback_to_handout_seconds_sum %.6f\n"
+		  "relay_callback_to_handout_seconds_count %llu\n",
+		  (double)sum_us / 1e6, (unsigned long long)cum);
+	}
+#undef P
+	r = respond(c, 200, "text/plain; version=0.0.4; charset=utf-8", b, n, 0, NULL, NULL);
+	free(b);
+	return r;
+full:
+	free(b);
+	return respond_page(c, 500, HTML_INTERNAL);
 }
 
 static int dispatch(struct conn *c)
@@ -995,6 +1154,8 @@ static int dispatch(struct conn *c)
 		return rq->h.method == HTTP1_POST ? do_link_post(c) : do_link_get(c);
 	case R_CALLBACK:
 		return do_callback(c);
+	case R_METRICS:
+		return do_metrics(c);
 	default:
 		return respond_page(c, 404, HTML_NOT_FOUND);
 	}
@@ -1007,6 +1168,7 @@ static int respond_framing(struct conn *c, unsigned status)
 
 	c->close_after = 1;
 	c->rq.note = "malformed request";
+	count(&c->wk->refusals[REF_FRAMING]);
 	if (c->rq.start_ms == 0)
 		c->rq.start_ms = mono_ms();
 	return respond_page(c, status, k);
@@ -1016,6 +1178,7 @@ static int respond_framing(struct conn *c, unsigned status)
  * answer is queued or the poll is held; -1: close. */
 static int begin_request(struct conn *c)
 {
+	struct server *s = c->wk->srv;
 	struct req *rq = &c->rq;
 	char *path;
 	size_t i, plen;
@@ -1037,7 +1200,18 @@ static int begin_request(struct conn *c)
 		rq->query = rq->h.query.p;
 		rq->query_len = rq->h.query.n;
 	}
-	rq->route = route_of(path, &rq->tail);
+	rq->route = route_of(path, c->metrics, &rq->tail);
+	if (c->trusted && (rq->h.has_forwarded || rq->h.has_xff)) {
+		struct sockaddr_storage cl;
+		if (fwd_client(s->cf, (const struct sockaddr *)&c->peer,
+			       rq->h.has_forwarded ? rq->h.forwarded.p : NULL, rq->h.forwarded.n,
+			       rq->h.has_xff ? rq->h.xff.p : NULL, rq->h.xff.n, &cl) == 1)
+			inet_ntop(cl.ss_family,
+				  cl.ss_family == AF_INET
+					  ? (const void *)&((struct sockaddr_in *)&cl)->sin_addr
+					  : (const void *)&((struct sockaddr_in6 *)&cl)->sin6_addr,
+				  rq->client, sizeof(rq->client));
+	}
 	if (rq->tail)
 		rq->tail_len = strlen(rq->tail);
 	rq->auth = cstr(rq->h.has_authorization, rq->h.authorization);
@@ -1336,7 +1510,7 @@ static void sockaddr_ip(const struct sockaddr_storage *ss, unsigned char ip[16],
 	}
 }
 
-static void on_accept(struct worker *wk)
+static void on_accept(struct worker *wk, int lfd, int metrics)
 {
 	struct server *s = wk->srv;
 
@@ -1348,8 +1522,8 @@ static void on_accept(struct worker *wk)
 		unsigned char ip[16];
 		char ipstr[INET6_ADDRSTRLEN + 1];
 		int fam, one = 1;
-		int fd =
-			accept4(wk->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int trusted, fd = accept4(lfd, (struct sockaddr *)&ss, &sl,
+					  SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE)
@@ -1357,18 +1531,24 @@ static void on_accept(struct worker *wk)
 			return;
 		}
 		sockaddr_ip(&ss, ip, &fam, ipstr, sizeof(ipstr));
+		trusted = rconf_is_trusted_proxy(s->cf, (const struct sockaddr *)&ss);
 		if (atomic_fetch_add(&s->nconns, 1) >= s->max_conns) {
 			atomic_fetch_sub(&s->nconns, 1);
+			count(&wk->refusals[REF_CONN_LIMIT]);
 			close(fd);
 			continue;
 		}
-		if (ip_acquire(s, ip) != 0) {
+		/* every request through a trusted proxy comes from its address:
+		 * the per-address limit is not for it */
+		if (!trusted && ip_acquire(s, ip) != 0) {
 			atomic_fetch_sub(&s->nconns, 1);
+			count(&wk->refusals[REF_IP_LIMIT]);
 			close(fd);
 			continue;
 		}
 		if (!(c = calloc(1, sizeof(*c)))) {
-			ip_release(s, ip);
+			if (!trusted)
+				ip_release(s, ip);
 			atomic_fetch_sub(&s->nconns, 1);
 			close(fd);
 			continue;
@@ -1379,12 +1559,17 @@ static void on_accept(struct worker *wk)
 		c->st = C_READ;
 		memcpy(c->ip, ip, 16);
 		c->family = fam;
+		c->metrics = metrics;
+		c->trusted = trusted;
+		c->peer = ss;
 		memcpy(c->ipstr, ipstr, sizeof(c->ipstr));
+		count(&wk->accepted);
 		c->events = EPOLLIN | EPOLLRDHUP;
 		ev.events = c->events;
 		ev.data.ptr = c;
 		if (epoll_ctl(wk->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
-			ip_release(s, ip);
+			if (!trusted)
+				ip_release(s, ip);
 			atomic_fetch_sub(&s->nconns, 1);
 			close(fd);
 			free(c);
@@ -1411,6 +1596,7 @@ static void expire(struct worker *wk, uint64_t now)
 			conn_free(c); /* idle keep-alive */
 			continue;
 		}
+		count(&wk->refusals[REF_TIMEOUT]);
 		if (c->st != C_WRITE) /* best effort: the connection closes anyway */
 			(void)!send(c->fd, msg, sizeof(msg) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		conn_free(c);
@@ -1433,6 +1619,8 @@ static void *worker_main(void *arg)
 			if (listening) {
 				struct conn *c, *cn;
 				epoll_ctl(wk->ep, EPOLL_CTL_DEL, wk->lfd, NULL);
+				if (wk->mfd >= 0)
+					epoll_ctl(wk->ep, EPOLL_CTL_DEL, wk->mfd, NULL);
 				listening = 0;
 				stop_at = now + STOP_GRACE_MS;
 				for (c = wk->t_head; c; c = cn) {
@@ -1461,7 +1649,11 @@ static void *worker_main(void *arg)
 			struct conn *c;
 
 			if (p == (void *)&wk->lfd) {
-				on_accept(wk);
+				on_accept(wk, wk->lfd, 0);
+				continue;
+			}
+			if (p == (void *)&wk->mfd) {
+				on_accept(wk, wk->mfd, 1);
 				continue;
 			}
 			if (p == (void *)&wk->efd) {
@@ -1507,8 +1699,8 @@ static void *worker_main(void *arg)
 
 /* ---- start / stop ---------------------------------------------------------------------- */
 
-static int open_listener(struct server *s, const struct sockaddr_storage *addr, socklen_t len,
-			 int *out)
+static int open_listener(struct server *s, const char *name, const struct sockaddr_storage *addr,
+			 socklen_t len, int *out)
 {
 	int fd, one = 1;
 
@@ -1522,7 +1714,7 @@ static int open_listener(struct server *s, const struct sockaddr_storage *addr, 
 	if (addr->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (const struct sockaddr *)addr, len) != 0 || listen(fd, 4096) != 0) {
-		log_msg(s->lg, LOG_ERR, "cannot listen on %s: %s", s->cf->listen, strerror(errno));
+		log_msg(s->lg, LOG_ERR, "cannot listen on %s: %s", name, strerror(errno));
 		close(fd);
 		return ERR_IO;
 	}
@@ -1613,7 +1805,7 @@ int server_start(const struct rconf *cf, const struct log *lg, struct server **o
 		goto fail;
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		s->wk[i].srv = s;
-		s->wk[i].ep = s->wk[i].lfd = s->wk[i].efd = -1;
+		s->wk[i].ep = s->wk[i].lfd = s->wk[i].efd = s->wk[i].mfd = -1;
 		pthread_mutex_init(&s->wk[i].wq_mu, NULL);
 	}
 	/* The first socket picks the port (port 0: any free one); the others
@@ -1623,7 +1815,7 @@ int server_start(const struct rconf *cf, const struct log *lg, struct server **o
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct worker *wk = &s->wk[i];
 		struct epoll_event ev = {.events = EPOLLIN};
-		if ((r = open_listener(s, &addr, alen, &wk->lfd)) != 0)
+		if ((r = open_listener(s, cf->listen, &addr, alen, &wk->lfd)) != 0)
 			goto fail;
 		if (i == 0) {
 			struct sockaddr_storage ss;
@@ -1651,6 +1843,22 @@ int server_start(const struct rconf *cf, const struct log *lg, struct server **o
 		if (epoll_ctl(wk->ep, EPOLL_CTL_ADD, wk->efd, &ev) != 0)
 			goto fail;
 	}
+	if (cf->metrics_on) {
+		/* /metrics on its own address (loopback by default), worker 0 */
+		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->wk[0].mfd};
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		if ((r = open_listener(s, cf->metrics_listen, &cf->metrics_addr, cf->metrics_len,
+				       &s->wk[0].mfd)) != 0)
+			goto fail;
+		r = ERR_IO;
+		if (epoll_ctl(s->wk[0].ep, EPOLL_CTL_ADD, s->wk[0].mfd, &ev) != 0 ||
+		    getsockname(s->wk[0].mfd, (struct sockaddr *)&ss, &sl) != 0)
+			goto fail;
+		s->metrics_port =
+			ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+						       : ((struct sockaddr_in *)&ss)->sin_port);
+	}
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		if (pthread_create(&s->wk[i].th, NULL, worker_main, &s->wk[i]) != 0) {
 			log_msg(lg, LOG_ERR, "cannot start worker thread %u", i);
@@ -1669,6 +1877,11 @@ fail:
 unsigned short server_port(const struct server *s)
 {
 	return s->port;
+}
+
+unsigned short server_metrics_port(const struct server *s)
+{
+	return s->metrics_port;
 }
 
 unsigned server_threads(const struct server *s)
@@ -1698,6 +1911,8 @@ void server_stop(struct server *s)
 		struct worker *wk = &s->wk[i];
 		if (wk->lfd >= 0)
 			close(wk->lfd);
+		if (wk->mfd >= 0)
+			close(wk->mfd);
 		if (wk->efd >= 0)
 			close(wk->efd);
 		if (wk->ep >= 0)

@@ -16,6 +16,9 @@ int server_start(const struct rconf *cf, const struct log *lg, struct server **o
 /* The bound port (useful with port 0). */
 unsigned short server_port(const struct server *s);
 
+/* The bound /metrics port (0: metrics_listen = off). */
+unsigned short server_metrics_port(const struct server *s);
+
 /* Worker threads started. */
 unsigned server_threads(const struct server *s);
 

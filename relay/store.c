@@ -30,7 +30,7 @@ struct session {
 	char *auth_url;
 	struct store_context ctx;
 	char confirm[STORE_CONFIRM_MAX + 1];
-	uint64_t created_ms, expires_ms;
+	uint64_t created_ms, expires_ms, landed_ms;
 	unsigned continues;
 	enum store_status status;
 	char *code, *iss, *error, *error_description;
@@ -678,6 +678,7 @@ int store_callback(struct store *s, const char *state, const struct store_callba
 			r = ERR_NOMEM;
 		} else {
 			se->status = cb->code ? STORE_CODE : STORE_ERROR;
+			se->landed_ms = now;
 			s->st.callbacks++;
 			if (confirm && cb->code)
 				memcpy(confirm, se->confirm, STORE_CONFIRM_MAX + 1);
@@ -754,6 +755,7 @@ int store_poll(struct store *s, const char *state, const unsigned char *hash, ui
 		goto out;
 	}
 	/* A final status: hand it out once, then the session is gone. */
+	out->landed_ms = se->landed_ms;
 	out->code = se->code;
 	out->iss = se->iss;
 	out->error = se->error;

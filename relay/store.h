@@ -84,6 +84,7 @@ struct store_result {
 	enum store_status status;
 	char *code, *iss, *error, *error_description;
 	char sid[STORE_SID_LEN + 1];
+	uint64_t landed_ms; /* when the callback landed (the caller's clock), 0 if unknown */
 };
 
 enum store_wake {
