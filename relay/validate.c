@@ -525,6 +525,12 @@ int cbq_parse(const char *query, size_t len, struct cbq *out)
 	r = ERR_RELAY_REQUEST;
 	if (!c.code == !c.error)
 		goto out; /* exactly one of code and error */
+	if (c.code && c.error_description) {
+		/* a description belongs to an error only: not stored, not compared */
+		OPENSSL_cleanse(c.error_description, strlen(c.error_description));
+		free(c.error_description);
+		c.error_description = NULL;
+	}
 	*out = c;
 	memset(&c, 0, sizeof(c));
 	r = ERR_OK;
@@ -593,12 +599,14 @@ int pollq_parse(const char *q, size_t len, unsigned *wait)
 	if (qs.n != (w ? 1u : 0u))
 		goto out;
 	if (w) {
-		if (w->value_len == 0 || w->value_len > 9)
+		if (w->value_len == 0 || w->value_len > 32)
 			goto out;
 		for (size_t i = 0; i < w->value_len; i++) {
 			if (w->value[i] < '0' || w->value[i] > '9')
 				goto out;
 			v = v * 10 + (unsigned long)(w->value[i] - '0');
+			if (v > POLL_WAIT_MAX)
+				v = POLL_WAIT_MAX + 1; /* capped below, never overflows */
 		}
 		*wait = v > POLL_WAIT_MAX ? POLL_WAIT_MAX : (unsigned)v;
 	}

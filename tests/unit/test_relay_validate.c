@@ -337,6 +337,14 @@ static void test_pollq(void)
 	T_EQ(w, 30);
 	T_EQ(pollq_s("wait=007", &w), ERR_OK);
 	T_EQ(w, 7);
+	/* capped however many digits (PROTOCOL.md), never refused */
+	T_EQ(pollq_s("wait=1234567890", &w), ERR_OK);
+	T_EQ(w, 30);
+	T_EQ(pollq_s("wait=0000000005", &w), ERR_OK);
+	T_EQ(w, 5);
+	T_EQ(pollq_s("wait=99999999999999999999999999999999", &w), ERR_OK);
+	T_EQ(w, 30);
+	T_EQ(pollq_s("wait=999999999999999999999999999999999", &w), ERR_RELAY_REQUEST);
 	T_EQ(pollq_s("wait=%31", &w), ERR_OK); /* decoded first: "1" */
 	T_EQ(w, 1);
 
@@ -482,6 +490,10 @@ static void test_cbq(void)
 	T_EQ(cbq_rc("state=" STATE), ERR_RELAY_REQUEST);
 	T_EQ(cbq_rc("state=" STATE "&iss=https%3A%2F%2Fidp"), ERR_RELAY_REQUEST);
 	T_EQ(cbq_rc("state=" STATE "&error_description=x"), ERR_RELAY_REQUEST);
+	/* a description belongs to an error: dropped next to a code */
+	T_EQ(cbq_s("code=c&error_description=x&state=" STATE, &c), ERR_OK);
+	T_OK(c.code && strcmp(c.code, "c") == 0 && c.error_description == NULL);
+	cbq_cleanup(&c);
 	T_EQ(cbq_rc("code=&state=" STATE), ERR_RELAY_REQUEST);
 	T_EQ(cbq_rc("error=&state=" STATE), ERR_RELAY_REQUEST);
 
