@@ -55,7 +55,7 @@ ulimit -n "$want" 2>/dev/null
 
 # An ASan/UBSan relay keeps freed memory in quarantine: a wider RSS bound.
 if grep -q __asan_init "$RELAY" 2>/dev/null; then
-	export ABUSE_RSS_MIB=${ABUSE_RSS_MIB:-400}
+	export ABUSE_RSS_MIB=${ABUSE_RSS_MIB:-100}
 	echo "     note: sanitizer build, RSS bound +$ABUSE_RSS_MIB MiB"
 fi
 

@@ -637,10 +637,10 @@ async def case_slowloris(r):
         ts = results[kind]
         closed = sorted(t for t in ts if t is not None)
         worst = closed[-1] if closed else 0
-        spread = (f"after {closed[0]:.2f} / {closed[len(closed) // 2]:.2f} / {worst:.2f} s (min/median/max)"
-                  if closed else "none closed")
+        spread = (f" after {closed[0]:.2f} / {closed[len(closed) // 2]:.2f} / {worst:.2f} s (min/median/max)"
+                  if closed else "")
         check(f"{label}: all {n} connections trickling {what} closed by the relay within {deadline:g} s "
-              f"({len(closed)} closed {spread})",
+              f"({len(closed)} closed{spread})",
               len(closed) == n and worst <= deadline,
               f"{n - len(closed)} still open {deadline + 2:g} s after connecting; "
               f"{sum(1 for t in closed if t > deadline)} closed late: "
