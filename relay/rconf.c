@@ -712,10 +712,6 @@ static int load_reg_secrets(struct loader *ld, struct rconf *c)
 		c->n_reg_hashes++;
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));
-	if (r == ERR_OK) {
-		c->has_reg_secret = 1;
-		memcpy(c->reg_secret_hash, c->reg_hashes[0], sizeof(c->reg_secret_hash));
-	}
 	return r;
 }
 
@@ -990,7 +986,6 @@ void rconf_cleanup(struct rconf *c)
 		OPENSSL_cleanse(c->reg_hashes, c->n_reg_hashes * sizeof(*c->reg_hashes));
 		free(c->reg_hashes);
 	}
-	OPENSSL_cleanse(c->reg_secret_hash, sizeof(c->reg_secret_hash));
 	free(c->proxies);
 	free(c->redis_host);
 	free(c->redis_unix);

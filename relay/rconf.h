@@ -69,11 +69,6 @@ struct rconf {
 	char *redis_unix;
 	unsigned redis_db;
 	char *redis_password;
-	/* Transitional, for the old server.c/main.c only: has_reg_secret =
-	 * n_reg_hashes > 0, reg_secret_hash = reg_hashes[0]. Removed once they
-	 * call rconf_reg_authorized(). */
-	int has_reg_secret;
-	unsigned char reg_secret_hash[32];
 };
 
 /* Loads path; listen (may be NULL) overrides the listen key. On error
