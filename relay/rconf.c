@@ -379,7 +379,10 @@ static int set_bool(struct loader *ld, struct rconf *c, const struct key_def *k,
 	return ERR_OK;
 }
 
-/* One "ADDR[/PREFIX]" of trusted_proxies. */
+/* One "ADDR[/PREFIX]" of trusted_proxies. An IPv4-mapped IPv6 network
+ * (::ffff:a.b.c.d/96+N) is stored as the IPv4 network a.b.c.d/N. */
+static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
 static int parse_net(struct loader *ld, int line, const char *tok, struct rconf_net *n)
 {
 	char a[INET6_ADDRSTRLEN + 8], shown[INET6_ADDRSTRLEN];
@@ -407,7 +410,7 @@ static int parse_net(struct loader *ld, int line, const char *tok, struct rconf_
 			    "trusted_proxies: bad prefix length in \"%s\" (IPv4 /1../32, IPv6 "
 			    "/1../128; /0 would trust every client)",
 			    tok);
-	if (n->family == AF_INET6 && IN6_IS_ADDR_V4MAPPED((struct in6_addr *)(void *)n->addr)) {
+	if (n->family == AF_INET6 && memcmp(n->addr, v4mapped, sizeof(v4mapped)) == 0) {
 		if (n->prefix < 96)
 			return fail(ld, line, ERR_CONFIG,
 				    "trusted_proxies: \"%s\": write IPv4 networks as IPv4", tok);
