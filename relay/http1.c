@@ -109,6 +109,13 @@ static int field(const char *line, size_t n, struct http1_req *out, int *seen_ho
 			return -501;
 		out->chunked = 1;
 	} else if (http1_eq(name, nn, "host")) {
+		/* uri-host [ ":" port ]: reg-name, IPv4 or [IP-literal] bytes only */
+		for (size_t k = 0; k < n; k++) {
+			unsigned char h = (unsigned char)v[k];
+			if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'z') ||
+			      (h >= 'A' && h <= 'Z') || strchr("-._~!$&'()*+,;=:[]%", h)))
+				return -400;
+		}
 		return once(seen_host, &out->host, v, n);
 	} else if (http1_eq(name, nn, "authorization")) {
 		return once(&out->has_authorization, &out->authorization, v, n);
@@ -261,6 +268,8 @@ long http1_parse_head(const char *buf, size_t len, size_t *scan, struct http1_re
 	if (r.minor == 1 && !seen_host)
 		return -400;
 	r.keep_alive = close ? 0 : (r.minor == 1 || keep);
+	if (r.minor == 0)
+		r.expect_continue = 0; /* RFC 9110 10.1.1: ignored from HTTP/1.0 */
 	r.head_len = end + 4;
 	*out = r;
 	return (long)r.head_len;
@@ -283,6 +292,60 @@ enum {
 	CK_DONE,
 };
 
+/* The text after a chunk size, up to its CR: *( BWS ";" BWS ext-name
+ * [ BWS "=" BWS ( token / quoted-string ) ] ) BWS. */
+static size_t bws(const char *e, size_t n, size_t i)
+{
+	while (i < n && (e[i] == ' ' || e[i] == '\t'))
+		i++;
+	return i;
+}
+
+static size_t token_end(const char *e, size_t n, size_t i)
+{
+	while (i < n && tchar((unsigned char)e[i]))
+		i++;
+	return i;
+}
+
+static int ext_ok(const char *e, size_t n)
+{
+	size_t i = 0, j;
+
+	for (;;) {
+		i = bws(e, n, i);
+		if (i == n)
+			return 1;
+		if (e[i++] != ';')
+			return 0;
+		i = bws(e, n, i);
+		if ((j = token_end(e, n, i)) == i)
+			return 0; /* an extension needs a name */
+		i = bws(e, n, j);
+		if (i == n || e[i] != '=')
+			continue;
+		i = bws(e, n, i + 1);
+		if (i < n && e[i] == '"') {
+			for (i++;; i++) {
+				if (i >= n)
+					return 0;
+				if (e[i] == '\\') {
+					if (++i >= n)
+						return 0;
+					continue;
+				}
+				if (e[i] == '"')
+					break;
+			}
+			i++;
+		} else {
+			if ((j = token_end(e, n, i)) == i)
+				return 0;
+			i = j;
+		}
+	}
+}
+
 static int hexv(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -298,8 +361,8 @@ long http1_chunked_feed(struct http1_chunked *c, const char *in, size_t len, cha
 {
 	size_t i = 0;
 
-	*done = 0;
-	while (i < len) {
+	*done = c->st == CK_DONE;
+	while (i < len && !*done) {
 		unsigned char ch = (unsigned char)in[i];
 		int h;
 
@@ -313,7 +376,8 @@ long http1_chunked_feed(struct http1_chunked *c, const char *in, size_t len, cha
 				c->st = CK_SIZE;
 			} else if (c->st == CK_SIZE && (ch == ';' || ch == ' ' || ch == '\t')) {
 				c->st = CK_EXT;
-				c->ext = 0;
+				c->extbuf[0] = (char)ch;
+				c->ext = 1;
 			} else if (c->st == CK_SIZE && ch == '\r') {
 				c->st = CK_SIZE_LF;
 			} else {
@@ -322,11 +386,16 @@ long http1_chunked_feed(struct http1_chunked *c, const char *in, size_t len, cha
 			i++;
 			break;
 		case CK_EXT:
-			if (ch == '\r')
+			if (ch == '\r') {
+				if (!ext_ok(c->extbuf, c->ext))
+					return -400;
 				c->st = CK_SIZE_LF;
-			else if ((ch < 0x20 && ch != '\t') || ch == 0x7f ||
-				 ++c->ext > CHUNK_EXT_MAX)
+			} else if ((ch < 0x20 && ch != '\t') || ch == 0x7f ||
+				   c->ext >= sizeof(c->extbuf)) {
 				return -400;
+			} else {
+				c->extbuf[c->ext++] = (char)ch;
+			}
 			i++;
 			break;
 		case CK_SIZE_LF:
@@ -373,16 +442,24 @@ long http1_chunked_feed(struct http1_chunked *c, const char *in, size_t len, cha
 				return -400;
 			} else {
 				c->st = CK_TRAILER_LINE;
+				c->colon = 0;
 			}
 			if (++c->trailer > TRAILER_MAX)
 				return -400;
 			i++;
 			break;
 		case CK_TRAILER_LINE:
-			if (ch == '\r')
+			if (ch == '\r') {
+				if (!c->colon)
+					return -400; /* a trailer line is a field */
 				c->st = CK_TRAILER_LF;
-			else if ((ch < 0x20 && ch != '\t') || ch == 0x7f)
+			} else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
 				return -400;
+			} else if (ch == ':') {
+				c->colon = 1;
+			} else if (!c->colon && !tchar(ch)) {
+				return -400;
+			}
 			if (++c->trailer > TRAILER_MAX)
 				return -400;
 			i++;

@@ -16,8 +16,13 @@
  *   one other than "chunked", Transfer-Encoding in HTTP/1.0 -> 400/501, and
  *   the server closes the connection after answering, so nothing that
  *   follows on it is ever read as a request;
- * - HTTP/1.1 without exactly one Host field -> 400 (RFC 9112 3.2);
- * - Expect: only "100-continue" (417 otherwise);
+ * - HTTP/1.1 without exactly one Host field, or a Host value with a byte
+ *   no authority can hold -> 400 (RFC 9112 3.2);
+ * - Expect: only "100-continue" (417 otherwise), ignored in HTTP/1.0
+ *   (RFC 9110 10.1.1);
+ * - chunked bodies: chunk extensions must follow RFC 9112 7.1.1
+ *   (BWS ";" BWS token [BWS "=" BWS token / quoted-string]), trailer lines
+ *   must be fields (name ":" value);
  * - Authorization, Content-Type, Host, X-Forwarded-For and Forwarded may
  *   each appear once (400 otherwise): the relay never has to guess which
  *   copy counts.
@@ -57,7 +62,10 @@ struct http1_req {
 /* Parses the head at the start of buf[0..len). *scan (0 before the first
  * call for a request) remembers how far the bytes were checked, so calling
  * again as more bytes arrive costs only the new ones. Returns HTTP1_MORE
- * when the head is not complete yet (and still may become valid), the
+ * when the head is not complete yet (byte-level errors — NUL, bare CR or
+ * LF — are refused at once; the grammar of the request line and fields
+ * once the empty line arrives, so a bad head costs at most HTTP1_HEAD_MAX
+ * bytes and the request deadline), the
  * head's length (> 0) with *out filled, or the negated status to answer:
  * -400, -414, -431, -501, -505, -417. After a negative return the
  * connection must be closed once the answer is sent. */
@@ -71,6 +79,8 @@ struct http1_chunked {
 	unsigned long long left;
 	size_t ext, trailer;
 	int digits;
+	int colon;	  /* the current trailer line had its ':' */
+	char extbuf[257]; /* ';' + extensions of a chunk-size line, checked at its CR */
 };
 
 /* Consumes in[0..len), appending data to out (out_len bytes used, cap

@@ -945,6 +945,60 @@ static void test_eq(void)
 	T_EQ(http1_eq("h\0st", 4, "h"), 0);
 }
 
+/* Rules tightened after the first review of http1.c (each case was
+ * accepted before). */
+static void test_strict(void)
+{
+	struct http1_req r;
+	struct dec d;
+
+	T_CASE("chunked: only BWS then ';' ext-name may follow a size (RFC 9112 7.1.1)");
+	FEED("5 6\r\nhello\r\n0\r\n\r\n", 64, &d);
+	T_EQ(d.r, -400);
+	FEED("5 garbage\r\nhello\r\n0\r\n\r\n", 64, &d);
+	T_EQ(d.r, -400);
+	FEED("5;\r\nhello\r\n0\r\n\r\n", 64, &d);
+	T_EQ(d.r, -400);
+	FEED("5 ; a = \"q\\\"x\" ;b\r\nhello\r\n0\r\n\r\n", 64, &d);
+	T_EQ(d.done, 1);
+	FEED("5;a=\"open\r\nhello\r\n0\r\n\r\n", 64, &d);
+	T_EQ(d.r, -400);
+	FEED("5;a=\r\nhello\r\n0\r\n\r\n", 64, &d);
+	T_EQ(d.r, -400);
+
+	T_CASE("chunked: a trailer line is a field (name ':' value)");
+	FEED("0\r\nnocolon\r\n\r\n", 64, &d);
+	T_EQ(d.r, -400);
+	FEED("0\r\nX-T: 1\r\n\r\n", 64, &d);
+	T_EQ(d.done, 1);
+
+	T_CASE("chunked: after the end, a call with no bytes still says done");
+	{
+		struct http1_chunked c;
+		char out[8];
+		size_t ol = 0;
+		int done = 0;
+
+		memset(&c, 0, sizeof(c));
+		T_EQ(http1_chunked_feed(&c, "0\r\n\r\n", 5, out, &ol, sizeof(out), &done), 5);
+		T_EQ(done, 1);
+		T_EQ(http1_chunked_feed(&c, "", 0, out, &ol, sizeof(out), &done), 0);
+		T_EQ(done, 1);
+	}
+
+	T_CASE("head: Expect: 100-continue from HTTP/1.0 is ignored (RFC 9110 10.1.1)");
+	T_OK(parse("POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", &r) > 0);
+	T_EQ(r.expect_continue, 0);
+	T_OK(parse(GET11 "Expect: 100-continue\r\n\r\n", &r) > 0);
+	T_EQ(r.expect_continue, 1);
+
+	T_CASE("head: a Host value no authority can hold -> 400 (RFC 9112 3.2)");
+	T_EQ(status("GET / HTTP/1.1\r\nHost: a b/c@d\r\n\r\n"), -400);
+	T_EQ(status("GET / HTTP/1.1\r\nHost: x/y\r\n\r\n"), -400);
+	T_OK(parse("GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n", &r) > 0);
+	T_OK(parse("GET / HTTP/1.1\r\nHost: relay.example.org:443\r\n\r\n", &r) > 0);
+}
+
 int main(void)
 {
 	test_minimal();
@@ -960,6 +1014,7 @@ int main(void)
 	test_pipelined();
 	test_chunked();
 	test_eq();
+	test_strict();
 	free(cur);
 	return t_done();
 }
