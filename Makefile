@@ -143,6 +143,7 @@ check: deps all $(UNIT_BINS) $(ITEST_BINS)
 	@B=$(B) tests/run-unit.sh $(UNIT_BINS)
 	@B=$(B) tests/module/run.sh
 	@B=$(B) tests/relay/run.sh
+	@B=$(B) tests/relay/redis.sh
 	@B=$(B) tests/relay/abuse.sh
 	@bash tests/idp/selftest.sh
 	@B=$(B) tests/integration/run.sh

@@ -23,6 +23,7 @@ T=$(mktemp -d)
 PIDS=()
 REDIS_PID=
 cleanup() {
+	exec 2>/dev/null # no "Killed" job notices after the last line
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	[ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null
 	wait 2>/dev/null
