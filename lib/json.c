@@ -60,19 +60,68 @@ int json_utf8_valid(const char *str, size_t len)
 	return 1;
 }
 
-/* Refuses "\u0000" (any hex case) anywhere inside a string literal. A
- * backslash outside strings is a syntax error cJSON reports anyway. */
-static int has_nul_escape(const char *s, size_t len)
+static int hex4(const char *s, unsigned *out)
+{
+	unsigned v = 0;
+
+	for (int k = 0; k < 4; k++) {
+		char c = s[k];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
+			return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Refuses every escape cJSON would decode into something else than the
+ * text says: "\u0000" (any hex case), a \u without four hex digits (cJSON
+ * reads "\uZZZZ" as U+0000), a lone or reversed UTF-16 surrogate, and any
+ * other letter after a backslash. A backslash outside strings is a syntax
+ * error cJSON reports anyway. */
+static int has_bad_escape(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++) {
 		const char *bs = memchr(s + i, '\\', len - i);
+		unsigned u, lo;
+
 		if (!bs)
 			return 0;
 		i = (size_t)(bs - s);
-		if (i + 5 < len && s[i + 1] == 'u' && s[i + 2] == '0' && s[i + 3] == '0' &&
-		    s[i + 4] == '0' && s[i + 5] == '0')
+		if (i + 1 >= len)
 			return 1;
-		i++; /* skip the escaped character (handles "\\\\u0000") */
+		switch (s[i + 1]) {
+		case '"':
+		case '\\':
+		case '/':
+		case 'b':
+		case 'f':
+		case 'n':
+		case 'r':
+		case 't':
+			i++; /* skip the escaped character (handles "\\\\u0000") */
+			continue;
+		case 'u':
+			break;
+		default:
+			return 1;
+		}
+		if (i + 6 > len || hex4(s + i + 2, &u) != 0 || u == 0 ||
+		    (u >= 0xdc00 && u <= 0xdfff))
+			return 1;
+		i += 5;
+		if (u >= 0xd800 && u <= 0xdbff) {
+			if (i + 7 > len || s[i + 1] != '\\' || s[i + 2] != 'u' ||
+			    hex4(s + i + 3, &lo) != 0 || lo < 0xdc00 || lo > 0xdfff)
+				return 1;
+			i += 6;
+		}
 	}
 	return 0;
 }
@@ -189,7 +238,7 @@ int json_parse(const char *in, size_t len, size_t max_len, int max_depth, cJSON 
 		return ERR_INVAL;
 	if (len > max_len)
 		return ERR_TOO_LARGE;
-	if (!json_utf8_valid(in, len) || has_nul_escape(in, len))
+	if (!json_utf8_valid(in, len) || has_bad_escape(in, len))
 		return ERR_JSON_UTF8;
 	root = cJSON_ParseWithLengthOpts(in, len, &end, 0);
 	if (!root)

@@ -88,6 +88,9 @@ int qs_parse(const char *q, size_t len, struct qs *out)
 			return r;
 		if (nlen == 0 || nlen > QS_NAME_MAX)
 			return ERR_RELAY_REQUEST;
+		/* every name and value, used or not, is valid UTF-8 once decoded */
+		if (!json_utf8_valid(p->name, nlen) || !json_utf8_valid(p->value, p->value_len))
+			return ERR_RELAY_REQUEST;
 		for (size_t k = 0; k + 1 < out->n; k++)
 			if (strcmp(out->p[k].name, p->name) == 0)
 				return ERR_RELAY_REQUEST;

@@ -96,6 +96,15 @@ int main(void)
 	T_EQ(parse_ok("{\"a\":\"\xf4\x90\x80\x80\"}"), ERR_JSON_UTF8);
 	T_EQ(parse_ok("{\"a\":\"x\\u0000y\"}"), ERR_JSON_UTF8);
 	T_EQ(parse_ok("{\"a\":\"x\\\\u0000y\"}"), 0); /* escaped backslash, literal text */
+	T_CASE("escapes cJSON would decode into something else (\\uZZZZ reads as U+0000)");
+	T_EQ(parse_ok("{\"a\":\"web1\\uZZZZevil\"}"), ERR_JSON_UTF8);
+	T_EQ(parse_ok("{\"a\":\"x\\u00zz\"}"), ERR_JSON_UTF8);
+	T_EQ(parse_ok("{\"a\":\"x\\u12\"}"), ERR_JSON_UTF8);
+	T_EQ(parse_ok("{\"a\":\"x\\ud800\"}"), ERR_JSON_UTF8);	      /* lone high surrogate */
+	T_EQ(parse_ok("{\"a\":\"x\\udc00\\ud800\"}"), ERR_JSON_UTF8); /* reversed pair */
+	T_EQ(parse_ok("{\"a\":\"x\\ud800\\u0041\"}"), ERR_JSON_UTF8);
+	T_EQ(parse_ok("{\"a\":\"x\\q\"}"), ERR_JSON_UTF8);
+	T_EQ(parse_ok("{\"a\":\"\\ud83d\\ude00 \\u00e9 \\n\\t\\/\"}"), 0); /* a valid pair, é */
 	T_EQ(json_parse("{\"a\":1}\0", 8, 100, 4, &j), ERR_JSON_UTF8);
 	T_EQ(parse_ok("\xff\xfe{\x00}"), ERR_JSON_UTF8); /* UTF-16 BOM */
 	T_EQ(parse_ok("{\"a\":\"caf\xc3\xa9\"}"), 0);

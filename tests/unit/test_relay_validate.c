@@ -251,6 +251,13 @@ static void test_qs(void)
 	T_EQ(qs_parse("", 0, &q), ERR_OK);
 	T_EQ(q.n, 0);
 	qs_cleanup(&q);
+	T_CASE("query strings: every name and value valid UTF-8 once decoded");
+	T_EQ(qs_rc("a=%FF"), ERR_RELAY_REQUEST);
+	T_EQ(qs_rc("a=%C0%AF"), ERR_RELAY_REQUEST);    /* overlong '/' */
+	T_EQ(qs_rc("a=%ED%A0%80"), ERR_RELAY_REQUEST); /* lone surrogate */
+	T_EQ(qs_rc("%FF=1"), ERR_RELAY_REQUEST);
+	T_EQ(qs_rc("session_state=%E2%82"), ERR_RELAY_REQUEST); /* truncated */
+	T_EQ(qs_rc("a=%C3%A9%E2%82%AC"), ERR_OK);		/* é € */
 	T_EQ(qs_s("a=", &q), ERR_OK);
 	T_OK(q.n == 1 && q.p[0].value_len == 0 && strcmp(q.p[0].value, "") == 0);
 	qs_cleanup(&q);
