@@ -1609,7 +1609,7 @@ static void *worker_main(void *arg)
 	struct server *s = wk->srv;
 	struct epoll_event evs[MAX_EVENTS];
 	uint64_t stop_at = 0;
-	int listening = 1;
+	int listening = 1, woken = 0;
 
 	for (;;) {
 		uint64_t now = mono_ms(), due = store_next_due(s->st);
@@ -1643,6 +1643,7 @@ static void *worker_main(void *arg)
 		else if (due - now < (uint64_t)timeout)
 			timeout = (int)(due - now);
 		n = epoll_wait(wk->ep, evs, MAX_EVENTS, timeout);
+		woken = 0;
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 			uint32_t e = evs[i].events;
@@ -1657,7 +1658,9 @@ static void *worker_main(void *arg)
 				continue;
 			}
 			if (p == (void *)&wk->efd) {
-				drain_wakes(wk);
+				/* after the batch: answering a woken poll may free a
+				 * connection that has an event further down evs[] */
+				woken = 1;
 				continue;
 			}
 			c = p;
@@ -1677,6 +1680,8 @@ static void *worker_main(void *arg)
 			if (e & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
 				on_readable(c);
 		}
+		if (woken)
+			drain_wakes(wk);
 		now = mono_ms();
 		expire(wk, now);
 		if (store_next_due(s->st) <= now)
