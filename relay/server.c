@@ -661,6 +661,10 @@ static int do_register(struct conn *c)
 	case ERR_RELAY_FULL:
 		ret = respond_json_error(c, 503, "too many pending logins");
 		goto out;
+	case ERR_IO: /* the store (Redis) cannot be reached: try again later */
+		rq->note = "store unavailable";
+		ret = respond_json_error(c, 503, "store unavailable");
+		goto out;
 	default:
 		ret = respond_json_error(c, 500, "internal error");
 		goto out;
@@ -783,6 +787,10 @@ static int do_poll(struct conn *c)
 		rq->note = "not found";
 		return respond_json_error(c, 404, "not found");
 	}
+	if (r == ERR_IO) {
+		rq->note = "store unavailable";
+		return respond_json_error(c, 503, "store unavailable");
+	}
 	if (r != ERR_OK)
 		return respond_json_error(c, 500, "internal error");
 	ret = poll_answer(c, &res);
@@ -815,8 +823,15 @@ static int do_link_get(struct conn *c)
 	uint64_t now = mono_ms();
 	int r;
 
-	if (!valid_id(rq) || store_link_view(s->st, rq->tail, now, &l) != 0)
+	if (!valid_id(rq))
 		return respond_page(c, 404, HTML_NOT_FOUND);
+	if ((r = store_link_view(s->st, rq->tail, now, &l)) != 0) {
+		if (r == ERR_IO) {
+			rq->note = "store unavailable";
+			return respond_page(c, 503, HTML_UNAVAILABLE);
+		}
+		return respond_page(c, 404, HTML_NOT_FOUND);
+	}
 	memcpy(rq->sid, l.sid, sizeof(rq->sid));
 	if (l.status != STORE_PENDING || l.continues_left == 0) {
 		rq->note = "gone";
@@ -869,6 +884,9 @@ static int do_link_post(struct conn *c)
 		return respond_page(c, 410, HTML_GONE);
 	case ERR_RELAY_NOT_FOUND:
 		return respond_page(c, 404, HTML_NOT_FOUND);
+	case ERR_IO:
+		rq->note = "store unavailable";
+		return respond_page(c, 503, HTML_UNAVAILABLE);
 	default:
 		return respond_page(c, 500, HTML_INTERNAL);
 	}
@@ -914,6 +932,9 @@ static int do_callback(struct conn *c)
 	case ERR_RELAY_NOT_FOUND:
 		rq->note = "unknown";
 		return respond_page(c, 404, HTML_NOT_FOUND);
+	case ERR_IO:
+		rq->note = "store unavailable";
+		return respond_page(c, 503, HTML_UNAVAILABLE);
 	default:
 		return respond_page(c, 500, HTML_INTERNAL);
 	}
