@@ -10,7 +10,7 @@
 #     status checked) vs nginx answering the same three requests with fixed
 #     201/200/200 answers of the same sizes. Goal: >= 0.6x at every c.
 #  4. Stall sweep: /healthz at c = 1 .. 4096, 2 s each; a point below 10%
-#     of the median is run again and, if again below, is a STALL. Goal: 0.
+#     of the median is a STALL (run once more to show it). Goal: 0.
 #  5. Wake: 5000 held long-polls (?wait=30), 5000 callbacks in a burst;
 #     callback sent -> poll answered per login. Goal: p99 <= 1 ms, none lost.
 #  6. Memory per pending login: VmRSS before/after 100k registrations.
@@ -201,16 +201,28 @@ CONF
 	[ -n "$NWORKERS" ] || { echo "bench-relay: no nginx workers"; return 1; }
 }
 
-# wrk_run URL CONNS THREADS CPUS PIDS SECS -> "req/s p99_ms cpu_us_per_req errors busy%"
+# cpus_snap CPULIST -> "busy total" jiffies of those CPUs (/proc/stat)
+cpus_snap() {
+	awk -v l=",$1," '$1 ~ /^cpu[0-9]/ && index(l, "," substr($1, 4) ",") {
+		b += $2 + $3 + $4 + $7 + $8 + $9; t += $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }
+		END { print b + 0, t + 0 }' /proc/stat
+}
+# cpus_busy "SNAP0" "SNAP1" -> percent busy in between
+cpus_busy() { echo "$1 $2" | awk '{ printf "%.0f", ($4 > $2 ? 100 * ($3 - $1) / ($4 - $2) : 0) }'; }
+
+# wrk_run URL CONNS THREADS CPUS PIDS SECS
+#   -> "req/s p99_ms cpu_us_per_req errors server_busy% load_cpus_busy%"
 wrk_run() {
-	local url=$1 c=$2 th=$3 cpus=$4 pids=$5 secs=$6 out c0 c1
+	local url=$1 c=$2 th=$3 cpus=$4 pids=$5 secs=$6 out c0 c1 l0 l1
 	[ "$th" -gt "$c" ] && th=$c
 	# shellcheck disable=SC2086
 	c0=$(cpu_us ${pids//,/ })
+	l0=$(cpus_snap "$cpus")
 	out=$(taskset -c "$cpus" wrk -t"$th" -c"$c" -d"${secs}s" --latency --timeout 2s "$url" 2>&1)
+	l1=$(cpus_snap "$cpus")
 	# shellcheck disable=SC2086
 	c1=$(cpu_us ${pids//,/ })
-	printf '%s\n' "$out" | awk -v cpu=$((c1 - c0)) -v secs="$secs" '
+	printf '%s\n' "$out" | awk -v cpu=$((c1 - c0)) -v secs="$secs" -v lb="$(cpus_busy "$l0" "$l1")" '
 		function ms(v, n) {
 			n = v + 0
 			if (v ~ /us$/) return n / 1000
@@ -224,20 +236,23 @@ wrk_run() {
 		/ requests in / { n = $1 }
 		/Socket errors:/ { e += $4 + $6 + $8 + $10 }
 		/Non-2xx or 3xx/ { e += $NF }
-		END { printf "%.0f %.2f %.1f %d %.0f\n", rps, p99 == "" ? -1 : p99, n ? cpu / n : -1, e,
-			cpu / secs / 10000 }'
+		END { printf "%.0f %.2f %.1f %d %.0f %d\n", rps, p99 == "" ? -1 : p99, n ? cpu / n : -1, e,
+			cpu / secs / 10000, lb }'
 }
 
 # cyc_run PORT CONNS CPUS PIDS DRIVERS: sets CYC (driver output, summed over
-# DRIVERS processes, each with CONNS/DRIVERS connections).
+# DRIVERS processes, each with CONNS/DRIVERS connections) and LOADBUSY (% busy
+# of the load CPUs, warm-up included).
 cyc_run() {
-	local port=$1 c=$2 cpus=$3 pids=$4 nd=$5 i o dp=()
+	local port=$1 c=$2 cpus=$3 pids=$4 nd=$5 i o dp=() l0
+	l0=$(cpus_snap "$cpus")
 	for ((i = 0; i < nd; i++)); do
 		taskset -c "$cpus" "$DRIVER" cycle --port "$port" --conns $((c / nd)) --duration "$SECS" \
 			--warmup 0.5 --secret-file "$T/reg.secret" --pid "$pids" >"$T/cyc.out.$i" 2>"$T/cyc.err.$i" &
 		dp+=($!)
 	done
 	wait "${dp[@]}"
+	LOADBUSY=$(cpus_busy "$l0" "$(cpus_snap "$cpus")")
 	CYC=$(awk -F= '
 		$1 ~ /_per_s$|^cycles$|^bad_status$|^errors$|^timeouts$|^inflight_at_end$|^stuck_at_end$|^client_cpu_s$/ { s[$1] += $2 }
 		$1 ~ /_p99_ms$|_max_ms$|^oldest_inflight_ms$/ { if (!($1 in m) || $2 > m[$1]) m[$1] = $2 }
@@ -249,10 +264,24 @@ cyc_run() {
 }
 
 declare -A R
+STARRED=
+# star LOAD_BUSY%: "*" when the load generator (on CPUs of its own) was the
+# limit; starred LOAD_BUSY%...: the same test in this shell, for the footnote
+star() {
+	[ "${PINNED:-0}" = 1 ] && [ "${1:-0}" -ge 95 ] && printf '*'
+	return 0
+}
+starred() {
+	local b
+	for b in "$@"; do [ -n "$(star "$b")" ] && STARRED=1; done
+	return 0
+}
 
 # sections 1-3 for one CPU layout
 compare() { # LABEL THREADS SRVCPUS LOADCPUS WRKTHREADS DRIVERS
 	local label=$1 th=$2 scpu=$3 lcpu=$4 wt=$5 nd=$6 c r n ID rc nc
+	PINNED=0
+	[ "$scpu" != "$lcpu" ] && PINNED=1
 	echo
 	echo "=== $label"
 	relay_start main "$th" "$scpu" || return 1
@@ -293,17 +322,18 @@ compare() { # LABEL THREADS SRVCPUS LOADCPUS WRKTHREADS DRIVERS
 				r=$(wrk_run "http://127.0.0.1:$RPORT/l/$ID" "$c" "$wt" "$lcpu" "$RPID" "$SECS")
 				n=$(wrk_run "http://127.0.0.1:$NPORT/l/page" "$c" "$wt" "$lcpu" "$NWORKERS" "$SECS")
 			fi
-			read -r r_rps r_p99 r_cpu r_err r_busy <<<"$r"
-			read -r n_rps n_p99 n_cpu n_err n_busy <<<"$n"
+			read -r r_rps r_p99 r_cpu r_err r_busy r_lb <<<"$r"
+			read -r n_rps n_p99 n_cpu n_err n_busy n_lb <<<"$n"
 			R[$label,$what,$c]=$(ratio "$r_rps" "$n_rps")
-			printf '%6s | %9s %8s %9s %5s %5s | %9s %8s %9s %5s %5s | %6s\n' "$c" "$r_rps" "$r_p99" "$r_cpu" "$r_busy" "$r_err" \
-				"$n_rps" "$n_p99" "$n_cpu" "$n_busy" "$n_err" "${R[$label,$what,$c]}"
+			starred "$r_lb" "$n_lb"
+			printf '%6s | %9s %8s %9s %5s %5s | %9s %8s %9s %5s %5s | %6s\n' "$c" "$r_rps$(star "$r_lb")" "$r_p99" "$r_cpu" \
+				"$r_busy" "$r_err" "$n_rps$(star "$n_lb")" "$n_p99" "$n_cpu" "$n_busy" "$n_err" "${R[$label,$what,$c]}"
 		done
 	done
 
 	echo
 	echo "-- full cycle register -> callback -> poll (relay_cycle x$nd, ${SECS}s after 0.5s warm-up; p99 in ms)"
-	printf '%6s | %8s %7s %7s %8s %5s | %8s %7s %7s %8s %5s | %6s\n' conns "relay c/s" "req p99" "cyc p99" "cpu us/c" errs \
+	printf '%6s | %9s %7s %7s %8s %5s | %9s %7s %7s %8s %5s | %6s\n' conns "relay c/s" "req p99" "cyc p99" "cpu us/c" errs \
 		"nginx c/s" "req p99" "cyc p99" "cpu us/c" errs ratio
 	for c in $CONCS; do
 		local rc_rate rc_req rc_cyc rc_cpu rc_err nc_rate nc_req nc_cyc nc_cpu nc_err stuck
@@ -312,16 +342,22 @@ compare() { # LABEL THREADS SRVCPUS LOADCPUS WRKTHREADS DRIVERS
 		rc_cpu=$(awk -v s="$(kv "$CYC" server_cpu_s)" -v n="$(kv "$CYC" cycles)" 'BEGIN { printf "%.1f", (n > 0 ? s * 1e6 / n : -1) }')
 		rc_err=$(($(kv "$CYC" errors) + $(kv "$CYC" bad_status)))
 		stuck=$(kv "$CYC" stuck_at_end)
+		rc_rate+=$(star "$LOADBUSY")
+		starred "$LOADBUSY"
 		cyc_run "$NPORT" "$c" "$lcpu" "$NWORKERS" "$nd"
 		nc_rate=$(kv "$CYC" cycles_per_s) nc_req=$(kv "$CYC" req_p99_ms) nc_cyc=$(kv "$CYC" cycle_p99_ms)
 		nc_cpu=$(awk -v s="$(kv "$CYC" server_cpu_s)" -v n="$(kv "$CYC" cycles)" 'BEGIN { printf "%.1f", (n > 0 ? s * 1e6 / n : -1) }')
 		nc_err=$(($(kv "$CYC" errors) + $(kv "$CYC" bad_status)))
-		R[$label,cycle,$c]=$(ratio "$rc_rate" "$nc_rate")
+		R[$label,cycle,$c]=$(ratio "${rc_rate%\*}" "$nc_rate")
+		nc_rate+=$(star "$LOADBUSY")
+		starred "$LOADBUSY"
 		R[$label,cyccpu,$c]="$rc_cpu/$nc_cpu"
 		printf '%6s | %9s %7.2f %7.2f %8s %5s | %9s %7.2f %7.2f %8s %5s | %6s\n' "$c" "$rc_rate" "$rc_req" "$rc_cyc" "$rc_cpu" "$rc_err" \
 			"$nc_rate" "$nc_req" "$nc_cyc" "$nc_cpu" "$nc_err" "${R[$label,cycle,$c]}"
 		[ "${stuck:-0}" -gt 0 ] && echo "       relay: $stuck requests unanswered for more than 1 s when the window closed"
 	done
+	[ -n "$STARRED" ] && echo "  * the load generator's CPUs were >= 95% busy: that server may have had room to go faster"
+	STARRED=
 	relay_stop
 	nginx_stop
 }
@@ -369,15 +405,12 @@ if relay_start sweep 1 "$SRV1"; then
 		read -r s_rps s_p99 _ s_err _ <<<"${SW[$c]}"
 		flag=
 		if low "$s_rps"; then
-			# a point this low is run once more: a stall repeats, a dip
-			# from another process on the machine does not
+			# run once more, for the reader: a stall mostly repeats (not
+			# always to the same depth); a dip from another process on a
+			# busy machine mostly does not
 			again=$(wrk_run "http://127.0.0.1:$RPORT/healthz" "$c" 1 "$LOAD1" "$RPID" "$SWEEP_SECS")
-			if low "${again%% *}"; then
-				flag="STALL (again: ${again%% *} req/s)"
-				STALLS=$((STALLS + 1))
-			else
-				flag="dip, not repeated (again: ${again%% *} req/s)"
-			fi
+			flag="STALL (again: ${again%% *} req/s)"
+			STALLS=$((STALLS + 1))
 		fi
 		printf '%6s %10s %9s %6s %s\n' "$c" "$s_rps" "$s_p99" "$s_err" "$flag"
 	done

@@ -82,6 +82,7 @@ struct conn {
 	size_t out_len, out_off;
 	char *in;
 	size_t in_len, in_cap;
+	uint32_t ev; /* epoll interest set */
 };
 
 struct resp {
@@ -316,12 +317,16 @@ static void build_request(struct conn *c, enum kind k, long login, int wait)
 	c->login = login;
 }
 
+/* epoll_ctl only when the interest set changes (not once per request). */
 static void set_events(struct conn *c, uint32_t ev)
 {
 	struct epoll_event e = {.events = ev, .data.ptr = c};
 
+	if (c->ev == ev)
+		return;
 	if (epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &e) != 0)
 		die("epoll_ctl mod");
+	c->ev = ev;
 }
 
 static void on_sent(struct conn *c);
@@ -367,6 +372,7 @@ static int conn_open(struct conn *c)
 	c->connecting = 1;
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, c->fd, &e) != 0)
 		die("epoll_ctl add");
+	c->ev = e.events;
 	return 0;
 }
 
@@ -691,7 +697,8 @@ static void handle(struct conn *c, uint32_t ev)
 	}
 	if (ev & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		for (;;) {
-			ssize_t rd = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+			size_t space = c->in_cap - c->in_len;
+			ssize_t rd = recv(c->fd, c->in + c->in_len, space, 0);
 			if (rd < 0) {
 				if (errno == EAGAIN || errno == EWOULDBLOCK)
 					break;
@@ -734,6 +741,8 @@ static void handle(struct conn *c, uint32_t ev)
 				conn_failed(c, "answer too large");
 				return;
 			}
+			if ((size_t)rd < space)
+				break; /* drained; level-triggered epoll reports more */
 		}
 	}
 }
