@@ -145,6 +145,7 @@ check: deps all $(UNIT_BINS) $(ITEST_BINS)
 	@B=$(B) tests/relay/run.sh
 	@B=$(B) tests/relay/redis.sh
 	@B=$(B) tests/relay/abuse.sh
+	@B=$(B) tests/relay/ops.sh
 	@bash tests/idp/selftest.sh
 	@B=$(B) tests/integration/run.sh
 	@B=$(B) tests/integration/login.sh
