@@ -83,49 +83,71 @@ static int element_for(const char *s, size_t n, const char **v, size_t *vn)
 	return -1;
 }
 
-int fwd_client(const struct rconf *cf, const struct sockaddr *peer, const char *fwd, size_t fwd_len,
-	       const char *xff, size_t xff_len, struct sockaddr_storage *out)
+/* One field, walked from the right: past every trusted proxy, the first
+ * other address is the client. An entry that does not parse before that
+ * point makes the field worthless (a proxy of ours wrote everything to its
+ * right; what is left of the client is the client's own text and is not
+ * read). All entries trusted: the leftmost. */
+static int from_field(const struct rconf *cf, const char *s, size_t n, int forwarded,
+		      struct sockaddr_storage *out)
 {
-	struct sockaddr_storage hop[FWD_MAX_HOPS];
-	const char *s = fwd ? fwd : xff;
-	size_t n = fwd ? fwd_len : xff_len, nh = 0;
+	size_t end = n, hops = 0;
 
-	if (!s || !rconf_is_trusted_proxy(cf, peer))
-		return 0;
-	/* Parse every hop first: one bad entry and the field is not believed. */
-	while (n) {
-		const char *comma = memchr(s, ',', n);
-		size_t en = comma ? (size_t)(comma - s) : n;
-		const char *e = s, *v;
-		size_t k = en, vn;
+	for (;;) {
+		const char *e, *v;
+		size_t b = end, k, vn;
+		struct sockaddr_storage a;
 
+		while (b > 0 && s[b - 1] != ',')
+			b--;
+		e = s + b;
+		k = end - b;
 		trim(&e, &k);
-		if (nh == FWD_MAX_HOPS)
+		if (++hops > FWD_MAX_HOPS)
 			return 0;
-		if (fwd) {
+		if (forwarded) {
 			if (element_for(e, k, &v, &vn) != 0)
 				return 0;
 		} else {
 			v = e;
 			vn = k;
 		}
-		if (parse_ip(v, vn, &hop[nh++]) != 0)
+		if (parse_ip(v, vn, &a) != 0)
 			return 0;
-		if (!comma)
-			break;
-		s = comma + 1;
-		n -= en + 1;
-		if (n == 0)
-			return 0; /* trailing comma */
-	}
-	if (nh == 0)
-		return 0;
-	/* From the right: skip our own proxies; the first other is the client. */
-	for (size_t i = nh; i-- > 0;) {
-		if (i == 0 || !rconf_is_trusted_proxy(cf, (const struct sockaddr *)&hop[i])) {
-			*out = hop[i];
+		if (b == 0 || !rconf_is_trusted_proxy(cf, (const struct sockaddr *)&a)) {
+			*out = a;
 			return 1;
 		}
+		end = b - 1; /* before the comma */
 	}
-	return 0;
+}
+
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+			      &((const struct sockaddr_in *)b)->sin_addr, 4) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		      &((const struct sockaddr_in6 *)b)->sin6_addr, 16) == 0;
+}
+
+int fwd_client(const struct rconf *cf, const struct sockaddr *peer, const char *fwd, size_t fwd_len,
+	       const char *xff, size_t xff_len, struct sockaddr_storage *out)
+{
+	struct sockaddr_storage a, b;
+
+	if ((!fwd && !xff) || !rconf_is_trusted_proxy(cf, peer))
+		return 0;
+	if (fwd && xff) {
+		/* A proxy that sets one of them passes the other through from
+		 * the client: believe them only when they agree. */
+		if (from_field(cf, fwd, fwd_len, 1, &a) != 1 ||
+		    from_field(cf, xff, xff_len, 0, &b) != 1 || !same_addr(&a, &b))
+			return 0;
+		*out = a;
+		return 1;
+	}
+	return from_field(cf, fwd ? fwd : xff, fwd ? fwd_len : xff_len, fwd != NULL, out);
 }

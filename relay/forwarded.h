@@ -3,8 +3,11 @@
  * X-Forwarded-For / Forwarded (RFC 7239) fields believed; from anyone else
  * they are ignored. The list is walked from the right (the entry the
  * nearest proxy appended) past every trusted proxy; the first address that
- * is not one is the client. A field that does not parse is not believed
- * at all: the peer stays the client. */
+ * is not one is the client, whatever the client wrote to its left. An
+ * entry that does not parse before that point: not believed, the peer
+ * stays the client. Both fields present: believed only when they name the
+ * same client (a proxy that sets one passes the other through untouched
+ * from the client). */
 #ifndef RELAY_FORWARDED_H
 #define RELAY_FORWARDED_H
 
@@ -13,9 +16,9 @@
 
 #include "rconf.h"
 
-/* peer: the TCP peer. fwd/xff: the field values (NULL when absent; when
- * both are present Forwarded is used). On 1, *out holds the client's
- * address (AF_INET or AF_INET6; port 0); 0: use the peer. */
+/* peer: the TCP peer. fwd/xff: the field values (NULL when absent). On 1,
+ * *out holds the client's address (AF_INET or AF_INET6; port 0); 0: use
+ * the peer. */
 int fwd_client(const struct rconf *cf, const struct sockaddr *peer, const char *fwd, size_t fwd_len,
 	       const char *xff, size_t xff_len, struct sockaddr_storage *out);
 

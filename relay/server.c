@@ -111,6 +111,8 @@ struct req {
 	const char *auth, *ctype; /* field values, NUL-terminated, or NULL */
 	char method_name[12];
 	char client[INET6_ADDRSTRLEN + 1]; /* behind a trusted proxy: the real client */
+	unsigned char client_ip[16];
+	int client_counted; /* client_ip holds a max_connections_per_ip slot */
 	uint64_t start_ms;
 	size_t body_max;
 	char *body; /* chunked bodies only; otherwise points into the input */
@@ -320,6 +322,8 @@ static void req_reset(struct conn *c)
 {
 	struct req *rq = &c->rq;
 
+	if (rq->client_counted)
+		ip_release(c->wk->srv, rq->client_ip);
 	if (rq->body_owned && rq->body) {
 		OPENSSL_cleanse(rq->body, rq->body_len);
 		free(rq->body);
@@ -368,6 +372,8 @@ static void conn_free(struct conn *c)
 }
 
 static void log_request(struct conn *c, const char *extra);
+static void sockaddr_ip(const struct sockaddr_storage *ss, unsigned char ip[16], int *family,
+			char *str, size_t strlen_);
 
 /* Closes c. A held poll whose wake is already in flight stays allocated
  * (gone) until the wake reaches this worker. */
@@ -1224,14 +1230,20 @@ static int begin_request(struct conn *c)
 	rq->route = route_of(path, c->metrics, &rq->tail);
 	if (c->trusted && (rq->h.has_forwarded || rq->h.has_xff)) {
 		struct sockaddr_storage cl;
+		int fam;
 		if (fwd_client(s->cf, (const struct sockaddr *)&c->peer,
 			       rq->h.has_forwarded ? rq->h.forwarded.p : NULL, rq->h.forwarded.n,
-			       rq->h.has_xff ? rq->h.xff.p : NULL, rq->h.xff.n, &cl) == 1)
-			inet_ntop(cl.ss_family,
-				  cl.ss_family == AF_INET
-					  ? (const void *)&((struct sockaddr_in *)&cl)->sin_addr
-					  : (const void *)&((struct sockaddr_in6 *)&cl)->sin6_addr,
-				  rq->client, sizeof(rq->client));
+			       rq->h.has_xff ? rq->h.xff.p : NULL, rq->h.xff.n, &cl) == 1) {
+			sockaddr_ip(&cl, rq->client_ip, &fam, rq->client, sizeof(rq->client));
+			/* the per-address limit, for the client behind the proxy:
+			 * its requests in progress (held polls included) */
+			if (ip_acquire(s, rq->client_ip) != 0) {
+				count(&c->wk->refusals[REF_IP_LIMIT]);
+				rq->note = "too many requests from this address";
+				return respond_page(c, 503, HTML_UNAVAILABLE);
+			}
+			rq->client_counted = 1;
+		}
 	}
 	if (rq->tail)
 		rq->tail_len = strlen(rq->tail);

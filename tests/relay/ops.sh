@@ -344,9 +344,11 @@ req POST "$FBASE/v1/sessions" "${CONN[@]}" "${REGAUTH[@]}" -H 'Content-Type: app
 [ "$st" = 413 ]
 check "through nginx: a 17000-byte body -> 413 (client_max_body_size 16k)" $? "$st"
 
-# Trusted proxies are exempt from max_connections_per_ip (2 here): 6 held
-# polls through nginx are all served; 3 direct ones from one untrusted
-# address: two held, the third refused at accept.
+# max_connections_per_ip (2 here) counts the client behind a trusted proxy
+# (RLY-25): through nginx, 3 polls from each of two client addresses: two
+# held per client, the third answered 503 at once. Then 3 direct ones from
+# one untrusted address: two held, the third refused at accept.
+CLIENT2=127.0.0.3
 scrape "$FMPORT" "$T/pi0.m" >/dev/null
 new_login "$FBASE" "$FBASE" 120 "${CONN[@]}" "${REGAUTH[@]}"
 S1=$STATE P1=$SECRET
@@ -356,33 +358,41 @@ new_login "$FBASE" "$FBASE" 120 "${CONN[@]}" "${REGAUTH[@]}"
 S3=$STATE P3=$SECRET
 cpids=()
 for i in 1 2 3; do
-	curl -s --max-time 10 "${CONN[@]}" -H "Authorization: Bearer $P1" -o "$T/pn.$i" -w '%{http_code}' \
-		"$(poll_url "$FBASE" "$S1" 2)" >"$T/pn.$i.st" &
+	curl -s --max-time 10 --cacert "$T/pki/ca.pem" --interface "$CLIENT" -H "Authorization: Bearer $P1" \
+		-o "$T/pn.$i" -w '%{http_code}' "$(poll_url "$FBASE" "$S1" 2)" >"$T/pn.$i.st" &
 	cpids+=($!)
-	curl -s --max-time 10 "${CONN[@]}" -H "Authorization: Bearer $P2" -o "$T/pn.$((i + 3))" -w '%{http_code}' \
-		"$(poll_url "$FBASE" "$S2" 2)" >"$T/pn.$((i + 3)).st" &
+	curl -s --max-time 10 --cacert "$T/pki/ca.pem" --interface "$CLIENT2" -H "Authorization: Bearer $P2" \
+		-o "$T/pn.$((i + 3))" -w '%{http_code}' "$(poll_url "$FBASE" "$S2" 2)" >"$T/pn.$((i + 3)).st" &
 	cpids+=($!)
 done
 t0=$(now_ms)
-wait_held "$FMPORT" 6
-h6=$?
+wait_held "$FMPORT" 4
+h4=$?
+wait "${cpids[@]}"
+ms=$(($(now_ms) - t0))
+nn=$(count200 "$T"/pn.?.st)
+n503=$(count200 "$T"/pn.?.st 503)
+np=$(grep -l '^{"status":"pending"}$' "$T"/pn.? | wc -l)
+na=$(count200 "$T"/pn.1.st "$T"/pn.2.st "$T"/pn.3.st)
+nb=$(count200 "$T"/pn.4.st "$T"/pn.5.st "$T"/pn.6.st)
+scrape "$FMPORT" "$T/pi1.m" >/dev/null
+k='relay_refusals_total{reason="max_connections_per_ip"}'
+dref=$(($(mval "$T/pi1.m" "$k") - $(mval "$T/pi0.m" "$k")))
+[ $h4 -eq 0 ] && [ "$nn" -eq 4 ] && [ "$np" -eq 4 ] && [ "$n503" -eq 2 ] && [ "$na" -eq 2 ] && [ "$nb" -eq 2 ] &&
+	[ "$dref" -eq 2 ]
+check "RLY-25 through nginx, max_connections_per_ip = 2 counts each client behind the proxy: 2 held + 1 refused (503) per client (${ms} ms)" $? \
+	"held4=$h4 200s=$nn 503s=$n503 pending=$np per-client=$na/$nb delta=$dref $(cat "$T"/pn.?.st)"
+cpids=()
 for i in 1 2 3; do
 	curl -s --max-time 10 --interface "$CLIENT" -H "Authorization: Bearer $P3" -o "$T/pd.$i" -w '%{http_code}' \
 		"$(poll_url "http://127.0.0.1:$FPORT" "$S3" 2)" >"$T/pd.$i.st" &
 	cpids+=($!)
 done
 wait "${cpids[@]}"
-ms=$(($(now_ms) - t0))
-nn=$(count200 "$T"/pn.?.st)
-np=$(grep -l '^{"status":"pending"}$' "$T"/pn.? | wc -l)
 nd=$(count200 "$T"/pd.?.st)
 nd0=$(count200 "$T"/pd.?.st 000)
-scrape "$FMPORT" "$T/pi1.m" >/dev/null
-k='relay_refusals_total{reason="max_connections_per_ip"}'
-dref=$(($(mval "$T/pi1.m" "$k") - $(mval "$T/pi0.m" "$k")))
-[ $h6 -eq 0 ] && [ "$nn" -eq 6 ] && [ "$np" -eq 6 ] && [ $ms -ge 1900 ]
-check "through nginx (trusted peer, exempt from max_connections_per_ip = 2): 6 held polls, all pending after wait=2 (${ms} ms)" $? \
-	"held6=$h6 200s=$nn pending=$np $(cat "$T"/pn.?.st)"
+scrape "$FMPORT" "$T/pi2.m" >/dev/null
+dref=$(($(mval "$T/pi2.m" "$k") - $(mval "$T/pi1.m" "$k")))
 [ "$nd" -eq 2 ] && [ "$nd0" -eq 1 ] && [ "$dref" -eq 1 ]
 check "direct from untrusted $CLIENT: 2 held polls served, the 3rd refused (max_connections_per_ip refusals +1)" $? \
 	"200s=$nd refused=$nd0 delta=$dref $(cat "$T"/pd.?.st)"
@@ -426,8 +436,12 @@ fwd "RLY-25 trusted peer, chain 198.51.100.1, 203.0.113.7, 127.0.0.1 (rightmost 
 fwd "RLY-25 trusted peer, Forwarded: for=203.0.113.7;proto=https, for=127.0.0.1" 203.0.113.7 \
 	-H 'Forwarded: for=203.0.113.7;proto=https, for=127.0.0.1'
 fwd 'RLY-25 trusted peer, Forwarded: for="[2001:db8::7]:4711"' 2001:db8::7 -H 'Forwarded: for="[2001:db8::7]:4711"'
-fwd "RLY-25 trusted peer, Forwarded and X-Forwarded-For: Forwarded is used (as documented)" 203.0.113.7 \
+fwd "RLY-25 trusted peer, Forwarded and X-Forwarded-For naming different clients: neither believed" 127.0.0.1 \
 	-H 'X-Forwarded-For: 198.51.100.1' -H 'Forwarded: for=203.0.113.7'
+fwd "RLY-25 trusted peer, Forwarded and X-Forwarded-For naming the same client: believed" 203.0.113.7 \
+	-H 'X-Forwarded-For: 203.0.113.7' -H 'Forwarded: for=203.0.113.7'
+fwd "RLY-25 trusted peer, appended chain garbage, 203.0.113.7, 127.0.0.1: the client's own text left of it is not read" 203.0.113.7 \
+	-H 'X-Forwarded-For: garbage, 203.0.113.7, 127.0.0.1'
 m0=$(mark "$FLOG")
 st=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-Forwarded-For: 203.0.113.7' -H 'X-Forwarded-For: 198.51.100.1' \
 	"http://127.0.0.1:$FPORT/ops-probe")
