@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,8 +28,12 @@ struct session {
 	char csrf[STORE_CSRF_LEN + 1];
 	char sid[STORE_SID_LEN + 1];
 	unsigned char poll_hash[STORE_HASH_LEN];
-	char *auth_url;
-	struct store_context ctx;
+	/* One allocation, exactly sized: the authorization URL, then host,
+	 * service, user and rhost, each NUL-terminated (a fixed struct
+	 * store_context would cost 516 bytes per login; ~40 are used). */
+	char *text;
+	size_t text_len;
+	unsigned short off_ctx[4];
 	char confirm[STORE_CONFIRM_MAX + 1];
 	uint64_t created_ms, expires_ms, landed_ms;
 	unsigned continues;
@@ -203,12 +208,51 @@ static void clear_result(struct session *se)
 	se->code = se->iss = se->error = se->error_description = NULL;
 }
 
+static const char *ctx_field(const struct store_context *c, int k)
+{
+	return k == 0 ? c->host : k == 1 ? c->service : k == 2 ? c->user : c->rhost;
+}
+
+/* se->text = auth_url NUL host NUL service NUL user NUL rhost NUL. */
+static int text_pack(struct session *se, const struct store_new *n)
+{
+	size_t ul = strlen(n->auth_url), len = ul + 1, at;
+
+	for (int k = 0; k < 4; k++)
+		len += strnlen(ctx_field(&n->ctx, k), STORE_CTX_MAX) + 1;
+	if (len > 65535 || !(se->text = malloc(len)))
+		return -1;
+	memcpy(se->text, n->auth_url, ul + 1);
+	at = ul + 1;
+	for (int k = 0; k < 4; k++) {
+		const char *f = ctx_field(&n->ctx, k);
+		size_t fl = strnlen(f, STORE_CTX_MAX);
+		se->off_ctx[k] = (unsigned short)at;
+		memcpy(se->text + at, f, fl);
+		se->text[at + fl] = '\0';
+		at += fl + 1;
+	}
+	se->text_len = len;
+	return 0;
+}
+
+static void text_unpack(const struct session *se, struct store_context *c)
+{
+	char *dst[4] = {c->host, c->service, c->user, c->rhost};
+
+	for (int k = 0; k < 4; k++)
+		snprintf(dst[k], STORE_CTX_MAX + 1, "%s", se->text + se->off_ctx[k]);
+}
+
 static void session_free(struct session *se)
 {
 	if (!se)
 		return;
 	clear_result(se);
-	wipe_free(se->auth_url);
+	if (se->text) {
+		OPENSSL_cleanse(se->text, se->text_len);
+		free(se->text);
+	}
 	OPENSSL_cleanse(se, sizeof(*se));
 	free(se);
 }
@@ -517,7 +561,7 @@ int store_register(struct store *s, const struct store_new *n, uint64_t now)
 	if (store_heap_room((void ***)&s->exp, s->count, &s->exp_cap) != 0 ||
 	    !(se = calloc(1, sizeof(*se))))
 		goto out;
-	if (!(se->auth_url = strdup(n->auth_url))) {
+	if (text_pack(se, n) != 0) {
 		free(se);
 		goto out;
 	}
@@ -525,7 +569,6 @@ int store_register(struct store *s, const struct store_new *n, uint64_t now)
 	memcpy(se->id, n->id, sizeof(se->id));
 	memcpy(se->csrf, n->csrf, sizeof(se->csrf));
 	memcpy(se->poll_hash, n->poll_hash, sizeof(se->poll_hash));
-	se->ctx = n->ctx;
 	memcpy(se->confirm, n->confirm, sizeof(se->confirm));
 	se->confirm[STORE_CONFIRM_MAX] = '\0';
 	store_sid(se->id, se->sid);
@@ -558,7 +601,7 @@ int store_link_view(struct store *s, const char *id, uint64_t now, struct store_
 	if (live(se, now)) {
 		memset(out, 0, sizeof(*out));
 		out->status = se->status;
-		out->ctx = se->ctx;
+		text_unpack(se, &out->ctx);
 		memcpy(out->csrf, se->csrf, sizeof(out->csrf));
 		out->created_ms = se->created_ms;
 		out->expires_ms = se->expires_ms;
@@ -599,7 +642,7 @@ int store_link_continue(struct store *s, const char *id, const char *csrf, uint6
 		r = ERR_RELAY_GONE;
 		goto out;
 	}
-	if (!(*url = strdup(se->auth_url))) {
+	if (!(*url = strdup(se->text))) {
 		r = ERR_NOMEM;
 		goto out;
 	}
