@@ -9,10 +9,11 @@
 
 #include "err.h"
 #include "log.h"
+#include "logline.h"
 #include "rconf.h"
 #include "server.h"
 
-#define PROG "oauth2-pkce-relay"
+#define PROG LOGLINE_PROG
 
 static void usage(FILE *f)
 {
@@ -22,16 +23,11 @@ static void usage(FILE *f)
 /* "2025-01-31T12:00:00Z oauth2-pkce-relay: msg" on stderr, one write. */
 static void sink(void *ctx, int prio, const char *msg)
 {
-	char ts[32] = "-";
-	struct timespec now;
-	struct tm tm;
+	char line[LOGLINE_BATCH];
 
 	(void)ctx;
 	(void)prio;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (gmtime_r(&now.tv_sec, &tm))
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "%s " PROG ": %s\n", ts, msg);
+	logline_write(2, line, logline_format(line, sizeof(line), msg, NULL, NULL));
 }
 
 int main(int argc, char **argv)
