@@ -1265,6 +1265,8 @@ static int begin_request(struct conn *c)
 			if (ip_acquire(s, rq->client_ip) != 0) {
 				count(&c->wk->refusals[REF_IP_LIMIT]);
 				rq->note = "too many requests from this address";
+				if (rq->h.chunked || (rq->h.has_clen && rq->h.clen > 0))
+					c->close_after = 1; /* its body is never read */
 				return respond_page(c, 503, HTML_UNAVAILABLE);
 			}
 			rq->client_counted = 1;
@@ -1369,39 +1371,42 @@ static int flush_out(struct conn *c)
 }
 
 static void process(struct conn *c);
+static int process_one(struct conn *c);
 
 /* The answer is queued: send it, then go on with the next request. */
-static void after_answer(struct conn *c)
+/* 1: the answer is out and pipelined bytes wait (the caller processes them
+ * in its loop, never by recursion); 0: nothing more now, or c is gone. */
+static int after_answer(struct conn *c)
 {
 	int r = flush_out(c);
 
 	if (r < 0) {
 		log_request(c, " [connection closed early]");
 		conn_free(c);
-		return;
+		return 0;
 	}
 	if (r == 0) {
 		set_events(c, EPOLLOUT | EPOLLRDHUP);
-		return;
+		return 0;
 	}
 	log_request(c, NULL);
 	out_free(c);
 	if (c->close_after) {
 		shutdown(c->fd, SHUT_WR);
 		conn_free(c);
-		return;
+		return 0;
 	}
 	consume(c, c->rq.h.head_len + (c->rq.body_owned ? 0 : c->rq.body_len));
 	req_reset(c);
 	c->st = C_READ;
 	timer_arm(c, mono_ms());
 	set_events(c, EPOLLIN | EPOLLRDHUP);
-	if (c->in_len)
-		process(c);
+	return c->in_len != 0;
 }
 
-/* Drives c as far as the bytes at hand allow. */
-static void process(struct conn *c)
+/* One request as far as the bytes at hand allow; 1 when another one is
+ * waiting in the input. */
+static int process_one(struct conn *c)
 {
 	struct req *rq = &c->rq;
 	size_t need;
@@ -1412,7 +1417,7 @@ static void process(struct conn *c)
 		if (c->st == C_READ) {
 			r = http1_parse_head(c->in, c->in_len, &c->scan, &rq->h);
 			if (r == HTTP1_MORE)
-				return;
+				return 0;
 			if (r < 0) {
 				if (respond_framing(c, (unsigned)-r) != 0)
 					goto close;
@@ -1472,11 +1477,11 @@ static void process(struct conn *c)
 					avail - (size_t)used);
 				c->in_len -= (size_t)used;
 				if (!done)
-					return;
+					return 0;
 				rq->body[rq->body_len] = '\0';
 			} else {
 				if (avail < rq->h.clen)
-					return;
+					return 0;
 				rq->body = c->in + rq->h.head_len;
 				rq->body_len = (size_t)rq->h.clen;
 			}
@@ -1486,16 +1491,24 @@ static void process(struct conn *c)
 				goto held;
 			break;
 		}
-		return;
+		return 0;
 	}
-	after_answer(c);
-	return;
+	return after_answer(c);
 held:
 	timer_unlink(c);
 	set_events(c, EPOLLRDHUP);
-	return;
+	return 0;
 close:
 	conn_free(c);
+	return 0;
+}
+
+/* Drives c as far as the bytes at hand allow: pipelined requests one after
+ * the other, in a loop. */
+static void process(struct conn *c)
+{
+	while (process_one(c))
+		;
 }
 
 /* ---- workers ------------------------------------------------------------------------------ */
@@ -1529,7 +1542,8 @@ static void on_woken(struct conn *c)
 		conn_free(c);
 		return;
 	}
-	after_answer(c);
+	if (after_answer(c))
+		process(c);
 }
 
 static void drain_wakes(struct worker *wk)
@@ -1733,7 +1747,8 @@ static void *worker_main(void *arg)
 					conn_close(c);
 					continue;
 				}
-				after_answer(c);
+				if (after_answer(c))
+					process(c);
 				continue;
 			}
 			if (e & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
