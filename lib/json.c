@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "text.h"
 
 int json_utf8_valid(const char *str, size_t len)
 {
@@ -33,29 +34,10 @@ int json_utf8_valid(const char *str, size_t len)
 		if (c < 0x80) {
 			i++;
 			continue;
-		} else if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
-			return 0;
 		}
-		if (len - i <= n)
+		if ((n = text_utf8_decode(s + i, len - i, &cp)) == 0)
 			return 0;
-		for (size_t k = 1; k <= n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		i += n + 1;
+		i += n;
 	}
 	return 1;
 }

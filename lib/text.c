@@ -77,9 +77,7 @@ int text_cp_display_safe(unsigned long cp)
 	return 1;
 }
 
-/* Decodes the shortest-form UTF-8 sequence at s[0..len), len >= 1. Returns
- * its length with *cp set, or 0 when it is not valid UTF-8. */
-static size_t utf8_decode(const unsigned char *s, size_t len, unsigned long *cp)
+size_t text_utf8_decode(const unsigned char *s, size_t len, unsigned long *cp)
 {
 	unsigned char c = s[0];
 	size_t n;
@@ -127,7 +125,7 @@ int text_display_safe(const char *str, size_t len)
 			i++;
 			continue;
 		}
-		if ((n = utf8_decode(s + i, len - i, &cp)) == 0 || !text_cp_display_safe(cp))
+		if ((n = text_utf8_decode(s + i, len - i, &cp)) == 0 || !text_cp_display_safe(cp))
 			return 0;
 		i += n;
 	}
@@ -141,7 +139,7 @@ int text_display_safe(const char *str, size_t len)
 static size_t render_unit(const unsigned char *s, size_t len, int esc, char out[16], size_t *outn)
 {
 	unsigned long cp;
-	size_t n = utf8_decode(s, len, &cp);
+	size_t n = text_utf8_decode(s, len, &cp);
 
 	if (n == 0) { /* not valid UTF-8 here (esc is then set): one byte */
 		*outn = (size_t)snprintf(out, 16, "\\x%02X", s[0]);

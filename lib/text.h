@@ -22,6 +22,12 @@
  * U+10FFFF. */
 int text_cp_display_safe(unsigned long cp);
 
+/* Decodes the shortest-form UTF-8 sequence at s[0..len), len >= 1: its
+ * length with *cp set, or 0 when it is not valid UTF-8 (overlong,
+ * surrogate, past U+10FFFF, truncated, stray continuation byte). The one
+ * UTF-8 decoder of lib/ (json_utf8_valid uses it too). */
+size_t text_utf8_decode(const unsigned char *s, size_t len, unsigned long *cp);
+
 /* 1 when s[0..len) is valid UTF-8 (shortest form, no surrogates, nothing
  * past U+10FFFF, no NUL) and every code point is display-safe; else 0. */
 int text_display_safe(const char *s, size_t len);
