@@ -395,14 +395,37 @@ static void waiter_unlink(struct store *s, struct store_waiter *w)
 
 	if (!w->linked)
 		return;
+	store_waiter_unlink(&se->waiters, w, (void **)s->dl, &s->dl_n, &wait_ops);
+	se->n_waiters--;
+}
+
+void store_waiter_link(struct store_waiter **head, void *owner, struct store_waiter *w, void **dl,
+		       size_t *dl_n, const struct store_heap_ops *o)
+{
+	w->session = owner;
+	w->linked = 1;
+	w->w_next = NULL;
+	w->s_next = NULL;
+	w->s_prev = *head;
+	while (w->s_prev && w->s_prev->s_next) /* at most STORE_MAX_WAITERS */
+		w->s_prev = w->s_prev->s_next;
+	if (w->s_prev)
+		w->s_prev->s_next = w;
+	else
+		*head = w;
+	store_heap_push(dl, dl_n, w, o);
+}
+
+void store_waiter_unlink(struct store_waiter **head, struct store_waiter *w, void **dl,
+			 size_t *dl_n, const struct store_heap_ops *o)
+{
 	if (w->s_prev)
 		w->s_prev->s_next = w->s_next;
 	else
-		se->waiters = w->s_next;
+		*head = w->s_next;
 	if (w->s_next)
 		w->s_next->s_prev = w->s_prev;
-	store_heap_remove((void **)s->dl, &s->dl_n, w->hidx, &wait_ops);
-	se->n_waiters--;
+	store_heap_remove(dl, dl_n, w->hidx, o);
 	w->s_prev = w->s_next = NULL;
 	w->session = NULL;
 	w->linked = 0;
@@ -425,8 +448,7 @@ static void wake_session(struct store *s, struct session *se, enum store_wake wh
 		waiter_queue(s, se->waiters, why, list);
 }
 
-/* Called with the lock released: after w->wake, w is not ours any more. */
-static void deliver(struct store_waiter *list)
+void store_deliver(struct store_waiter *list)
 {
 	while (list) {
 		struct store_waiter *next = list->w_next;
@@ -583,7 +605,7 @@ int store_register(struct store *s, const struct store_new *n, uint64_t now)
 out:
 	update_due(s);
 	pthread_mutex_unlock(&s->mu);
-	deliver(wake);
+	store_deliver(wake);
 	return r;
 }
 
@@ -685,7 +707,7 @@ int store_link_deny(struct store *s, const char *id, const char *csrf, uint64_t 
 out:
 	update_due(s);
 	pthread_mutex_unlock(&s->mu);
-	deliver(wake);
+	store_deliver(wake);
 	return r;
 }
 
@@ -744,7 +766,7 @@ int store_callback(struct store *s, const char *state, const struct store_callba
 out:
 	update_due(s);
 	pthread_mutex_unlock(&s->mu);
-	deliver(wake);
+	store_deliver(wake);
 	return r;
 }
 
@@ -780,19 +802,7 @@ int store_poll(struct store *s, const char *state, const unsigned char *hash, ui
 			waiter_queue(s, se->waiters, STORE_WAKE_REPLACED, &wake);
 		w->arm(w);
 		w->why = STORE_WAKE_NONE;
-		w->session = se;
-		w->linked = 1;
-		w->w_next = NULL;
-		/* append: the list stays oldest first */
-		w->s_next = NULL;
-		w->s_prev = se->waiters;
-		while (w->s_prev && w->s_prev->s_next)
-			w->s_prev = w->s_prev->s_next;
-		if (w->s_prev)
-			w->s_prev->s_next = w;
-		else
-			se->waiters = w;
-		store_heap_push((void **)s->dl, &s->dl_n, w, &wait_ops);
+		store_waiter_link(&se->waiters, se, w, (void **)s->dl, &s->dl_n, &wait_ops);
 		se->n_waiters++;
 		r = STORE_WAITING;
 		goto out;
@@ -811,7 +821,7 @@ int store_poll(struct store *s, const char *state, const unsigned char *hash, ui
 out:
 	update_due(s);
 	pthread_mutex_unlock(&s->mu);
-	deliver(wake);
+	store_deliver(wake);
 	return r;
 }
 
@@ -850,7 +860,7 @@ size_t store_tick(struct store *s, uint64_t now, uint64_t *next)
 	if (next)
 		*next = s->next_due;
 	pthread_mutex_unlock(&s->mu);
-	deliver(wake);
+	store_deliver(wake);
 	return removed;
 }
 
@@ -875,7 +885,7 @@ void store_shutdown(struct store *s)
 		waiter_queue(s, s->dl[0], STORE_WAKE_SHUTDOWN, &wake);
 	update_due(s);
 	pthread_mutex_unlock(&s->mu);
-	deliver(wake);
+	store_deliver(wake);
 }
 
 size_t store_count(struct store *s)

@@ -15,8 +15,8 @@ struct store_backend {
 	void (*free)(void *impl);
 	int (*reg)(void *impl, const struct store_new *n, uint64_t now);
 	int (*link_view)(void *impl, const char *id, uint64_t now, struct store_link *out);
-	int (*link_continue)(void *impl, const char *id, const char *csrf, uint64_t now,
-			     char **url, char sid[STORE_SID_LEN + 1]);
+	int (*link_continue)(void *impl, const char *id, const char *csrf, uint64_t now, char **url,
+			     char sid[STORE_SID_LEN + 1]);
 	int (*link_deny)(void *impl, const char *id, const char *csrf, uint64_t now,
 			 char sid[STORE_SID_LEN + 1]);
 	int (*callback)(void *impl, const char *state, const struct store_callback *cb,
@@ -45,6 +45,19 @@ void store_heap_fix(void **h, size_t n, size_t i, const struct store_heap_ops *o
 void store_heap_push(void **h, size_t *n, void *e, const struct store_heap_ops *o);
 void store_heap_remove(void **h, size_t *n, size_t i, const struct store_heap_ops *o);
 int store_heap_room(void ***h, size_t n, size_t *cap);
+
+/* A held poll joins (link) or leaves (unlink) its login's list of held
+ * polls, head (oldest first), and the backend's deadline heap dl/dl_n
+ * (ordered by o); link sets w->session = owner and w->linked. The caller
+ * made room in the heap (store_heap_room) and keeps its own count. */
+void store_waiter_link(struct store_waiter **head, void *owner, struct store_waiter *w, void **dl,
+		       size_t *dl_n, const struct store_heap_ops *o);
+void store_waiter_unlink(struct store_waiter **head, struct store_waiter *w, void **dl,
+			 size_t *dl_n, const struct store_heap_ops *o);
+
+/* Wakes each waiter of list (chained by w_next), once, with no lock held:
+ * after its wake() a waiter is not the store's any more. */
+void store_deliver(struct store_waiter *list);
 
 /* SipHash-2-4 of in under a 16-byte key. */
 uint64_t store_siphash(const unsigned char key[16], const void *in, size_t len);

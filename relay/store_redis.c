@@ -146,8 +146,8 @@ struct went {
 	char tag[TAG_LEN + 1];
 	struct store_waiter *waiters; /* oldest first */
 	unsigned n, refs;
-	uint64_t gen;	     /* bumped by every wake-up message for this tag */
-	uint64_t exp_local;  /* when the login expires, on our clock */
+	uint64_t gen;	    /* bumped by every wake-up message for this tag */
+	uint64_t exp_local; /* when the login expires, on our clock */
 };
 
 struct rstore {
@@ -448,17 +448,8 @@ static void waiter_unlink(struct rstore *r, struct store_waiter *w)
 
 	if (!w->linked)
 		return;
-	if (w->s_prev)
-		w->s_prev->s_next = w->s_next;
-	else
-		we->waiters = w->s_next;
-	if (w->s_next)
-		w->s_next->s_prev = w->s_prev;
-	store_heap_remove((void **)r->dl, &r->dl_n, w->hidx, &wait_ops);
+	store_waiter_unlink(&we->waiters, w, (void **)r->dl, &r->dl_n, &wait_ops);
 	we->n--;
-	w->s_prev = w->s_next = NULL;
-	w->session = NULL;
-	w->linked = 0;
 	went_release(r, we);
 }
 
@@ -469,16 +460,6 @@ static void waiter_queue(struct rstore *r, struct store_waiter *w, enum store_wa
 	w->why = why;
 	w->w_next = *list;
 	*list = w;
-}
-
-static void deliver(struct store_waiter *list)
-{
-	while (list) {
-		struct store_waiter *next = list->w_next;
-		list->w_next = NULL;
-		list->wake(list);
-		list = next;
-	}
 }
 
 /* Every held poll re-polls (the subscription broke or came back). */
@@ -492,7 +473,7 @@ static void wake_all(struct rstore *r, enum store_wake why)
 		waiter_queue(r, r->dl[0], why, &wake);
 	update_due(r);
 	pthread_mutex_unlock(&r->mu);
-	deliver(wake);
+	store_deliver(wake);
 }
 
 static void wake_tag(struct rstore *r, const char *tag, size_t len)
@@ -514,7 +495,7 @@ static void wake_tag(struct rstore *r, const char *tag, size_t len)
 	}
 	update_due(r);
 	pthread_mutex_unlock(&r->mu);
-	deliver(wake);
+	store_deliver(wake);
 }
 
 /* ---- subscriber thread ------------------------------------------------------------- */
@@ -764,8 +745,10 @@ static int r_view(void *impl, const char *id, uint64_t now, struct store_link *o
 	copy_str(out->ctx.rhost, sizeof(out->ctx.rhost), str_at(rp, 4));
 	copy_str(out->csrf, sizeof(out->csrf), cs);
 	out->expires_ms = now + (uint64_t)pttl;
-	out->created_ms = tt > pttl && now > (uint64_t)(tt - pttl) ? now - (uint64_t)(tt - pttl) : now;
-	out->continues_left = n >= 0 && n < STORE_MAX_CONTINUES ? STORE_MAX_CONTINUES - (unsigned)n : 0;
+	out->created_ms =
+		tt > pttl && now > (uint64_t)(tt - pttl) ? now - (uint64_t)(tt - pttl) : now;
+	out->continues_left =
+		n >= 0 && n < STORE_MAX_CONTINUES ? STORE_MAX_CONTINUES - (unsigned)n : 0;
 	store_sid(id, out->sid);
 	reply_free(rp);
 	return ERR_OK;
@@ -840,8 +823,8 @@ static int r_deny(void *impl, const char *id, const char *csrf, uint64_t now,
 	return ERR_OK;
 }
 
-static int r_callback(void *impl, const char *state, const struct store_callback *cb,
-		      uint64_t now, char confirm[STORE_CONFIRM_MAX + 1], char sid[STORE_SID_LEN + 1])
+static int r_callback(void *impl, const char *state, const struct store_callback *cb, uint64_t now,
+		      char confirm[STORE_CONFIRM_MAX + 1], char sid[STORE_SID_LEN + 1])
 {
 	struct rstore *r = impl;
 	char ks[KEYBUF];
@@ -924,7 +907,8 @@ static int r_poll(void *impl, const char *state, const unsigned char *hash, uint
 	len[4] = strlen(r->prefix);
 
 	pthread_mutex_lock(&r->mu);
-	hold = w && w->deadline_ms > now && !r->shutdown && hash && strlen(state) == STORE_STATE_LEN;
+	hold = w && w->deadline_ms > now && !r->shutdown && hash &&
+	       strlen(state) == STORE_STATE_LEN;
 	if (hold) {
 		/* Registered before asking Redis: a wake-up message that lands
 		 * between the answer and the arming bumps gen, so it is seen. */
@@ -1004,18 +988,7 @@ static int r_poll(void *impl, const char *state, const unsigned char *hash, uint
 			we->exp_local = now + (uint64_t)pttl;
 		w->arm(w);
 		w->why = STORE_WAKE_NONE;
-		w->session = we;
-		w->linked = 1;
-		w->w_next = NULL;
-		w->s_next = NULL;
-		w->s_prev = we->waiters;
-		while (w->s_prev && w->s_prev->s_next)
-			w->s_prev = w->s_prev->s_next;
-		if (w->s_prev)
-			w->s_prev->s_next = w;
-		else
-			we->waiters = w;
-		store_heap_push((void **)r->dl, &r->dl_n, w, &wait_ops);
+		store_waiter_link(&we->waiters, we, w, (void **)r->dl, &r->dl_n, &wait_ops);
 		we->n++;
 		update_due(r);
 		pthread_mutex_unlock(&r->mu);
@@ -1031,7 +1004,7 @@ static int r_poll(void *impl, const char *state, const unsigned char *hash, uint
 		went_release(r, we);
 		pthread_mutex_unlock(&r->mu);
 	}
-	deliver(wake);
+	store_deliver(wake);
 	return ret;
 }
 
@@ -1068,7 +1041,7 @@ static size_t r_tick(void *impl, uint64_t now, uint64_t *next)
 	if (next)
 		*next = r->next_due;
 	pthread_mutex_unlock(&r->mu);
-	deliver(wake);
+	store_deliver(wake);
 	return expired;
 }
 
@@ -1088,7 +1061,7 @@ static void r_shutdown(void *impl)
 		waiter_queue(r, r->dl[0], STORE_WAKE_SHUTDOWN, &wake);
 	update_due(r);
 	pthread_mutex_unlock(&r->mu);
-	deliver(wake);
+	store_deliver(wake);
 }
 
 /* Logins in Redis (all instances); the last known count when it cannot
@@ -1243,8 +1216,7 @@ int store_redis_new(const struct store_redis_conf *c, struct store **out)
 	snprintf(r->prefix, sizeof(r->prefix), "%s", prefix);
 	snprintf(r->zkey, sizeof(r->zkey), "%sz", prefix);
 	snprintf(r->chan, sizeof(r->chan), "%sw:%u", prefix, c->db);
-	if (!(r->tab = calloc(n, sizeof(*r->tab))) ||
-	    (c->host && !(r->host = strdup(c->host))) ||
+	if (!(r->tab = calloc(n, sizeof(*r->tab))) || (c->host && !(r->host = strdup(c->host))) ||
 	    (c->unix_path && !(r->unix_path = strdup(c->unix_path))) ||
 	    (c->password && !(r->password = strdup(c->password))))
 		goto fail;
