@@ -33,6 +33,7 @@
 #include "ratelimit.h"
 #include "relay_client.h"
 #include "text.h"
+#include "userinfo.h"
 
 #define CTX_FIELD 256
 #define MARGIN_MS 3000    /* RESULT must reach the module before its deadline */
@@ -68,6 +69,8 @@ struct login {
 	struct relay_result result;
 	struct token_response *tokens;
 	struct jwt *idt;
+	cJSON *claims; /* the ID token's claims + what UserInfo filled (IDT-29) */
+	int from_userinfo; /* a claim the mapping used came from UserInfo */
 	char mapped[CLAIMS_USER_MAX + 1];
 	char sid[13]; /* first 12 hex of SHA-256(relay id), as the relay logs */
 	const char *why;  /* the one-line reason for the audit log */
@@ -281,6 +284,68 @@ static int poll_relay(struct login *l, struct http_opts *h, int max_wait)
 	}
 }
 
+/* Wipes the access token: after the UserInfo call, or once it is known that
+ * none is made (it was needed only for at_hash and UserInfo). */
+static void wipe_access_token(struct login *l)
+{
+	if (l->tokens && l->tokens->access_token) {
+		OPENSSL_cleanse(l->tokens->access_token, strlen(l->tokens->access_token));
+		free(l->tokens->access_token);
+		l->tokens->access_token = NULL;
+	}
+}
+
+/* IDT-29: the claims the policy needs from UserInfo when the ID token lacks
+ * them (userinfo = auto), at every login (always) or never. Sets l->claims
+ * when UserInfo was asked. EXIT_ACCEPTED to go on, else the refusal's exit. */
+static int userinfo_claims(struct login *l, const struct claims_policy *cp)
+{
+	const char *sub = NULL;
+	cJSON *ui = NULL;
+	char line[300];
+	int r, needed = userinfo_needed(l->idt->payload, cp);
+
+	if (l->pol.userinfo == CONFIG_USERINFO_NEVER ||
+	    (l->pol.userinfo == CONFIG_USERINFO_AUTO && !needed)) {
+		if (needed)
+			log_msg(&l->log, LOG_NOTICE,
+				"userinfo: a claim the policy needs is absent from the ID token; "
+				"userinfo = never, so UserInfo is not asked");
+		wipe_access_token(l);
+		return EXIT_ACCEPTED;
+	}
+	if (!l->oidc.disc->userinfo_endpoint && l->pol.userinfo == CONFIG_USERINFO_AUTO) {
+		log_msg(&l->log, LOG_NOTICE, "userinfo: a claim the policy needs is absent from the "
+					     "ID token and the identity provider publishes no "
+					     "userinfo_endpoint");
+		wipe_access_token(l);
+		return EXIT_ACCEPTED; /* the mapping refuses with the missing claim */
+	}
+	json_get_string(l->idt->payload, "sub", &sub); /* verified: a non-empty string */
+	clamp_http(l);
+	r = userinfo_fetch(&l->oidc.http, l->oidc.disc->userinfo_endpoint,
+			   l->tokens ? l->tokens->access_token : NULL, sub, &l->log, &ui);
+	wipe_access_token(l);
+	if (r == 0)
+		r = userinfo_merge(l->idt->payload, ui, cp, &l->log, &l->claims, &l->from_userinfo);
+	json_delete_wiped(ui);
+	if (r == 0)
+		return EXIT_ACCEPTED;
+	l->why = err_str(r);
+	if (r == ERR_USERINFO_NO_ENDPOINT)
+		return refuse(l, "authinfo_unavail", "Login through the identity provider is not "
+						     "available (configuration error: userinfo = always, "
+						     "but the identity provider has no UserInfo endpoint)");
+	if (userinfo_err_unavailable(r)) {
+		snprintf(line, sizeof(line), "Identity provider unreachable (user information: %s)",
+			 err_str(r));
+		return refuse(l, "authinfo_unavail", line);
+	}
+	snprintf(line, sizeof(line), "The identity provider's user information was refused: %s",
+		 err_str(r));
+	return refuse(l, "auth_err", line);
+}
+
 /* code from the relay -> tokens -> verified ID token -> local account. */
 static int finish(struct login *l)
 {
@@ -323,7 +388,10 @@ static int finish(struct login *l)
 	cp.allow_root = l->pol.allow_root;
 	cp.groups_claim = l->pol.groups_claim;
 	cp.allowed_groups = l->pol.allowed_groups;
-	r = claims_map_user(l->idt->payload, &cp, &l->log, l->mapped, sizeof(l->mapped));
+	if ((r = userinfo_claims(l, &cp)) != EXIT_ACCEPTED)
+		return r;
+	r = claims_map_user(l->claims ? l->claims : l->idt->payload, &cp, &l->log, l->mapped,
+			    sizeof(l->mapped));
 	if (r != 0) {
 		l->why = err_str(r);
 		snprintf(line, sizeof(line), "This account cannot log in here: %s", err_str(r));
@@ -342,9 +410,9 @@ static int finish(struct login *l)
 	{
 		const char *sub = NULL;
 		json_get_string(l->idt->payload, "sub", &sub);
-		log_msg(&l->log, LOG_INFO, "login granted: user=%s service=%.64s rhost=%.64s iss=%s sub=%.64s sid=%s",
+		log_msg(&l->log, LOG_INFO, "login granted: user=%s service=%.64s rhost=%.64s iss=%s sub=%.64s sid=%s%s",
 			l->mapped, l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-", l->cfg->issuer,
-			sub ? sub : "-", l->sid);
+			sub ? sub : "-", l->sid, l->from_userinfo ? " claims=id_token+userinfo" : "");
 	}
 	if (result(l, "success", l->mapped) != 0)
 		return EXIT_REFUSED;
@@ -436,6 +504,7 @@ static int wait_for_signin(struct login *l, struct http_opts *h)
 
 static void login_cleanup(struct login *l)
 {
+	json_delete_wiped(l->claims);
 	jwt_free(l->idt);
 	token_response_free(l->tokens);
 	relay_result_cleanup(&l->result);

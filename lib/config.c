@@ -55,6 +55,7 @@ enum key_kind {
 	K_DOMAIN, /* strip_domain */
 	K_GROUPS, /* allowed_groups */
 	K_PROMPT, /* OIDC prompt values */
+	K_USERINFO, /* auto|always|never */
 };
 
 /* Where a key lives: global keys only before the first section; login-policy
@@ -106,6 +107,7 @@ static const struct key_def keys[] = {
 	{ "allowed_groups", K_GROUPS, LOFF(allowed_groups), 0, 0 },
 	{ "kiosk_accept_login_csrf", K_BOOL, LOFF(kiosk_accept_login_csrf), 0, 1 },
 	{ "prompt", K_PROMPT, LOFF(prompt), 0, 0 },
+	{ "userinfo", K_USERINFO, LOFF(userinfo), 0, 0 },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -118,6 +120,9 @@ static const char *const wait_names[] = { [CONFIG_WAIT_AUTO] = "auto",
 static const char *const qr_names[] = { [CONFIG_QR_UTF8] = "utf8",
 					[CONFIG_QR_ASCII] = "ascii",
 					[CONFIG_QR_OFF] = "off" };
+static const char *const userinfo_names[] = { [CONFIG_USERINFO_AUTO] = "auto",
+					      [CONFIG_USERINFO_ALWAYS] = "always",
+					      [CONFIG_USERINFO_NEVER] = "never" };
 static const char *const prompt_names[] = { "none", "login", "consent", "select_account" };
 
 struct pstate {
@@ -481,6 +486,14 @@ static int set_value(void *base, const struct key_def *k, const char *v, struct 
 		}
 		*(enum config_qr *)((char *)base + k->off) = (enum config_qr)i;
 		return ERR_OK;
+	case K_USERINFO:
+		if ((i = name_index(v, userinfo_names,
+				    sizeof(userinfo_names) / sizeof(userinfo_names[0]))) < 0) {
+			seterr(ps, line, k->name, "must be auto, always or never");
+			return ERR_CONFIG;
+		}
+		*(enum config_userinfo *)((char *)base + k->off) = (enum config_userinfo)i;
+		return ERR_OK;
 	case K_CLAIM:
 		if (!valid_claim(v)) {
 			seterr(ps, line, k->name,
@@ -722,6 +735,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	c->login.wait = CONFIG_WAIT_AUTO;
 	c->login.qr = CONFIG_QR_UTF8;
 	c->login.login_timeout = DEFAULT_LOGIN_TIMEOUT;
+	c->login.userinfo = CONFIG_USERINFO_AUTO;
 
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
@@ -826,6 +840,9 @@ static void copy_login_key(struct config_login *dst, const struct config_login *
 		break;
 	case K_QR:
 		*(enum config_qr *)d = *(const enum config_qr *)s;
+		break;
+	case K_USERINFO:
+		*(enum config_userinfo *)d = *(const enum config_userinfo *)s;
 		break;
 	case K_PATH:
 	case K_CLAIM:

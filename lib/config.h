@@ -20,6 +20,14 @@ enum config_wait {
 	CONFIG_WAIT_CODE,     /* type the confirmation code the relay shows */
 };
 
+/* userinfo = auto|always|never: when the UserInfo endpoint is asked for the
+ * claims the login policy needs (OIDC Core 5.3-5.4, IDT-29). */
+enum config_userinfo {
+	CONFIG_USERINFO_AUTO = 0, /* only when a needed claim is absent from the ID token */
+	CONFIG_USERINFO_ALWAYS,   /* at every login (the ID token's claims still win) */
+	CONFIG_USERINFO_NEVER,    /* never: the ID token alone */
+};
+
 enum config_qr {
 	CONFIG_QR_UTF8 = 0,
 	CONFIG_QR_ASCII,
@@ -41,6 +49,7 @@ struct config_login {
 	char *allowed_groups;        /* optional: space/comma separated */
 	int kiosk_accept_login_csrf; /* yes|no, default no */
 	char *prompt;                /* optional: sent as prompt= (e.g. "login") */
+	enum config_userinfo userinfo; /* default auto */
 };
 
 struct config_section {

@@ -166,7 +166,9 @@ int discovery_parse(const char *json, size_t len, const char *expected_issuer,
 			 &d->authorization_endpoint)) != 0 ||
 	    (r = get_url(root, "token_endpoint", 1, allow_insecure_loopback, log,
 			 &d->token_endpoint)) != 0 ||
-	    (r = get_url(root, "jwks_uri", 1, allow_insecure_loopback, log, &d->jwks_uri)) != 0)
+	    (r = get_url(root, "jwks_uri", 1, allow_insecure_loopback, log, &d->jwks_uri)) != 0 ||
+	    (r = get_url(root, "userinfo_endpoint", 0, allow_insecure_loopback, log,
+			 &d->userinfo_endpoint)) != 0)
 		goto out;
 	if ((r = pkce_check(root, log)) != 0)
 		goto out;
@@ -197,5 +199,6 @@ void discovery_free(struct discovery *d)
 	free(d->authorization_endpoint);
 	free(d->token_endpoint);
 	free(d->jwks_uri);
+	free(d->userinfo_endpoint);
 	free(d);
 }

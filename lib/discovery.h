@@ -13,6 +13,7 @@ struct discovery {
 	char *authorization_endpoint;
 	char *token_endpoint;
 	char *jwks_uri;
+	char *userinfo_endpoint; /* optional (NULL): OIDC Core 5.3 */
 	unsigned id_token_algs; /* mask of enum jwt_alg from
 				   id_token_signing_alg_values_supported */
 	int iss_parameter_supported; /* authorization_response_iss_parameter_supported */
@@ -25,7 +26,7 @@ struct discovery {
  *   case change fails (AZ-01, ERR_DISCOVERY_ISSUER);
  * - issuer, authorization_endpoint, token_endpoint, jwks_uri: present,
  *   strings (else ERR_DISCOVERY) and allowed by http_url_allowed (AZ-02,
- *   ERR_HTTP_URL);
+ *   ERR_HTTP_URL); userinfo_endpoint optional, the same rules when present;
  * - code_challenge_methods_supported, when present, an array of strings
  *   containing "S256" (AZ-03, ERR_DISCOVERY_PKCE); absent: allowed, logged;
  * - id_token_signing_alg_values_supported: an array of strings; names

@@ -104,6 +104,16 @@ enum err_code {
 
 	ERR_RATE_LIMITED = -250, /* too many logins started for this user/host */
 
+	/* UserInfo endpoint (OIDC Core 5.3, IDT-29) */
+	ERR_USERINFO_SERVER = -260,      /* HTTP 5xx: unavailable */
+	ERR_USERINFO_TOKEN = -261,       /* HTTP 401/403: access token refused */
+	ERR_USERINFO_STATUS = -262,      /* any other status but 200 */
+	ERR_USERINFO_JWT = -263,         /* application/jwt (signed/encrypted): refused */
+	ERR_USERINFO_CTYPE = -264,       /* not application/json */
+	ERR_USERINFO_RESPONSE = -265,    /* not an object, sub missing or not a string */
+	ERR_USERINFO_SUB = -266,         /* sub is not the ID token's sub */
+	ERR_USERINFO_NO_ENDPOINT = -267, /* discovery has no userinfo_endpoint */
+
 	/* reserved for the login flow (issue: helper, relay, module) */
 	ERR_FLOW = -200,
 

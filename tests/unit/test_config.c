@@ -323,6 +323,42 @@ int main(void)
 	T_EQ(perr(MIN "qr =\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:3: qr: empty value");
 
+	T_CASE("IDT-29 userinfo: auto (default), always, never; per service");
+	T_EQ(parse(MIN, &c), 0);
+	T_EQ(c ? (long)c->login.userinfo : -1, CONFIG_USERINFO_AUTO);
+	config_free(c);
+	{
+		static const char text[] = MIN "userinfo = never\n"
+					       "[service sshd]\n"
+					       "userinfo = always\n"
+					       "[service sudo]\n"
+					       "userinfo = auto\n"
+					       "[service login]\n"
+					       "wait = poll\n";
+		struct config_login l;
+
+		T_EQ(parse(text, &c), 0);
+		if (c) {
+			T_EQ(c->login.userinfo, CONFIG_USERINFO_NEVER);
+			config_login_for(c, "sshd", &l);
+			T_EQ(l.userinfo, CONFIG_USERINFO_ALWAYS);
+			config_login_for(c, "sudo", &l);
+			T_EQ(l.userinfo, CONFIG_USERINFO_AUTO);
+			config_login_for(c, "login", &l); /* not set there: the global */
+			T_EQ(l.userinfo, CONFIG_USERINFO_NEVER);
+			config_login_for(c, "other", &l);
+			T_EQ(l.userinfo, CONFIG_USERINFO_NEVER);
+		}
+		config_free(c);
+	}
+	T_EQ(perr(MIN "userinfo = Always\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: userinfo: must be auto, always or never");
+	T_EQ(perr(MIN "userinfo = yes\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "userinfo = auto\nuserinfo = never\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:4: userinfo: duplicate key (first set on line 3)");
+	T_EQ(perr(MIN "[service sshd]\nuserinfo = sometimes\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:4: userinfo: must be auto, always or never");
+
 	T_CASE("login_timeout: 30..600");
 	T_EQ(perr(MIN "login_timeout = 30\n"), 0);
 	T_EQ(perr(MIN "login_timeout = 600\n"), 0);

@@ -92,6 +92,21 @@ int main(void)
 	}
 	discovery_free(d);
 
+	T_CASE("IDT-29 userinfo_endpoint: optional, https like the others");
+	T_EQ(parse(NULL, NULL, 0, &d), 0);
+	T_OK(d && d->userinfo_endpoint == NULL);
+	discovery_free(d);
+	T_EQ(parse("userinfo_endpoint", "\"" ISS "/me\"", 0, &d), 0);
+	T_STREQ(d ? d->userinfo_endpoint : NULL, ISS "/me");
+	discovery_free(d);
+	T_EQ(parse_r("userinfo_endpoint", "\"http://idp.example.com/me\"", 0), ERR_HTTP_URL);
+	T_EQ(parse_r("userinfo_endpoint", "\"http://idp.example.com/me\"", 1), ERR_HTTP_URL);
+	T_EQ(parse("userinfo_endpoint", "\"http://127.0.0.1:9/me\"", 1, &d), 0);
+	discovery_free(d);
+	T_EQ(parse_r("userinfo_endpoint", "\"https://u:p@idp.example.com/me\"", 0), ERR_HTTP_URL);
+	T_EQ(parse_r("userinfo_endpoint", "42", 0), ERR_DISCOVERY);
+	T_EQ(parse_r("userinfo_endpoint", "null", 0), ERR_DISCOVERY);
+
 	T_CASE("iss parameter supported flag");
 	T_EQ(parse("authorization_response_iss_parameter_supported", "true", 0, &d), 0);
 	T_EQ(d ? d->iss_parameter_supported : -1, 1);
