@@ -2,7 +2,7 @@
 //
 //   node tests/idp/server.mjs --port PORT --dir STATEDIR
 //        [--https CERT.pem:KEY.pem] [--host 127.0.0.1] [--issuer-host NAME]
-//        [--redirect-uri URI]... [--code-ttl SECONDS]
+//        [--redirect-uri URI]... [--code-ttl SECONDS] [--conform-id-token-claims]
 //
 // See README.md in this directory for users, clients and the /test/ endpoints.
 // This is a TEST server: it keeps everything in memory, its passwords are
@@ -22,7 +22,7 @@ function usage(msg) {
   if (msg) process.stderr.write(`server.mjs: ${msg}\n`);
   process.stderr.write('usage: node server.mjs --port PORT --dir STATEDIR '
     + '[--https CERT.pem:KEY.pem] [--host ADDR] [--issuer-host NAME] '
-    + '[--redirect-uri URI]... [--code-ttl SECONDS]\n');
+    + '[--redirect-uri URI]... [--code-ttl SECONDS] [--conform-id-token-claims]\n');
   process.exit(2);
 }
 
@@ -35,6 +35,7 @@ function parseArgs(argv) {
     issuerHost: '127.0.0.1',
     redirectUris: [],
     codeTtl: 60,
+    conformIdTokenClaims: false,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const a = argv[i];
@@ -51,6 +52,9 @@ function parseArgs(argv) {
       case '--issuer-host': opts.issuerHost = val(); break;
       case '--redirect-uri': opts.redirectUris.push(val()); break;
       case '--code-ttl': opts.codeTtl = Number(val()); break;
+      // oidc-provider's own default: a code-flow ID token carries only sub
+      // (and the protocol claims); the scope claims are in UserInfo only
+      case '--conform-id-token-claims': opts.conformIdTokenClaims = true; break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument ${a}`);
     }
@@ -465,7 +469,7 @@ function buildProvider(issuer) {
       email: ['email', 'email_verified'],
       groups: ['groups'],
     },
-    conformIdTokenClaims: false,
+    conformIdTokenClaims: opts.conformIdTokenClaims,
     responseTypes: ['code'],
     pkce: { required: () => true },
     features: {
@@ -556,7 +560,55 @@ async function testEndpoint(req, res, url) {
     return sendJson(res, 200, { redirect_uris: uris });
   }
 
+  if (url.pathname === '/test/userinfo') {
+    const mode = url.searchParams.get('mode') ?? 'real';
+    if (!USERINFO_MODES.includes(mode)) return sendJson(res, 400, { error: `mode: one of ${USERINFO_MODES.join(' ')}` });
+    userinfoMode = mode;
+    log(`userinfo fixture: ${mode}`);
+    return sendJson(res, 200, { mode });
+  }
+
   return sendJson(res, 404, { error: 'not found' });
+}
+
+// ---------------------------------------------------------------- UserInfo fixture
+
+// POST /test/userinfo?mode=M replaces what GET/POST /me answers, for what a
+// real IdP will not do (the helper's refusals, end to end): real (default:
+// oidc-provider answers), sub-mismatch (200 JSON for another sub), html,
+// jwt (application/jwt), big (8 MiB JSON), 401, 500, hang (never answers).
+// Every other endpoint stays real, so the ID token is genuine.
+const USERINFO_MODES = ['real', 'sub-mismatch', 'html', 'jwt', 'big', '401', '500', 'hang'];
+let userinfoMode = 'real';
+
+function userinfoFixture(req, res) {
+  const send = (status, type, body) => {
+    res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(body);
+  };
+  switch (userinfoMode) {
+    case 'sub-mismatch':
+      return send(200, 'application/json', JSON.stringify({
+        sub: 'sub-mallory', preferred_username: 'alice', groups: ['staff', 'wheel'],
+      }));
+    case 'html':
+      return send(200, 'text/html; charset=utf-8', '<!DOCTYPE html><html><body><h1>Sign in</h1></body></html>\n');
+    case 'jwt':
+      return send(200, 'application/jwt', 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzdWItYWxpY2UifQ.c2ln');
+    case 'big': {
+      const body = `{"sub":"sub-alice","x":"${'a'.repeat(8 * 1024 * 1024)}"}`;
+      return send(200, 'application/json', body);
+    }
+    case '401':
+      res.setHeader('www-authenticate', 'Bearer error="invalid_token"');
+      return send(401, 'application/json', '{"error":"invalid_token"}');
+    case '500':
+      return send(500, 'application/json', '{"error":"server_error"}');
+    case 'hang':
+      return undefined; // held open until the client gives up or the server stops
+    default:
+      return undefined;
+  }
 }
 
 // ---------------------------------------------------------------- server
@@ -581,6 +633,10 @@ function onRequest(req, res) {
       log(`test endpoint error: ${err.message}`);
       if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
     });
+    return;
+  }
+  if (pathname === '/me' && userinfoMode !== 'real') {
+    userinfoFixture(req, res);
     return;
   }
   handler(req, res);

@@ -58,6 +58,7 @@ cleanup() {
 	done
 	if [ -n "$RELAY_PID" ]; then kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; fi
 	idp_stop
+	if [ -n "${IDP2_PID:-}" ]; then kill -TERM "$IDP2_PID" 2>/dev/null; wait "$IDP2_PID" 2>/dev/null; fi
 	for u in "${CREATED_USERS[@]}"; do userdel "$u" 2>/dev/null || echo "warning: userdel $u failed"; done
 	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
@@ -78,8 +79,15 @@ done
 # ---- IdP + relay -----------------------------------------------------------------
 RPORT=$(freeport)
 RELAY=http://127.0.0.1:$RPORT
+# IDT-29: a second IdP with oidc-provider's default conformIdTokenClaims:
+# the ID token carries only sub; profile, email and groups are in UserInfo
+idp_start "$T/idp2" --redirect-uri "$RELAY/callback" --conform-id-token-claims ||
+	{ bad "IdP (conform) did not start"; echo "login: $pass passed, $fail failed"; exit 1; }
+IDP2_ISSUER=$IDP_ISSUER IDP2_PID=$IDP_PID
+unset IDP_PID
 idp_start "$T/idp" --redirect-uri "$RELAY/callback" || { bad "IdP did not start"; echo "login: $pass passed, $fail failed"; exit 1; }
-if ! RELAY_ENV="ASAN_OPTIONS=$RELAY_ASAN" stack_relay_start "$T" "$RPORT" pkce-rs256 "max_ttl = 120"; then
+if ! RELAY_ENV="ASAN_OPTIONS=$RELAY_ASAN" stack_relay_start "$T" "$RPORT" pkce-rs256 "max_ttl = 120" \
+	"allowed_authorization_endpoint = $IDP2_ISSUER/auth"; then
 	bad "relay did not start" "$(cat "$T/relay.log")"; echo "login: $pass passed, $fail failed"; exit 1
 fi
 
@@ -115,6 +123,12 @@ allowed_groups = wheel
 
 [service lowersvc]
 lowercase = yes
+
+[service uialways]
+userinfo = always
+
+[service uinever]
+userinfo = never
 EOF
 	chown root:root "$1"
 	chmod 0600 "$1"
@@ -134,11 +148,17 @@ helper_conf "$T/pam.conf" "$IDP_ISSUER" "$RELAY" "$T/cache"
 helper_conf "$T/relaydown.conf" "$IDP_ISSUER" "http://127.0.0.1:$CLOSED" "$T/cache"
 helper_conf "$T/idpdown.conf" "http://127.0.0.1:$CLOSED" "$RELAY" "$T/cache-idpdown"
 helper_conf "$T/ratelimit.conf" "$IDP_ISSUER" "http://127.0.0.1:$CLOSED" "$T/cache-rate" 2
+helper_conf "$T/conform.conf" "$IDP2_ISSUER" "$RELAY" "$T/cache-conform"
 mkdir -p "$T/svc"
-svc() { # NAME TIMEOUT [CONFIG]
-	echo "auth required $MOD helper=$HELPER_RUN config=${3:-$T/pam.conf} timeout=$2" >"$T/svc/$1"
+svc() { # NAME TIMEOUT [CONFIG [MODULE ARGS]]
+	echo "auth required $MOD helper=$HELPER_RUN config=${3:-$T/pam.conf} timeout=$2${4:+ $4}" >"$T/svc/$1"
 }
-for s in sudo login codesvc entersvc groupsvc lowersvc; do svc "$s" 25; done
+for s in sudo login codesvc entersvc groupsvc lowersvc uialways uinever; do svc "$s" 25; done
+# the conform IdP: cflogin = the global policy (userinfo = auto, wait = poll)
+svc cflogin 25 "$T/conform.conf"
+svc cfnever 25 "$T/conform.conf" service=uinever
+svc cfgroups 25 "$T/conform.conf" service=groupsvc
+svc cfalways 25 "$T/conform.conf" service=uialways
 svc deadline 8
 svc relaydown 20 "$T/relaydown.conf"
 svc idpdown 20 "$T/idpdown.conf"
@@ -497,6 +517,93 @@ lines=$(grep -c '/callback\|/v1/sessions' "$T/relay.log")
 if [ -z "$leaks" ] && [ -z "$runs" ] && [ "$lines" -gt 10 ]; then
 	ok "PAM-14 relay log ($lines request lines): no code, state, csrf, id, confirmation code, nor any 16+ base64url run (poll secret)"
 else bad "PAM-14 relay log leaks:${leaks} ${runs}" "$(head -n 5 "$T/relay.log")"; fi
+
+echo "== claims from UserInfo (IDT-29)"
+# me_calls DIR: UserInfo requests the IdP in DIR has answered so far
+me_calls() { grep -c ' /me ' "$1/idp.log"; }
+ui_mode() { curl -fsS -o /dev/null -X POST "$IDP2_ISSUER/test/userinfo?mode=$1"; }
+signin() { # SERVICE USER: a poll-mode login signed in as USER
+	start_login "$1" "$2"
+	wait_link && browse "$2" "$2-pw" --follow-callback
+	finish_login "${3:-20}"
+}
+m0=$(me_calls "$T/idp2")
+signin cflogin alice
+expect_granted "IDT-29 ID token with sub only (conformIdTokenClaims): alice mapped from UserInfo's preferred_username, granted"
+m1=$(me_calls "$T/idp2")
+if [ "$m1" -eq $((m0 + 1)) ]; then ok "IDT-29 userinfo = auto: exactly one UserInfo request for that login"; else bad "IDT-29 UserInfo requests: $m0 -> $m1"; fi
+
+signin cfnever alice
+expect_refused "IDT-29 userinfo = never, claims only in UserInfo: refused with the missing-claim reason" "This account cannot log in here: username claim missing or not a string"
+if [ "$(me_calls "$T/idp2")" -eq "$m1" ]; then ok "IDT-29 userinfo = never: no UserInfo request"; else bad "IDT-29 userinfo = never asked UserInfo"; fi
+
+signin cfgroups alice
+expect_granted "IDT-29 allowed_groups = wheel with groups from UserInfo: alice (staff, wheel) granted"
+signin cfgroups bob
+expect_refused "IDT-29 allowed_groups = wheel with groups from UserInfo: bob (staff) refused" "This account cannot log in here: not in an allowed group"
+
+start_login cflogin alice
+wait_link && browse bob bob-pw --follow-callback
+finish_login 20
+expect_refused "IDT-29 PAM-16 PAM_USER alice, signed in as bob, name from UserInfo: refused" "This account (bob) is not the one you logged in as (alice)"
+
+m0=$(me_calls "$T/idp")
+signin login alice
+if granted && [ "$(me_calls "$T/idp")" -eq "$m0" ]; then ok "IDT-29 userinfo = auto, every claim in the ID token: granted without a UserInfo request"
+else bad "IDT-29 auto with a full ID token (rc=$RC, /me $m0 -> $(me_calls "$T/idp"))" "$OUTS"; fi
+signin uialways alice
+if granted && [ "$(me_calls "$T/idp")" -eq $((m0 + 1)) ]; then ok "IDT-29 userinfo = always (real IdP, sub binding holds): granted after one UserInfo request"
+else bad "IDT-29 userinfo = always (rc=$RC, /me $m0 -> $(me_calls "$T/idp"))" "$OUTS"; fi
+
+# the fixture: the IdP's /me answers what a real IdP would not (ID token genuine)
+for c in "sub-mismatch|The identity provider's user information was refused: UserInfo sub does not match the ID token's sub" \
+	"html|The identity provider's user information was refused: UserInfo answer is not application/json" \
+	"jwt|The identity provider's user information was refused: signed or encrypted UserInfo (application/jwt) is not accepted" \
+	"big|The identity provider's user information was refused: HTTP response too large" \
+	"401|The identity provider's user information was refused: UserInfo endpoint refused the access token (HTTP 401/403)" \
+	"500|Identity provider unreachable (user information: UserInfo endpoint failed (HTTP 5xx))" \
+	"hang|Identity provider unreachable (user information: HTTP request timed out)"; do
+	mode=${c%%|*} want=${c#*|}
+	ui_mode "$mode" || bad "fixture mode $mode"
+	signin cflogin alice
+	expect_refused "IDT-29 fixture $mode: refused, own reason (${LOGIN_MS} ms)" "$want"
+done
+ui_mode real
+if grep -q "Authentication service cannot retrieve authentication info" <<<"$OUTS"; then ok "IDT-29 UserInfo unavailable (hang) -> PAM_AUTHINFO_UNAVAIL"
+else bad "IDT-29 hang: not PAM_AUTHINFO_UNAVAIL" "$OUTS"; fi
+signin cflogin alice
+expect_granted "IDT-29 fixture back to real: granted again (positive twin)"
+
+# IDT-29 measurement (opt-in: USERINFO_P50=50): time from the callback to
+# the PAM result, userinfo = always vs never on the same IdP, interleaved
+if [ -n "${USERINFO_P50:-}" ]; then
+	cb_to_result() { # SERVICE: prints ms from the callback GET to pamtester's exit
+		start_login "$1" alice
+		wait_link && browse alice alice-pw --stop-at-redirect "$RELAY/callback"
+		python3 - "$BOUT" "$LD/rc" <<'PY'
+import sys, time, os, urllib.request
+t0 = time.monotonic()
+urllib.request.urlopen(sys.argv[1], timeout=5).read()
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.0005)
+print("%.1f" % ((time.monotonic() - t0) * 1000))
+PY
+		finish_login 20
+		granted || echo "FAILED"
+	}
+	: >"$T/t-always"
+	: >"$T/t-never"
+	for ((i = 0; i < USERINFO_P50; i++)); do
+		cb_to_result uialways | tr '\n' ' ' >>"$T/t-always"; echo >>"$T/t-always"
+		cb_to_result uinever | tr '\n' ' ' >>"$T/t-never"; echo >>"$T/t-never"
+	done
+	p50() { awk '{print $1}' "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+	nfail=$(cat "$T/t-always" "$T/t-never" | grep -c FAILED)
+	pa=$(p50 "$T/t-always") pn=$(p50 "$T/t-never")
+	echo "IDT-29 measurement: callback -> PAM result, p50 over $USERINFO_P50 logins each, interleaved:"
+	echo "       userinfo = always: $pa ms   userinfo = never: $pn ms   extra: $(awk -v a="$pa" -v b="$pn" 'BEGIN {printf "%.1f", a - b}') ms"
+	if [ "$nfail" = 0 ]; then ok "IDT-29 measurement: $((2 * USERINFO_P50)) logins granted"; else bad "IDT-29 measurement: $nfail logins not granted"; fi
+fi
 
 echo "== sanitizers and a clean relay stop"
 kill -TERM "$RELAY_PID"
