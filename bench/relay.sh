@@ -18,6 +18,12 @@
 #     p99 <= 1 ms, none lost.
 #  6. Memory per pending login: VmRSS before/after 100k registrations.
 #     Goal: <= 1 KiB.
+#  7. Redis (store = redis): three relays on one redis-server, each cycle's
+#     register / callback / poll on three different instances, cycles/s and
+#     server CPU per cycle (relays + redis-server) beside one memory-store
+#     relay driven the same way; a cross-instance wake: polls held on
+#     instance A, callbacks one at a time to instance B, beside the same
+#     paced wake on one memory relay. Redis and the relays on the server CPU.
 # Server CPU is utime+stime from /proc/PID/stat (all relay threads; all
 # nginx workers). Server on one CPU, load generator on another (relay
 # threads = 1, nginx worker_processes 1); when the relay takes `threads`,
@@ -27,9 +33,10 @@
 # BENCH_RELAY_SECS (3, per point of 1-3), BENCH_RELAY_SWEEP_SECS (2),
 # BENCH_RELAY_CONNS ("64 256 1024"), BENCH_RELAY_WAKE (5000),
 # BENCH_RELAY_WAKE_CONNS (16), BENCH_RELAY_LOGINS (100000),
-# BENCH_RELAY_SWEEP (the concurrencies of 4). Exit 0 when every part ran
-# (goals missed are reported, not fatal), 1 when something could not be
-# measured. Other processes on the machine skew everything: the run says so.
+# BENCH_RELAY_SWEEP (the concurrencies of 4), BENCH_RELAY_REDIS_CONNS
+# ("64 256", of 7), BENCH_RELAY_REDIS_WAKE (1000 held, of 7). Exit 0 when
+# every part ran (goals missed are reported, not fatal), 1 when something
+# could not be measured. Other processes on the machine skew everything: the run says so.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 B=${B:-build}
@@ -57,6 +64,7 @@ HZ=$(getconf CLK_TCK)
 T=$(mktemp -d)
 chmod 0755 "$T" # nginx workers (nobody) read the static page
 RPID="" NPID="" NWORKERS="" THREADS_KEY=unknown FAILED=0
+RR_PIDS=() # section 7: redis-server and its three relays
 NOTES=()
 note() { NOTES+=("$*"); echo "note: $*"; }
 
@@ -72,9 +80,16 @@ nginx_stop() {
 	wait "$NPID" 2>/dev/null
 	NPID=
 }
+rr_stop() {
+	local p
+	for p in "${RR_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${RR_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	RR_PIDS=()
+}
 cleanup() {
 	relay_stop
 	nginx_stop
+	rr_stop
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -482,6 +497,131 @@ else
 	FAILED=1
 fi
 
+# ---- 7: Redis store, three instances ----------------------------------------------
+RR_CONCS=${BENCH_RELAY_REDIS_CONNS:-64 256}
+RR_WAKE=${BENCH_RELAY_REDIS_WAKE:-1000}
+echo
+echo "=== redis: 3 relay instances (store = redis) on one redis-server"
+declare -A RR
+RRW="" RMW=""
+# rr_relay NAME: one relay (store = redis, threads = 1) on the server CPU;
+# every instance has the base_url of A (as behind one load balancer)
+rr_relay() {
+	local name=$1 port pid
+	port=$(freeport)
+	[ -n "${RR_BASE:-}" ] || RR_BASE=http://127.0.0.1:$port
+	cat >"$T/$name.conf" <<CONF
+listen = 127.0.0.1:$port
+base_url = $RR_BASE
+allowed_authorization_endpoint = https://idp.example.org/auth
+allowed_client_id = pam-client
+allow_insecure_loopback = yes
+registration_secret_file = $T/reg.secret
+max_sessions = $MAXS
+max_ttl = 600
+max_connections = 8192
+max_connections_per_ip = 0
+threads = 1
+metrics_listen = off
+store = redis
+redis_url = redis://127.0.0.1:$REDIS_PORT/0
+CONF
+	taskset -c "$SRV1" "$RELAYBIN" --config "$T/$name.conf" 2> >(head -c 65536 >"$T/$name.log") &
+	pid=$!
+	RR_PIDS+=("$pid")
+	for _ in $(seq 100); do
+		if curl -fsS --max-time 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then
+			RR_PORTS+=("$port") RR_RELAYS+=("$pid")
+			return 0
+		fi
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "bench-relay: relay $name (store = redis) did not start:"
+	cat "$T/$name.log"
+	return 1
+}
+# rr_cyc PORTS CONNS PIDS BASE: relay_cycle cycle --ports (3 sockets per
+# cycle slot, register / callback / poll on ports 1 / 2 / 3 rotated per slot);
+# sets CYC and LOADBUSY as cyc_run does
+rr_cyc() {
+	local l0
+	l0=$(cpus_snap "$LOAD1")
+	CYC=$(taskset -c "$LOAD1" "$DRIVER" cycle --ports "$1" --conns "$2" --duration "$SECS" --warmup 0.5 \
+		--base "$4" --secret-file "$T/reg.secret" --pid "$3" 2>"$T/rr.err")
+	LOADBUSY=$(cpus_busy "$l0" "$(cpus_snap "$LOAD1")")
+	head -n 3 "$T/rr.err" | sed 's/^/    /'
+}
+rr_row() { # -> "c/s req_p99 cyc_p99 cpu_us/c errors last_pid_cpu_us/c"
+	printf '%s %s %s %s %s %s\n' "$(kv "$CYC" cycles_per_s)$(star "$LOADBUSY")" "$(kv "$CYC" req_p99_ms)" "$(kv "$CYC" cycle_p99_ms)" \
+		"$(awk -v s="$(kv "$CYC" server_cpu_s)" -v n="$(kv "$CYC" cycles)" 'BEGIN { printf "%.1f", (n > 0 ? s * 1e6 / n : -1) }')" \
+		"$(($(kv "$CYC" errors) + $(kv "$CYC" bad_status)))" \
+		"$(awk -v s="$(kv "$CYC" server_cpu_s_by_pid)" -v n="$(kv "$CYC" cycles)" 'BEGIN { k = split(s, v, ","); printf "%.1f", (n > 0 && k ? v[k] * 1e6 / n : -1) }')"
+}
+RR_PORTS=() RR_RELAYS=() RR_BASE="" REDIS_PORT=$(freeport) REDIS_PID=""
+PINNED=0
+[ "$SRV1" != "$LOAD1" ] && PINNED=1
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+	note "redis-server/redis-cli not found (make deps): no Redis section"
+	FAILED=1
+else
+	taskset -c "$SRV1" redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--daemonize no --dir "$T" >"$T/redis.log" 2>&1 &
+	REDIS_PID=$!
+	RR_PIDS+=("$REDIS_PID")
+	for _ in $(seq 100); do
+		redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG && break
+		sleep 0.05
+	done
+fi
+if [ -n "$REDIS_PID" ] && redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG &&
+	rr_relay rA && rr_relay rB && rr_relay rC && relay_start rmem 1 "$SRV1"; then
+	RPIDS=$(IFS=,; echo "${RR_RELAYS[*]},$REDIS_PID")
+	echo "$(redis-server --version | awk '{ print $1, $2, $3 }') (--save '' --appendonly no) and relays A B C (threads = 1 each) on server CPU $SRV1; one memory-store relay (threads = 1) on CPU $SRV1 beside them; relay_cycle on load CPU $LOAD1"
+	echo
+	echo "-- full cycles, each on three instances (register on A, callback on B, poll on C, rotated per cycle); ${SECS}s after 0.5s warm-up"
+	echo "   memory 1: the same driver, its three sockets per cycle all to the one relay; cpu us/c: server CPU per cycle, for"
+	echo "   redis-3 the three relays + redis-server (\"redis\": redis-server's part of it)"
+	printf '%6s | %11s %7s %7s %8s %6s %5s | %9s %7s %7s %8s %5s | %6s\n' conns "redis-3 c/s" "req p99" "cyc p99" "cpu us/c" redis errs \
+		"mem-1 c/s" "req p99" "cyc p99" "cpu us/c" errs ratio
+	for c in $RR_CONCS; do
+		rr_cyc "$(IFS=,; echo "${RR_PORTS[*]}")" "$c" "$RPIDS" "$RR_BASE"
+		read -r a_rate a_req a_cyc a_cpu a_err a_redis <<<"$(rr_row)"
+		starred "$LOADBUSY"
+		rr_cyc "$RPORT,$RPORT,$RPORT" "$c" "$RPID" "http://127.0.0.1:$RPORT"
+		read -r m_rate m_req m_cyc m_cpu m_err _ <<<"$(rr_row)"
+		starred "$LOADBUSY"
+		RR[$c]=${a_rate%\*} RR[r$c]=$(ratio "${a_rate%\*}" "${m_rate%\*}")
+		printf '%6s | %11s %7.2f %7.2f %8s %6s %5s | %9s %7.2f %7.2f %8s %5s | %6s\n' "$c" "$a_rate" "$a_req" "$a_cyc" "$a_cpu" "$a_redis" "$a_err" \
+			"$m_rate" "$m_req" "$m_cyc" "$m_cpu" "$m_err" "${RR[r$c]}"
+	done
+	[ -n "$STARRED" ] && echo "  * the load generator's CPU was >= 95% busy: that server may have had room to go faster"
+	STARRED=
+	echo
+	echo "-- cross-instance wake: $RR_WAKE polls held on A (?wait=30), callbacks one at a time to B; callback sent -> poll answered"
+	RRW=$(taskset -c "$LOAD1" "$DRIVER" wake --port "${RR_PORTS[0]}" --cb-port "${RR_PORTS[1]}" --count "$RR_WAKE" --conns 1 \
+		--settle 1 --base "$RR_BASE" --secret-file "$T/reg.secret" --pid "$RPIDS" 2>"$T/rrw.err")
+	sed 's/^/    /' "$T/rrw.err" | head -n 5
+	# shellcheck disable=SC2034 # read as ${!v} below
+	RMW=$(taskset -c "$LOAD1" "$DRIVER" wake --port "$RPORT" --count "$RR_WAKE" --conns 1 --settle 1 \
+		--secret-file "$T/reg.secret" --pid "$RPID" 2>"$T/rmw.err")
+	sed 's/^/    /' "$T/rmw.err" | head -n 5
+	printf '%-28s | %7s %7s %7s | %8s %5s | %s\n' "" "p50 ms" "p99 ms" "max ms" answered lost "server CPU us per callback + wake"
+	for w in "redis, held on A, cb to B:RRW" "memory, one relay:RMW"; do
+		v=${w##*:}
+		v=${!v}
+		printf '%-28s | %7s %7s %7s | %8s %5s | %s\n' "${w%:*}" "$(kv "$v" wake_p50_ms)" "$(kv "$v" wake_p99_ms)" "$(kv "$v" wake_max_ms)" \
+			"$(kv "$v" answered)/$RR_WAKE" "$(kv "$v" lost)" "$(kv "$v" server_cpu_us_per_wake)"
+	done
+	echo "(redis: callback answered -> poll answered p50 $(kv "$RRW" wake_after_cb_answer_p50_ms) ms, p99 $(kv "$RRW" wake_after_cb_answer_p99_ms) ms; callback round trip p99 $(kv "$RRW" cb_rtt_p99_ms) ms; CPU: relays + redis-server)"
+else
+	echo "bench-relay: redis-server or a relay did not start"
+	[ -n "$REDIS_PID" ] && cat "$T/redis.log"
+	FAILED=1
+fi
+relay_stop
+rr_stop
+
 check_idle "after the run"
 
 # ---- summary ----------------------------------------------------------------------
@@ -515,5 +655,13 @@ if [ -n "$WP" ]; then
 	echo "wake of a held poll with $WAKE_N held (paced): p99 $(kv "$WP" wake_p99_ms) ms (goal <= 1 ms: $(goal "$(kv "$WP" wake_p99_ms)" 1)); lost $(kv "$WP" lost)"
 fi
 echo "memory $M_PER bytes per pending login (goal <= 1024: $(goal "$M_PER" 1024))"
+if [ -n "$RRW" ]; then
+	line="redis: 3 instances" sep=
+	for c in $RR_CONCS; do line+="$sep ${RR[$c]:--}"; sep=" /"; done
+	line+=" cycles/s at c=${RR_CONCS// //} ("
+	sep=
+	for c in $RR_CONCS; do line+="$sep${RR[r$c]:--}"; sep=" / "; done
+	echo "$line x one memory relay); cross-instance wake p50 $(kv "$RRW" wake_p50_ms) ms p99 $(kv "$RRW" wake_p99_ms) ms; lost $(kv "$RRW" lost)"
+fi
 for n in "${NOTES[@]}"; do echo "note: $n"; done
 exit "$FAILED"

@@ -7,12 +7,20 @@
  *       N connections, each running register -> callback -> poll back to
  *       back: POST /v1/sessions (201), GET /callback?code&state&iss (200),
  *       GET /v1/sessions/<state>?wait=0 (200 and "status":"code").
+ *   relay_cycle cycle --ports P1,P2,P3 --conns N ...
+ *       the same with N cycles in flight spread over three instances
+ *       sharing one store: cycle slot s holds three connections and sends
+ *       its register to instance s%3, its callback to (s+1)%3 and its poll
+ *       to (s+2)%3 (3N connections, N per instance, one request in flight
+ *       per slot). --ports P,P,P drives one instance the same way.
  *   relay_cycle fill --port P --count N [--conns K]
  *       registers N logins (201 each) as fast as K connections go.
  *   relay_cycle wake --port P --count N [--conns K] [--settle S]
  *       registers N logins, holds N long-polls (?wait=30, one connection
  *       each), then fires N callbacks in a burst over K connections and
- *       times, per login, callback sent -> poll answered.
+ *       times, per login, callback sent -> poll answered. --cb-port Q:
+ *       registrations and held polls on P, callbacks on Q (another
+ *       instance on the same store: a cross-instance wake).
  *   relay_cycle probe --port P
  *       one blocking cycle plus one pending login: prints each answer's
  *       status and body size and the pending login's id (for GET /l/<id>
@@ -21,7 +29,8 @@
  * Common options: --secret-file F (registration bearer), --base URL (the
  * relay's base_url: redirect_uri), --endpoint URL, --client ID, --pid
  * PID[,PID...] (server processes: CPU from /proc/PID/stat over the measured
- * window), --timeout S (per request, default 5).
+ * window; cycle mode prints it per process too), --timeout S (per request,
+ * default 5).
  * Output: "key=value" lines on stdout; diagnostics on stderr. Exit 0 when
  * the run completed (errors are reported, not fatal), 2 on bad usage. */
 #include <arpa/inet.h>
@@ -62,6 +71,8 @@ struct opts {
 	const char *base, *endpoint, *client;
 	int pids[MAX_PIDS];
 	int npids;
+	int multi;  /* cycle over --ports: three instances */
+	int cb_inst; /* wake: instance of the callbacks (--cb-port), else 0 */
 };
 
 /* Samples in microseconds, growable. */
@@ -72,6 +83,8 @@ struct samples {
 
 struct conn {
 	int fd;
+	int inst; /* index into inst_addr / inst_port */
+	long slot; /* cycle --ports: the cycle slot; role = its kind */
 	int connecting;
 	int busy;      /* a request is in flight */
 	int is_poller; /* wake mode: this connection holds one long-poll */
@@ -107,7 +120,18 @@ static struct opts opt = {
 };
 
 static int ep = -1;
-static struct sockaddr_in addr;
+#define MAX_INST 4
+static struct sockaddr_in inst_addr[MAX_INST];
+static int inst_port[MAX_INST];
+/* cycle --ports: per slot the kind of the request in flight or next due
+ * (on connection 3*slot + kind), and the login / start of its cycle */
+struct slot {
+	long login;
+	uint64_t t_cycle;
+	enum kind stage;
+};
+static struct slot *slots;
+static struct conn *slot_conns;
 static char prefix[28];	     /* random part of every state of this run */
 static char poll_secret[44]; /* one poll secret for all logins */
 static char poll_hash[44];   /* base64url(SHA-256(poll_secret)) */
@@ -179,6 +203,8 @@ static double pct_ms(struct samples *s, double p)
 	return s->v[i] / 1000.0;
 }
 
+static double pid_us[MAX_PIDS]; /* per server process, at the last call */
+
 /* Sum of utime+stime of the server processes, in microseconds. */
 static double server_cpu_us(void)
 {
@@ -203,8 +229,10 @@ static double server_cpu_us(void)
 		/* after ")": state ppid pgrp session tty tpgid flags minflt
 		 * cminflt majflt cmajflt utime stime */
 		if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
-			   &st) == 2)
-			sum += (double)(ut + st) * 1e6 / (double)tck;
+			   &st) == 2) {
+			pid_us[i] = (double)(ut + st) * 1e6 / (double)tck;
+			sum += pid_us[i];
+		}
 	}
 	return sum;
 }
@@ -294,18 +322,18 @@ static void build_request(struct conn *c, enum kind k, long login, int wait)
 		n = snprintf(c->out, sizeof(c->out),
 			     "POST /v1/sessions HTTP/1.1\r\nHost: %s:%d\r\n%s%s%s"
 			     "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-			     opt.host, opt.port, opt.secret[0] ? "Authorization: Bearer " : "",
+			     opt.host, inst_port[c->inst], opt.secret[0] ? "Authorization: Bearer " : "",
 			     opt.secret, opt.secret[0] ? "\r\n" : "", bl, body);
 	} else if (k == K_CB) {
 		n = snprintf(
 			c->out, sizeof(c->out),
 			"GET /callback?code=%s&state=%s&iss=%s HTTP/1.1\r\nHost: %s:%d\r\n\r\n",
-			code_val, st, iss_enc, opt.host, opt.port);
+			code_val, st, iss_enc, opt.host, inst_port[c->inst]);
 	} else {
 		n = snprintf(c->out, sizeof(c->out),
 			     "GET /v1/sessions/%s?wait=%d HTTP/1.1\r\nHost: %s:%d\r\n"
 			     "Authorization: Bearer %s\r\n\r\n",
-			     st, wait, opt.host, opt.port, poll_secret);
+			     st, wait, opt.host, inst_port[c->inst], poll_secret);
 	}
 	if (n < 0 || (size_t)n >= sizeof(c->out)) {
 		fprintf(stderr, "relay_cycle: request too long\n");
@@ -364,7 +392,8 @@ static int conn_open(struct conn *c)
 	c->in_len = 0;
 	c->busy = 0;
 	c->out_len = c->out_off = 0;
-	if (connect(c->fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 && errno != EINPROGRESS) {
+	if (connect(c->fd, (struct sockaddr *)&inst_addr[c->inst], sizeof(inst_addr[0])) != 0 &&
+	    errno != EINPROGRESS) {
 		close(c->fd);
 		c->fd = -1;
 		return -1;
@@ -512,6 +541,30 @@ static void next_cycle_request(struct conn *c)
 	send_request(c, K_REG, next_login++, 0);
 }
 
+static void conn_failed(struct conn *c, const char *why);
+
+/* cycle --ports: send the slot's due request when its connection is open
+ * and idle (else its on_connected does). */
+static void slot_go(long s)
+{
+	struct slot *sl = &slots[s];
+	struct conn *t = &slot_conns[3 * s + sl->stage];
+
+	if (t->fd < 0 || t->connecting || t->busy || now_ns() >= t_measure_end)
+		return;
+	if (sl->stage == K_REG) {
+		sl->login = next_login++;
+		send_request(t, K_REG, sl->login, 0);
+		sl->t_cycle = t->t_req;
+	} else {
+		send_request(t, sl->stage, sl->login, 0);
+	}
+	if (t->out_off > t->out_len) {
+		t->out_off = t->out_len = 0;
+		conn_failed(t, "write failed");
+	}
+}
+
 /* After a whole request went out. */
 static void on_sent(struct conn *c)
 {
@@ -533,6 +586,30 @@ static int on_response(struct conn *c, const struct resp *r, uint64_t t)
 	int good = r->status == kind_want[k] && (k != K_POLL || body_has_code(r));
 
 	c->busy = 0;
+	if (opt.mode == MODE_CYCLE && opt.multi) {
+		struct slot *sl = &slots[c->slot];
+		int in_window = t >= t_measure_start && t <= t_measure_end;
+		if (in_window) {
+			sample_add(&lat[k], t - c->t_req);
+			if (good)
+				n_ok[k]++;
+			else
+				n_bad_status[k]++;
+		}
+		if (!good && in_window && n_bad_status[k] <= 3)
+			fprintf(stderr, "relay_cycle: %s answered %d (instance %d): %.*s\n",
+				kind_name[k], r->status, c->inst,
+				(int)(r->body_len > 120 ? 120 : r->body_len), r->body);
+		if (good && k == K_POLL && in_window) {
+			n_cycles++;
+			sample_add(&lat_cycle, t - sl->t_cycle);
+		}
+		sl->stage = good && k != K_POLL ? (enum kind)(k + 1) : K_REG;
+		if (r->close)
+			conn_close(c); /* before slot_go: never send on it */
+		slot_go(c->slot);
+		return r->close ? -1 : 0;
+	}
 	if (opt.mode == MODE_CYCLE) {
 		int in_window = t >= t_measure_start && t <= t_measure_end;
 		if (in_window) {
@@ -629,6 +706,8 @@ static int on_response(struct conn *c, const struct resp *r, uint64_t t)
 
 static void conn_failed(struct conn *c, const char *why)
 {
+	int was_busy = c->busy;
+
 	if (c->is_poller && c->connecting)
 		poll_connect_failed++;
 	if (c->busy || c->connecting) {
@@ -644,6 +723,11 @@ static void conn_failed(struct conn *c, const char *why)
 			cb_done++;
 	}
 	conn_close(c);
+	if (opt.mode == MODE_CYCLE && opt.multi && was_busy) {
+		/* the slot's request was lost: a new cycle */
+		slots[c->slot].stage = K_REG;
+		slot_go(c->slot);
+	}
 }
 
 /* Start (or restart) the work of a connection that just connected. */
@@ -654,7 +738,9 @@ static void on_connected(struct conn *c)
 		send_request(c, K_POLL, c->login, 30);
 		return;
 	}
-	if (opt.mode == MODE_CYCLE) {
+	if (opt.mode == MODE_CYCLE && opt.multi) {
+		slot_go(c->slot);
+	} else if (opt.mode == MODE_CYCLE) {
 		if (now_ns() < t_measure_end)
 			next_cycle_request(c);
 	} else if (opt.mode == MODE_FILL || phase == 0) {
@@ -799,38 +885,51 @@ static void print_lat(const char *name, struct samples *s)
 
 static void run_cycle(void)
 {
-	struct conn *cs = conns_new(opt.conns);
+	long nc = opt.multi ? 3L * opt.conns : opt.conns;
+	struct conn *cs = conns_new(nc);
 	uint64_t t0 = now_ns(), last_check = t0, t;
-	double cpu0 = 0, cpu1, win, self0 = 0;
+	double cpu0 = 0, cpu1, win, self0 = 0, pid0[MAX_PIDS] = {0};
 	int cpu_taken = 0;
 
 	t_measure_start = t0 + (uint64_t)(opt.warmup * 1e9);
 	t_measure_end = t_measure_start + (uint64_t)(opt.duration * 1e9);
-	for (int i = 0; i < opt.conns; i++)
+	if (opt.multi) {
+		if (!(slots = calloc((size_t)opt.conns, sizeof(*slots))))
+			die("calloc");
+		slot_conns = cs;
+		for (long i = 0; i < nc; i++) {
+			cs[i].slot = i / 3;
+			cs[i].inst = (int)((i / 3 + i % 3) % 3);
+		}
+	}
+	for (long i = 0; i < nc; i++)
 		if (conn_open(&cs[i]) != 0)
 			n_errors++;
 	while ((t = now_ns()) < t_measure_end) {
 		if (!cpu_taken && t >= t_measure_start) {
 			cpu0 = server_cpu_us();
+			memcpy(pid0, pid_us, sizeof(pid0));
 			self0 = self_cpu_s();
 			cpu_taken = 1;
 		}
 		loop_once(10);
 		if (t - last_check > 100000000u) {
-			check_timeouts(cs, opt.conns, 1);
+			check_timeouts(cs, nc, 1);
 			last_check = t;
 		}
 	}
 	cpu1 = server_cpu_us();
-	if (!cpu_taken)
+	if (!cpu_taken) {
 		cpu0 = cpu1;
+		memcpy(pid0, pid_us, sizeof(pid0));
+	}
 	win = opt.duration;
 	{
 		/* requests still unanswered when the window closed (a stall shows here) */
 		long inflight = 0, stuck = 0;
 		uint64_t oldest = 0;
 		t = now_ns();
-		for (int i = 0; i < opt.conns; i++)
+		for (long i = 0; i < nc; i++)
 			if (cs[i].fd >= 0 && cs[i].busy) {
 				inflight++;
 				if (t - cs[i].t_req > 1000000000u)
@@ -841,6 +940,7 @@ static void run_cycle(void)
 		printf("inflight_at_end=%ld\nstuck_at_end=%ld\noldest_inflight_ms=%.1f\n", inflight,
 		       stuck, oldest / 1e6);
 	}
+	printf("instances=%d\nsockets=%ld\n", opt.multi ? 3 : 1, nc);
 	printf("conns=%d\nseconds=%.2f\ncycles=%ld\ncycles_per_s=%.0f\n", opt.conns, win, n_cycles,
 	       n_cycles / win);
 	printf("requests_per_s=%.0f\n", (n_ok[0] + n_ok[1] + n_ok[2]) / win);
@@ -862,6 +962,10 @@ static void run_cycle(void)
 	printf("server_cpu_s=%.3f\n", (cpu1 - cpu0) / 1e6);
 	printf("client_cpu_s=%.3f\n", self_cpu_s() - self0);
 	printf("server_cpu_us_per_cycle=%.1f\n", n_cycles ? (cpu1 - cpu0) / (double)n_cycles : -1);
+	printf("server_cpu_s_by_pid=");
+	for (int i = 0; i < opt.npids; i++)
+		printf("%s%.3f", i ? "," : "", (pid_us[i] - pid0[i]) / 1e6);
+	printf("\n");
 }
 
 static void run_fill(void)
@@ -966,6 +1070,11 @@ static void run_wake(void)
 		loop_once(10);
 	/* phase 3: the burst */
 	phase = 3;
+	if (opt.cb_inst) /* the callbacks go to another instance */
+		for (int i = 0; i < opt.conns; i++) {
+			conn_close(&cs[i]);
+			cs[i].inst = opt.cb_inst;
+		}
 	cpu0 = server_cpu_us();
 	t_burst = now_ns();
 	for (int i = 0; i < opt.conns; i++) {
@@ -1059,7 +1168,7 @@ static void run_probe(void)
 
 	c.in = in;
 	c.in_cap = sizeof(in);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0)
+	if (fd < 0 || connect(fd, (struct sockaddr *)&inst_addr[0], sizeof(inst_addr[0])) != 0)
 		die("connect");
 	/* login 0 stays pending: its context page */
 	build_request(&c, K_REG, 0, 0);
@@ -1132,7 +1241,8 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: relay_cycle cycle|fill|wake|probe --port P [--host IP] [--conns N] "
 		"[--duration S] [--warmup S] [--count N] [--settle S] [--timeout S] "
-		"[--secret-file F] [--base URL] [--endpoint URL] [--client ID] [--pid PID,...]\n");
+		"[--secret-file F] [--base URL] [--endpoint URL] [--client ID] [--pid PID,...] "
+		"[--ports P1,P2,P3 (cycle)] [--cb-port Q (wake)]\n");
 	exit(2);
 }
 
@@ -1161,6 +1271,14 @@ int main(int argc, char **argv)
 		i++;
 		if (strcmp(a, "--port") == 0)
 			opt.port = atoi(v);
+		else if (strcmp(a, "--ports") == 0) {
+			if (sscanf(v, "%d,%d,%d", &inst_port[0], &inst_port[1], &inst_port[2]) != 3 ||
+			    inst_port[1] <= 0 || inst_port[2] <= 0)
+				usage();
+			opt.port = inst_port[0];
+			opt.multi = 1;
+		} else if (strcmp(a, "--cb-port") == 0)
+			inst_port[3] = atoi(v);
 		else if (strcmp(a, "--host") == 0)
 			opt.host = v;
 		else if (strcmp(a, "--conns") == 0)
@@ -1193,11 +1311,24 @@ int main(int argc, char **argv)
 	if (opt.port <= 0 || opt.port > 65535 || opt.conns <= 0 || opt.count <= 0 ||
 	    opt.duration <= 0)
 		usage();
-	memset(&addr, 0, sizeof(addr));
-	addr.sin_family = AF_INET;
-	addr.sin_port = htons((uint16_t)opt.port);
-	if (inet_pton(AF_INET, opt.host, &addr.sin_addr) != 1)
+	if (opt.multi && opt.mode != MODE_CYCLE)
 		usage();
+	if (inst_port[3]) {
+		if (opt.mode != MODE_WAKE || inst_port[3] > 65535 || inst_port[3] < 0)
+			usage();
+		opt.cb_inst = 3;
+	}
+	inst_port[0] = opt.port;
+	for (int i = 0; i < MAX_INST; i++) {
+		if (!inst_port[i])
+			continue;
+		if (inst_port[i] < 0 || inst_port[i] > 65535)
+			usage();
+		inst_addr[i].sin_family = AF_INET;
+		inst_addr[i].sin_port = htons((uint16_t)inst_port[i]);
+		if (inet_pton(AF_INET, opt.host, &inst_addr[i].sin_addr) != 1)
+			usage();
+	}
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
