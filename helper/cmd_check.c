@@ -173,6 +173,10 @@ static void print_policy(const char *name, const struct config_login *l)
 	sb_str(&sb, "allowed_groups", l->allowed_groups);
 	sb_add(&sb, " kiosk_accept_login_csrf=%s", yes_no(l->kiosk_accept_login_csrf));
 	sb_str(&sb, "prompt", l->prompt);
+	sb_add(&sb, " userinfo=%s",
+	       l->userinfo == CONFIG_USERINFO_ALWAYS  ? "always"
+	       : l->userinfo == CONFIG_USERINFO_NEVER ? "never"
+						      : "auto");
 	line(name, sb.buf);
 }
 
@@ -369,6 +373,18 @@ int cmd_check(int argc, char **argv)
 	line("token_endpoint", o.disc->token_endpoint);
 	line("jwks_uri", o.disc->jwks_uri);
 	line("iss_parameter_supported", o.disc->iss_parameter_supported ? "yes" : "no");
+	line("userinfo_endpoint", o.disc->userinfo_endpoint ? o.disc->userinfo_endpoint : "-");
+	/* IDT-29: userinfo = always cannot work without the endpoint */
+	for (size_t i = 0; !o.disc->userinfo_endpoint && i <= cfg->nsections; i++) {
+		struct config_login l;
+		config_login_for(cfg, i ? cfg->sections[i - 1].name : NULL, &l);
+		if (l.userinfo == CONFIG_USERINFO_ALWAYS) {
+			problem(&rep, "userinfo = always (%s%s), but the identity provider publishes "
+				      "no userinfo_endpoint",
+				i ? "section " : "global", i ? cfg->sections[i - 1].name : "");
+			break;
+		}
+	}
 	print_algs("idp_id_token_algs", o.disc->id_token_algs);
 	algs = o.disc->id_token_algs & cfg->allowed_algs;
 	print_algs("usable_algs", algs);

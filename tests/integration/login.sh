@@ -577,27 +577,31 @@ expect_granted "IDT-29 fixture back to real: granted again (positive twin)"
 # IDT-29 measurement (opt-in: USERINFO_P50=50): time from the callback to
 # the PAM result, userinfo = always vs never on the same IdP, interleaved
 if [ -n "${USERINFO_P50:-}" ]; then
-	cb_to_result() { # SERVICE: prints ms from the callback GET to pamtester's exit
+	cb_to_result() { # SERVICE FILE: appends ms from the callback GET to pamtester's exit
+		local ms=FAILED
 		start_login "$1" alice
-		wait_link && browse alice alice-pw --stop-at-redirect "$RELAY/callback"
-		python3 - "$BOUT" "$LD/rc" <<'PY'
+		if wait_link && browse alice alice-pw --stop-at-redirect "$RELAY/callback"; then
+			ms=$(python3 - "$BOUT" "$LD/rc" <<'PY'
 import sys, time, os, urllib.request
 t0 = time.monotonic()
 urllib.request.urlopen(sys.argv[1], timeout=5).read()
-while not os.path.exists(sys.argv[2]):
+while not os.path.exists(sys.argv[2]) and time.monotonic() - t0 < 20:
     time.sleep(0.0005)
 print("%.1f" % ((time.monotonic() - t0) * 1000))
 PY
+)
+		fi
 		finish_login 20
-		granted || echo "FAILED"
+		granted || ms=FAILED
+		echo "$ms" >>"$2"
 	}
 	: >"$T/t-always"
 	: >"$T/t-never"
 	for ((i = 0; i < USERINFO_P50; i++)); do
-		cb_to_result uialways | tr '\n' ' ' >>"$T/t-always"; echo >>"$T/t-always"
-		cb_to_result uinever | tr '\n' ' ' >>"$T/t-never"; echo >>"$T/t-never"
+		cb_to_result uialways "$T/t-always"
+		cb_to_result uinever "$T/t-never"
 	done
-	p50() { awk '{print $1}' "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+	p50() { grep -v FAILED "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
 	nfail=$(cat "$T/t-always" "$T/t-never" | grep -c FAILED)
 	pa=$(p50 "$T/t-always") pn=$(p50 "$T/t-never")
 	echo "IDT-29 measurement: callback -> PAM result, p50 over $USERINFO_P50 logins each, interleaved:"

@@ -68,6 +68,7 @@ for c in rs256 es256 eddsa; do config "$T/$c.conf" "$IDP_ISSUER" "pkce-$c"; done
 echo "== check (AZ-01 AZ-02)"
 out=$("$HELPER" check --config "$T/rs256.conf" 2>&1); rc=$?
 if [ $rc -eq 0 ] && grep -q "$IDP_ISSUER" <<<"$out"; then ok "check: discovery and JWKS fetched"; else bad "check (rc=$rc)" "$out"; fi
+if grep -q "userinfo_endpoint.*$IDP_ISSUER/me" <<<"$out" && grep -q "userinfo=auto" <<<"$out"; then ok "IDT-29 check: userinfo_endpoint and the userinfo policy shown"; else bad "IDT-29 check: no userinfo_endpoint line" "$out"; fi
 config "$T/slash.conf" "$IDP_ISSUER/" pkce-rs256
 out=$("$HELPER" check --config "$T/slash.conf" 2>&1); rc=$?
 if [ $rc -ne 0 ] && grep -qi "issuer" <<<"$out"; then ok "AZ-01 issuer with a trailing slash: discovery refused"; else bad "AZ-01 trailing slash (rc=$rc)" "$out"; fi
