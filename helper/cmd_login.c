@@ -155,6 +155,30 @@ static void clamp_http(struct login *l)
 		l->oidc.http.connect_timeout_ms = l->oidc.http.total_timeout_ms;
 }
 
+/* Issue 8: the first requests of a login, before any link is shown (IdP
+ * discovery/JWKS or, from a warm cache, the probe; the relay registration)
+ * get first_contact_timeout, at most http_timeout: an IdP or relay that does
+ * not answer within it makes the login unavailable at once, so a fallback
+ * stack asks for the password instead of showing a link that cannot work. */
+static void first_contact(const struct login *l, struct http_opts *h)
+{
+	long fc = (l->cfg->first_contact_timeout > 0 ? l->cfg->first_contact_timeout : 2) * 1000L;
+
+	if (h->total_timeout_ms > fc)
+		h->total_timeout_ms = fc;
+	if (h->connect_timeout_ms > fc)
+		h->connect_timeout_ms = fc;
+}
+
+/* A network failure (connect, TLS, timeout, a status that is no OAuth
+ * answer, such as 500) is "unavailable"; anything the IdP said about this
+ * login, or an answer we refused, is a refusal (fail closed). */
+static int network_failure(int r)
+{
+	return r == ERR_HTTP_CONNECT || r == ERR_HTTP_TLS || r == ERR_HTTP_TIMEOUT ||
+	       r == ERR_HTTP || r == ERR_HTTP_STATUS;
+}
+
 /* auto: code when the login comes over the network (PAM_RHOST), and when
  * the program asking runs for someone else than the account (su: a local
  * user could send the link to its owner and get the account once they sign
@@ -371,7 +395,7 @@ static int finish(struct login *l)
 		l->why = err_str(r);
 		snprintf(line, sizeof(line), "The identity provider refused the sign-in (%s)",
 			 l->tokens && l->tokens->error[0] ? l->tokens->error : err_str(r));
-		return refuse(l, r == ERR_TOKEN_ERROR ? "auth_err" : "authinfo_unavail", line);
+		return refuse(l, network_failure(r) ? "authinfo_unavail" : "auth_err", line);
 	}
 	l->oidc.now = time(NULL);
 	r = oidc_verify_id_token(&l->oidc, l->tokens->id_token, strlen(l->tokens->id_token),
@@ -578,14 +602,24 @@ static int run(struct login *l)
 		}
 		if (r != 0) {
 			l->why = err_str(r);
-			return refuse(l, "auth_err", "Too many logins started: try again in a minute");
+			return refuse(l, "maxtries",
+				      "Too many logins started: try again in a minute");
 		}
 	}
 
 	/* the identity provider (AZ-01: before anything is shown) */
 	oidc_init(&l->oidc, l->cfg, &l->log, time(NULL));
 	clamp_http(l);
-	if ((r = oidc_load(&l->oidc)) != 0) {
+	{
+		struct http_opts normal = l->oidc.http;
+
+		first_contact(l, &l->oidc.http);
+		r = oidc_load(&l->oidc);
+		if (r == 0 && l->oidc.disc_from_cache && l->oidc.jwks_from_cache)
+			r = oidc_probe(&l->oidc); /* no network yet: is the IdP there? */
+		l->oidc.http = normal;
+	}
+	if (r != 0) {
 		l->why = err_str(r);
 		return refuse(l, "authinfo_unavail", "Identity provider unreachable");
 	}
@@ -643,7 +677,9 @@ static int run(struct login *l)
 	reg.rhost = rhost;
 	reg.confirm_code = l->mode == CONFIG_WAIT_CODE ? l->confirm : NULL;
 	reg.registration_secret = secret;
+	first_contact(l, &relay_http);
 	r = relay_register(&relay_http, &reg, &l->session);
+	relay_http.connect_timeout_ms = l->oidc.http.connect_timeout_ms; /* polls set their total */
 	if (secret) {
 		OPENSSL_cleanse(secret, strlen(secret));
 		free(secret);

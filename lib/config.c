@@ -90,6 +90,7 @@ static const struct key_def keys[] = {
 	{ "max_token_age", K_LONG, OFF(max_token_age), 1, 86400 },
 	{ "ca_file", K_PATH, OFF(ca_file), 0, 0 },
 	{ "http_timeout", K_LONG, OFF(http_timeout), 1, 60 },
+	{ "first_contact_timeout", K_LONG, OFF(first_contact_timeout), 1, 60 },
 	{ "cache_dir", K_PATH, OFF(cache_dir), 0, 0 },
 	{ "allow_insecure_loopback", K_BOOL, OFF(allow_insecure_loopback), 0, 1 },
 	{ "relay_url", K_URL, OFF(relay_url), 0, 0 },
@@ -731,6 +732,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	c->clock_skew = 60;
 	c->max_token_age = 300;
 	c->http_timeout = 10;
+	c->first_contact_timeout = 2;
 	c->max_logins_per_minute = 10;
 	c->login.wait = CONFIG_WAIT_AUTO;
 	c->login.qr = CONFIG_QR_UTF8;

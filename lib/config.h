@@ -68,6 +68,10 @@ struct config {
 	long max_token_age;       /* default 300 s */
 	char *ca_file;            /* optional */
 	long http_timeout;        /* seconds, default 10 */
+	long first_contact_timeout; /* seconds (1..60, used at most http_timeout),
+				       default 2: the IdP and the relay must
+				       answer the first requests of a login within
+				       it, else the login is unavailable */
 	char *cache_dir;          /* default /var/cache/pam-oauth2-pkce */
 	int allow_insecure_loopback; /* default no */
 	char *relay_url;          /* the relay's base_url; required by `login` */

@@ -218,6 +218,31 @@ int oidc_load(struct oidc *o)
 	return ERR_OK;
 }
 
+int oidc_probe(struct oidc *o)
+{
+	struct http_response res = { 0 };
+	char *url;
+	int r;
+
+	if (!o || !o->cfg || !o->cfg->issuer)
+		return ERR_INVAL;
+	if (!(url = discovery_url(o->cfg->issuer)))
+		return ERR_NOMEM;
+	r = http_get(&o->http, url, NULL, &res);
+	free(url);
+	if (r != 0) {
+		log_msg(o->log, LOG_ERR, "identity provider: no answer: %s", err_str(r));
+		return r;
+	}
+	if (res.status != 200) {
+		log_msg(o->log, LOG_ERR, "identity provider: discovery answers HTTP %ld",
+			res.status);
+		r = ERR_HTTP_STATUS;
+	}
+	http_response_cleanup(&res);
+	return r;
+}
+
 /* IDT-12: one network refresh, rate-limited across processes. */
 static int refresh_jwks(struct oidc *o)
 {

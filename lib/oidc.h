@@ -47,6 +47,13 @@ void oidc_init(struct oidc *o, const struct config *cfg, const struct log *log, 
  * oidc_cleanup frees whatever was loaded either way. */
 int oidc_load(struct oidc *o);
 
+/* The IdP is answering: one GET of the discovery document with o->http
+ * (the caller sets a short timeout), status 200 required; the body is not
+ * used. For a login whose discovery and JWKS both came from the cache, so
+ * that a link is shown only while the IdP answers (issue 8). 0, or the
+ * http_get error, or ERR_HTTP_STATUS. */
+int oidc_probe(struct oidc *o);
+
 /* Verifies an ID token: allow-list = cfg->allowed_algs & the discovery's
  * id_token_signing_alg_values_supported (IDT-03; cfg alone in offline
  * mode), iss = cfg->issuer, aud/azp = cfg->client_id, nonce, skew, max age.
