@@ -153,6 +153,7 @@ check: deps all $(UNIT_BINS) $(ITEST_BINS)
 	@B=$(B) bash tests/e2e/sshd.sh
 	@B=$(B) bash tests/e2e/sudo.sh
 	@B=$(B) bash tests/e2e/console.sh
+	@B=$(B) bash tests/e2e/fallback.sh
 	@$(MAKE) --no-print-directory fuzz-smoke
 
 check-unit: all $(UNIT_BINS)
