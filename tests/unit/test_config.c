@@ -69,6 +69,7 @@ int main(void)
 		T_EQ(c->clock_skew, 60);
 		T_EQ(c->max_token_age, 300);
 		T_EQ(c->http_timeout, 10);
+		T_EQ(c->first_contact_timeout, 2);
 		T_STREQ(c->cache_dir, "/var/cache/pam-oauth2-pkce");
 		T_EQ(c->allow_insecure_loopback, 0);
 		T_OK(c->relay_url == NULL && c->relay_secret_file == NULL);
@@ -195,6 +196,8 @@ int main(void)
 	T_EQ(perr(MIN "http_timeout = 0\n"), ERR_CONFIG);
 	T_EQ(perr(MIN "http_timeout = 61\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:3: http_timeout: must be a whole number from 1 to 60");
+	T_EQ(perr(MIN "first_contact_timeout = 0\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "first_contact_timeout = 61\n"), ERR_CONFIG);
 
 	T_CASE("yes/no, paths, scopes, client_id");
 	T_EQ(perr(MIN "allow_insecure_loopback = true\n"), ERR_CONFIG);

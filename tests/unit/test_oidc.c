@@ -180,6 +180,19 @@ static void test_load(void)
 	T_EQ(drain(reqs, sizeof(reqs)), 0);
 	oidc_cleanup(&o);
 
+	T_CASE("issue 8 probe (warm cache): one GET of the discovery document, 200 required");
+	oidc_init(&o, c, &tlog, now + 10);
+	T_EQ(oidc_probe(&o), ERR_HTTP_STATUS); /* not routed: 404 */
+	route("/.well-known/openid-configuration", 500, "application/json", "{}");
+	T_EQ(oidc_probe(&o), ERR_HTTP_STATUS);
+	route("/.well-known/openid-configuration", 200, "application/json", doc);
+	T_EQ(oidc_probe(&o), 0);
+	T_EQ(drain(reqs, sizeof(reqs)), 3);
+	T_OK(strstr(reqs, "GET /.well-known/openid-configuration HTTP/1.1\r\n") == reqs);
+	T_OK(strstr(reqs, "/keys/v1") == NULL);
+	T_OK(o.disc == NULL && o.jwks == NULL); /* nothing loaded or cached by a probe */
+	unroute("/.well-known/openid-configuration");
+
 	T_CASE("a stale cache is not used");
 	oidc_init(&o, c, &tlog, now + OIDC_CACHE_TTL + 5);
 	T_EQ(oidc_load(&o), ERR_HTTP_STATUS);
