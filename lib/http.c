@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "err.h"
 
@@ -340,6 +341,18 @@ static void set_content_type(const char *ct, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+/* The Date header (RFC 9110 5.6.7) as Unix time; 0 when absent or unparsable. */
+static long long response_date(CURL *c)
+{
+	struct curl_header *hd = NULL;
+	time_t t;
+
+	if (curl_easy_header(c, "Date", 0, CURLH_HEADER, -1, &hd) != CURLHE_OK || !hd || !hd->value)
+		return 0;
+	t = curl_getdate(hd->value, NULL);
+	return t > 0 ? (long long)t : 0;
+}
+
 static void wipe_slist(struct curl_slist *l)
 {
 	for (struct curl_slist *p = l; p; p = p->next)
@@ -472,6 +485,7 @@ static int request(const struct http_opts *o, const char *url, const char *post_
 	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK)
 		ct = NULL;
 	set_content_type(ct, out->content_type, sizeof(out->content_type));
+	out->date = response_date(c);
 	if (!b.data) {
 		if (!(b.data = malloc(1))) {
 			r = ERR_NOMEM;
@@ -499,6 +513,7 @@ out:
 		out->body = NULL;
 		out->len = 0;
 		out->content_type[0] = '\0';
+		out->date = 0;
 	}
 	return r;
 }
@@ -580,4 +595,5 @@ void http_response_cleanup(struct http_response *r)
 	r->len = 0;
 	r->status = 0;
 	r->content_type[0] = '\0';
+	r->date = 0;
 }

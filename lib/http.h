@@ -30,6 +30,8 @@ struct http_response {
 	char *body; /* NUL-terminated, len bytes */
 	size_t len;
 	char content_type[128]; /* "" if none; lower-cased media type only */
+	long long date;         /* the Date header as Unix time, 0 if none or bad
+				   (`doctor` compares it with the local clock) */
 };
 
 /* 0 when url may be fetched: https://host[...], or http://127.0.0.1,

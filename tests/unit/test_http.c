@@ -114,6 +114,13 @@ static void serve_one(struct conn *c, int log_wr)
 	if (strcmp(path, "/ok") == 0) {
 		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: Application/JSON; charset=UTF-8\r\n"
 			    "Content-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}");
+	} else if (strcmp(path, "/date") == 0) {
+		c_printf(c, "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+			    "Content-Type: application/json\r\nContent-Length: 2\r\n"
+			    "Connection: close\r\n\r\n{}");
+	} else if (strcmp(path, "/baddate") == 0) {
+		c_printf(c, "HTTP/1.1 200 OK\r\nDate: yesterday-ish\r\nContent-Length: 2\r\n"
+			    "Connection: close\r\n\r\n{}");
 	} else if (strcmp(path, "/noct") == 0) {
 		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
 	} else if (strcmp(path, "/500") == 0) {
@@ -427,6 +434,23 @@ static void test_plain(void)
 	T_OK(res.body == NULL);
 	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
 	o.allow_insecure_loopback = 1;
+
+	T_CASE("Date header as Unix time (doctor's clock check); 0 when absent or bad");
+	T_EQ(res.date, 0); /* cleared by http_response_cleanup */
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/date", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), 0);
+	T_EQ(res.date, 784111777LL);
+	http_response_cleanup(&res);
+	T_EQ(res.date, 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/baddate", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), 0);
+	T_EQ(res.date, 0);
+	http_response_cleanup(&res);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), 0);
+	T_EQ(res.date, 0);
+	http_response_cleanup(&res);
+	srv_drain(&s, reqs, sizeof(reqs));
 
 	T_CASE("no Content-Type -> empty; non-200 status returned to the caller");
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d/noct", s.port);
