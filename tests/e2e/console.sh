@@ -361,6 +361,45 @@ if wait_screen "$LINK_RE" 10; then
 else bad "PAM-16 no link within 10 s" "$(screen)"; fi
 end_login
 
+echo "== 5. the QR as a phone sees it: console login at 80x24 and 120x50"
+# (issue 7) The visible screen (capture-pane -p: no scrollback) while the
+# login waits, rebuilt as an image and decoded by zbarimg
+# (tests/lib/qrscreen.py); the decoded text must be the link shown.
+# qr_screen NAME COLSxROWS: login alice (wait = poll) in its own COLSxROWS tmux
+# session; sets QRSHOT, QRLINK, QROUT, QRRC.
+qr_screen() {
+	local n=$1 i p pane
+	QRSHOT=$T/qr-$n.screen QRLINK='' QROUT='' QRRC=''
+	"${TM[@]}" new-session -d -s "$n" -x "${2%x*}" -y "${2#*x}" \
+		"LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$T/pam-console $LOGIN alice; sleep 600" || return 1
+	pane=$("${TM[@]}" display-message -p -t "$n" '#{pane_pid}')
+	for ((i = 0; i < 200; i++)); do
+		"${TM[@]}" capture-pane -p -J -S - -t "$n" | grep -q 'Waiting for you to sign in' && break
+		sleep 0.05
+	done
+	"${TM[@]}" capture-pane -p -t "$n" >"$QRSHOT"
+	QRLINK=$("${TM[@]}" capture-pane -p -J -S - -t "$n" | grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" | head -n 1)
+	QROUT=$(python3 tests/lib/qrscreen.py --first 'To log in as' --last 'Waiting for you to sign in' \
+		--expect "${QRLINK:-no link on the screen}" "$QRSHOT" 2>&1)
+	QRRC=$?
+	for p in $(descendants "$pane"); do kill -KILL "$p" 2>/dev/null; done
+	"${TM[@]}" kill-session -t "$n" 2>/dev/null
+	return 0
+}
+if ! command -v zbarimg >/dev/null 2>&1; then
+	bad "QR scan: zbarimg needed (apt-get install -y zbar-tools)"
+else
+	qr_screen qr-80x24 80x24
+	rows=$(sed -n 's/^screen: \([0-9]*\) rows x \([0-9]*\) columns.*/\1/p' <<<"$QROUT")
+	cols=$(sed -n 's/^screen: \([0-9]*\) rows x \([0-9]*\) columns.*/\2/p' <<<"$QROUT")
+	if [ "$QRRC" = 0 ] && [ -n "$rows" ] && [ "$rows" -le 24 ] && [ "$cols" -le 80 ] && grep -qF "$QRLINK" "$QRSHOT"; then
+		ok "QR console login, qr = utf8, 80x24: message, QR, link and waiting line on one screen ($rows rows x $cols columns); zbarimg decodes the link shown ($(grep '^qr:' <<<"$QROUT" | cut -d';' -f1))"
+	else bad "QR console 80x24 (qrscreen status $QRRC)" "$QROUT"$'\n'"$(cat "$QRSHOT")"; fi
+	qr_screen qr-120x50 120x50
+	if [ "$QRRC" = 0 ]; then ok "QR console login, qr = utf8, 120x50: zbarimg decodes the link shown"
+	else bad "QR console 120x50 (qrscreen status $QRRC)" "$QROUT"$'\n'"$(cat "$QRSHOT")"; fi
+fi
+
 echo "== took $((($(now_ms) - START_MS) / 1000)) s"
 echo "console: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

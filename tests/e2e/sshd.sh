@@ -79,6 +79,7 @@ cleanup() {
 		wait "$SSHD_PID" 2>/dev/null
 	fi
 	if [ -n "$RELAY_PID" ]; then kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; fi
+	[ -S "$T/qr.sock" ] && tmux -S "$T/qr.sock" kill-server 2>/dev/null
 	idp_stop
 	# pam_wrapper's copies of the service dir (/tmp/pam.X) left by sshd processes that ended without exit()
 	for k in /tmp/pam.?; do
@@ -394,6 +395,64 @@ else bad "wait=enter: no prompt with a link" "$(diag)"; fi
 finish_ssh
 if [ "$RC" = 0 ] && grep -q '^LOGGED-IN-alice' <<<"$SCREEN"; then ok "wait=enter over ssh: browser, then Enter, the remote command ran as alice"
 else bad "wait=enter over ssh (rc=$RC)" "$(diag)"; fi
+
+# 4b. The QR as a phone sees it (issue 7): ssh in a real terminal (tmux) at
+# 80x24 and 120x50, the client in a UTF-8 locale or in LANG=C. At the code
+# prompt the visible screen is captured (capture-pane -p, what is on the
+# glass, no scrollback), rebuilt as an image and decoded by zbarimg
+# (tests/lib/qrscreen.py); the decoded text must be the link shown.
+QRTM=(tmux -u -S "$T/qr.sock" -f /dev/null)
+# qr_screen NAME COLSxROWS LOCALE QR: ssh alice@ in a COLSxROWS terminal, the
+# client's LC_ALL=LOCALE, the helper's "qr = QR". Sets QRSHOT (the visible
+# screen's file), QRLINK (the link, from the scrollback with wrapped lines
+# joined), QROUT (qrscreen.py's lines) and QRRC (its status).
+qr_screen() {
+	local n=$1 i
+	helper_conf "wait = code" "qr = $4"
+	QRSHOT=$T/qr-$n.screen QRLINK='' QROUT='' QRRC=''
+	"${QRTM[@]}" new-session -d -s "$n" -x "${2%x*}" -y "${2#*x}" \
+		"env LC_ALL=$3 LANG=$3 $(printf '%q ' "${SSH_BASE[@]}") -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 alice@127.0.0.1 true; sleep 600" || return 1
+	for ((i = 0; i < 400; i++)); do
+		"${QRTM[@]}" capture-pane -p -J -S - -t "$n" | grep -q 'the browser shows:' && break
+		sleep 0.05
+	done
+	"${QRTM[@]}" capture-pane -p -t "$n" >"$QRSHOT"
+	QRLINK=$("${QRTM[@]}" capture-pane -p -J -S - -t "$n" | grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" | head -n 1)
+	QROUT=$(python3 tests/lib/qrscreen.py --first 'To log in as' --last 'the browser shows:' \
+		--expect "${QRLINK:-no link on the screen}" "$QRSHOT" 2>&1)
+	QRRC=$?
+	"${QRTM[@]}" send-keys -t "$n" C-c
+	"${QRTM[@]}" kill-session -t "$n" 2>/dev/null
+	return 0
+}
+if ! command -v tmux >/dev/null 2>&1 || ! command -v zbarimg >/dev/null 2>&1; then
+	bad "QR scan: tmux and zbarimg needed (apt-get install -y tmux zbar-tools)"
+else
+	# a session that holds the server while the cases come and go
+	"${QRTM[@]}" new-session -d -s hold 'sleep 600'
+	qr_screen utf8-80x24 80x24 C.UTF-8 utf8
+	rows=$(sed -n 's/^screen: \([0-9]*\) rows x \([0-9]*\) columns.*/\1/p' <<<"$QROUT")
+	cols=$(sed -n 's/^screen: \([0-9]*\) rows x \([0-9]*\) columns.*/\2/p' <<<"$QROUT")
+	if [ "$QRRC" = 0 ] && [ -n "$rows" ] && [ "$rows" -le 24 ] && [ "$cols" -le 80 ] &&
+		grep -qF "$QRLINK" "$QRSHOT"; then
+		ok "QR ssh, client LANG=C.UTF-8, qr = utf8, 80x24: message, QR, link and prompt on one screen ($rows rows x $cols columns); zbarimg decodes the link shown ($(grep '^qr:' <<<"$QROUT" | cut -d';' -f1))"
+	else bad "QR ssh UTF-8 80x24 (qrscreen status $QRRC)" "$QROUT"$'\n'"$(cat "$QRSHOT")"; fi
+	qr_screen utf8-120x50 120x50 C.UTF-8 utf8
+	if [ "$QRRC" = 0 ]; then ok "QR ssh, client LANG=C.UTF-8, qr = utf8, 120x50: zbarimg decodes the link shown"
+	else bad "QR ssh UTF-8 120x50 (qrscreen status $QRRC)" "$QROUT"$'\n'"$(cat "$QRSHOT")"; fi
+	# LANG=C client: ssh prints each non-ASCII byte as an octal escape
+	qr_screen c-utf8-80x24 80x24 C utf8
+	if [ "$QRRC" = 2 ] && grep -qF '\342\226' "$QRSHOT"; then
+		ok "QR ssh, client LANG=C, qr = utf8: no code on the screen, ssh shows the half blocks as octal escapes ($(grep -o '\\342\\226\\2[0-9]*' "$QRSHOT" | head -n 1)...): use qr = ascii for such clients"
+	else bad "QR ssh LANG=C with qr = utf8 (qrscreen status $QRRC): expected octal escapes, no code" "$QROUT"$'\n'"$(cat "$QRSHOT")"; fi
+	qr_screen c-ascii-120x50 120x50 C ascii
+	if [ "$QRRC" = 0 ]; then
+		ok "QR ssh, client LANG=C, qr = ascii, 120x50: zbarimg decodes the link shown ($(head -n 1 <<<"$QROUT"); $(grep '^qr:' <<<"$QROUT" | cut -d';' -f1))"
+	else bad "QR ssh LANG=C qr = ascii 120x50 (qrscreen status $QRRC)" "$QROUT"$'\n'"$(cat "$QRSHOT")"; fi
+	# measured, not asserted: the ASCII form (one text row per module) is taller than 24 rows
+	qr_screen c-ascii-80x24 80x24 C ascii
+	echo "note QR ssh, client LANG=C, qr = ascii, 80x24: $(tr '\n' ';' <<<"$QROUT")"
+fi
 
 # 5. XD-09: AuthenticationMethods publickey,keyboard-interactive (sshd reloaded by SIGHUP)
 helper_conf "wait = code"

@@ -334,6 +334,49 @@ if [ "$before" = "$after" ] && [ "$before" -ge 1 ]; then
 	ok "PAM-18 no relay registration for sudo -n (POST /v1/sessions: $before before, $after after)"
 else bad "PAM-18 relay registrations: $before before, $after after" "$(tail -n 5 "$T/relay.log")"; fi
 
+echo "== the QR as a phone sees it: sudo at 80x24 and 120x50"
+# (issue 7) The visible screen (capture-pane -p: no scrollback) at the
+# moment the QR is shown, rebuilt as an image and decoded by zbarimg
+# (tests/lib/qrscreen.py); the decoded text must be the link shown.
+# qr_screen NAME COLSxROWS LOCALE: sudo as alice in its own COLSxROWS tmux
+# session with LC_ALL=LOCALE; sets QRSHOT, QRLINK, QROUT, QRRC.
+qr_screen() {
+	local n=$1 i
+	QRSHOT=$T/qr-$n.screen QRLINK='' QROUT='' QRRC=''
+	"${TM[@]}" new-session -d -s "$n" -x "${2%x*}" -y "${2#*x}" \
+		"env LC_ALL=$3 LANG=$3 runuser -u alice -- sudo -k -- true; sleep 600" || return 1
+	for ((i = 0; i < 200; i++)); do
+		"${TM[@]}" capture-pane -p -J -S - -t "$n" | grep -q 'Waiting for you to sign in' && break
+		sleep 0.05
+	done
+	"${TM[@]}" capture-pane -p -t "$n" >"$QRSHOT"
+	QRLINK=$("${TM[@]}" capture-pane -p -J -S - -t "$n" | grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" | head -n 1)
+	QROUT=$(python3 tests/lib/qrscreen.py --first 'To log in as' --last 'Waiting for you to sign in' \
+		--expect "${QRLINK:-no link on the screen}" "$QRSHOT" 2>&1)
+	QRRC=$?
+	"${TM[@]}" send-keys -t "$n" C-c
+	sleep 0.3
+	"${TM[@]}" kill-session -t "$n" 2>/dev/null
+	return 0
+}
+if ! command -v zbarimg >/dev/null 2>&1; then
+	bad "QR scan: zbarimg needed (apt-get install -y zbar-tools)"
+else
+	qr_screen qr-80x24 80x24 C.UTF-8
+	rows=$(sed -n 's/^screen: \([0-9]*\) rows x \([0-9]*\) columns.*/\1/p' <<<"$QROUT")
+	cols=$(sed -n 's/^screen: \([0-9]*\) rows x \([0-9]*\) columns.*/\2/p' <<<"$QROUT")
+	if [ "$QRRC" = 0 ] && [ -n "$rows" ] && [ "$rows" -le 24 ] && [ "$cols" -le 80 ] && grep -qF "$QRLINK" "$QRSHOT"; then
+		ok "QR sudo, qr = utf8, 80x24: message, QR, link and waiting line on one screen ($rows rows x $cols columns); zbarimg decodes the link shown ($(grep '^qr:' <<<"$QROUT" | cut -d';' -f1))"
+	else bad "QR sudo 80x24 (qrscreen status $QRRC)" "$QROUT"$'\n'"$(cat "$QRSHOT")"; fi
+	qr_screen qr-120x50 120x50 C.UTF-8
+	if [ "$QRRC" = 0 ]; then ok "QR sudo, qr = utf8, 120x50: zbarimg decodes the link shown"
+	else bad "QR sudo 120x50 (qrscreen status $QRRC)" "$QROUT"$'\n'"$(cat "$QRSHOT")"; fi
+	# sudo writes the conversation text as it is: the caller's locale does not matter
+	qr_screen qr-c-80x24 80x24 C
+	if [ "$QRRC" = 0 ]; then ok "QR sudo with the caller in LANG=C, qr = utf8, 80x24: the half blocks pass through, zbarimg decodes the link"
+	else bad "QR sudo LANG=C 80x24 (qrscreen status $QRRC)" "$QROUT"$'\n'"$(cat "$QRSHOT")"; fi
+fi
+
 echo "== PAM-09: a hostile environment in the caller"
 # In a setuid program glibc itself drops LD_*, LOCALDOMAIN, HOSTALIASES, TMPDIR...
 # (ld.so(8), secure-execution mode); the proxy, CA, OpenSSL and TZ variables do
