@@ -33,9 +33,9 @@ static int is_b64url43(const char *s)
 int authz_build_url(const struct authz_request *q, char **out)
 {
 	const char *names[] = { "client_id", "redirect_uri", "scope", "state", "nonce",
-				"code_challenge", "prompt" };
-	const char *values[7];
-	char *enc[7] = { 0 };
+				"code_challenge", "prompt", "acr_values" };
+	const char *values[8];
+	char *enc[8] = { 0 };
 	char maxage[32] = "";
 	size_t need;
 	char *url = NULL;
@@ -54,8 +54,9 @@ int authz_build_url(const struct authz_request *q, char **out)
 	values[4] = q->nonce;
 	values[5] = q->code_challenge;
 	values[6] = q->prompt;
+	values[7] = q->acr_values;
 	need = strlen(q->authorization_endpoint) + 128;
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 8; i++) {
 		if (!values[i])
 			continue;
 		if (!(enc[i] = http_form_encode(values[i])))
@@ -68,7 +69,7 @@ int authz_build_url(const struct authz_request *q, char **out)
 		goto out;
 	snprintf(url, need, "%s%cresponse_type=code", q->authorization_endpoint,
 		 strchr(q->authorization_endpoint, '?') ? '&' : '?');
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 8; i++) {
 		if (!enc[i])
 			continue;
 		strcat(url, "&");
@@ -81,7 +82,7 @@ int authz_build_url(const struct authz_request *q, char **out)
 	*out = url;
 	r = ERR_OK;
 out:
-	for (int i = 0; i < 7; i++) {
+	for (int i = 0; i < 8; i++) {
 		if (enc[i])
 			OPENSSL_cleanse(enc[i], strlen(enc[i]));
 		free(enc[i]);

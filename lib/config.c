@@ -56,6 +56,7 @@ enum key_kind {
 	K_GROUPS, /* allowed_groups */
 	K_PROMPT, /* OIDC prompt values */
 	K_USERINFO, /* auto|always|never */
+	K_WORDS,  /* acr_values, required_acr, required_amr: blank-separated words */
 };
 
 /* Where a key lives: global keys only before the first section; login-policy
@@ -109,10 +110,14 @@ static const struct key_def keys[] = {
 	{ "kiosk_accept_login_csrf", K_BOOL, LOFF(kiosk_accept_login_csrf), 0, 1 },
 	{ "prompt", K_PROMPT, LOFF(prompt), 0, 0 },
 	{ "userinfo", K_USERINFO, LOFF(userinfo), 0, 0 },
+	{ "acr_values", K_WORDS, LOFF(acr_values), 0, 0 },
+	{ "required_acr", K_WORDS, LOFF(required_acr), 0, 0 },
+	{ "max_age", K_LONG, LOFF(max_age), 0, 31536000 },
+	{ "required_amr", K_WORDS, LOFF(required_amr), 0, 0 },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
-_Static_assert(N_KEYS <= 32, "struct config_section.set needs one bit per key");
+_Static_assert(N_KEYS <= 64, "struct config_section.set needs one bit per key");
 
 static const char *const wait_names[] = { [CONFIG_WAIT_AUTO] = "auto",
 					  [CONFIG_WAIT_POLL] = "poll",
@@ -418,6 +423,68 @@ fail:
 	return ERR_CONFIG;
 }
 
+/* acr_values, required_acr, required_amr: words separated by blanks, each
+ * 1..CONFIG_CLAIM_MAX characters of printable ASCII except '"' and '\\'
+ * (acr values are often URIs; amr values are RFC 8176 names), no word
+ * twice. Stored joined by single spaces. */
+static int set_words(void *base, const struct key_def *k, const char *v, struct pstate *ps,
+		     int line)
+{
+	char **dst = (char **)((char *)base + k->off);
+	char *norm = malloc(strlen(v) + 1), *o = norm, clean[40];
+
+	if (!norm)
+		return ERR_NOMEM;
+	*o = '\0';
+	while (*v) {
+		size_t n;
+
+		v += strspn(v, " \t");
+		n = strcspn(v, " \t");
+		if (n == 0)
+			break;
+		if (n > CONFIG_CLAIM_MAX) {
+			seterr(ps, line, k->name, "a value is longer than %d characters",
+			       CONFIG_CLAIM_MAX);
+			goto fail;
+		}
+		for (size_t i = 0; i < n; i++)
+			if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e || v[i] == '"' ||
+			    v[i] == '\\') {
+				seterr(ps, line, k->name, "invalid character in a value");
+				goto fail;
+			}
+		for (const char *w = norm; *w;) {
+			size_t wn = strcspn(w, " ");
+			if (wn == n && memcmp(w, v, n) == 0) {
+				char word[CONFIG_CLAIM_MAX + 1];
+				memcpy(word, v, n);
+				word[n] = '\0';
+				seterr(ps, line, k->name, "\"%s\" given twice",
+				       log_sanitize(clean, sizeof(clean), word));
+				goto fail;
+			}
+			w += wn + (w[wn] == ' ');
+		}
+		if (o != norm)
+			*o++ = ' ';
+		memcpy(o, v, n);
+		o += n;
+		*o = '\0';
+		v += n;
+	}
+	if (o == norm) {
+		seterr(ps, line, k->name, "empty list");
+		goto fail;
+	}
+	free(*dst);
+	*dst = norm;
+	return ERR_OK;
+fail:
+	free(norm);
+	return ERR_CONFIG;
+}
+
 /* base: the struct config for S_GLOBAL keys, the struct config_login (the
  * global one or a section's) for S_LOGIN keys. */
 static int set_value(void *base, const struct key_def *k, const char *v, struct pstate *ps,
@@ -517,6 +584,8 @@ static int set_value(void *base, const struct key_def *k, const char *v, struct 
 		return set_groups(base, k, v, ps, line);
 	case K_PROMPT:
 		return set_prompt(base, k, v, ps, line);
+	case K_WORDS:
+		return set_words(base, k, v, ps, line);
 	}
 	return ERR_INTERNAL;
 }
@@ -642,7 +711,7 @@ static int key_line(struct config *c, char *line, struct pstate *ps, int lineno)
 	if ((r = set_value(base, k, val, ps, lineno)) != 0)
 		return r;
 	if (ps->cur)
-		ps->cur->set |= 1UL << i;
+		ps->cur->set |= 1ULL << i;
 	return ERR_OK;
 }
 
@@ -738,6 +807,7 @@ int config_parse(const char *text, size_t len, const char *name, struct config *
 	c->login.qr = CONFIG_QR_UTF8;
 	c->login.login_timeout = DEFAULT_LOGIN_TIMEOUT;
 	c->login.userinfo = CONFIG_USERINFO_AUTO;
+	c->login.max_age = -1;
 
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
@@ -800,6 +870,9 @@ static void login_free(struct config_login *l)
 	free(l->groups_claim);
 	free(l->allowed_groups);
 	free(l->prompt);
+	free(l->acr_values);
+	free(l->required_acr);
+	free(l->required_amr);
 }
 
 void config_free(struct config *c)
@@ -851,6 +924,7 @@ static void copy_login_key(struct config_login *dst, const struct config_login *
 	case K_DOMAIN:
 	case K_GROUPS:
 	case K_PROMPT:
+	case K_WORDS:
 		*(char **)d = *(char *const *)s;
 		break;
 	default: /* no other kind is a login key */
@@ -877,7 +951,7 @@ void config_login_for(const struct config *c, const char *service, struct config
 	if (!sec)
 		return;
 	for (size_t i = 0; i < N_KEYS; i++)
-		if (keys[i].scope == S_LOGIN && (sec->set & (1UL << i)))
+		if (keys[i].scope == S_LOGIN && (sec->set & (1ULL << i)))
 			copy_login_key(out, &sec->login, &keys[i]);
 }
 

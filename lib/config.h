@@ -50,12 +50,19 @@ struct config_login {
 	int kiosk_accept_login_csrf; /* yes|no, default no */
 	char *prompt;                /* optional: sent as prompt= (e.g. "login") */
 	enum config_userinfo userinfo; /* default auto */
+	/* assurance (IDT-25, IDT-26, AZ-07, XD-12): words stored joined by
+	 * single spaces */
+	char *acr_values;   /* optional: sent as acr_values= */
+	char *required_acr; /* optional: the ID token's acr must be one of these */
+	long max_age;       /* -1 (default): not sent; else sent as max_age= and
+			       auth_time must be at most max_age + clock_skew old */
+	char *required_amr; /* optional: each must be in the ID token's amr array */
 };
 
 struct config_section {
 	char *name; /* [service NAME] */
 	struct config_login login;
-	unsigned long set; /* one bit per login key set in this section */
+	unsigned long long set; /* one bit per login key set in this section */
 };
 
 struct config {

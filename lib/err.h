@@ -76,6 +76,12 @@ enum err_code {
 	ERR_CLAIM_TYPE = -140,    /* a claim has the wrong JSON type */
 	ERR_CLAIM_AT_HASH = -141,
 	ERR_CLAIM_EVENTS = -142,  /* logout token presented as ID token */
+	/* per-service assurance (lib/assurance.c: IDT-25, IDT-26) */
+	ERR_CLAIM_ACR = -143,         /* acr absent or not one of required_acr */
+	ERR_CLAIM_AMR = -144,         /* amr absent or lacks a required_amr value */
+	ERR_CLAIM_AUTH_TIME = -145,   /* max_age sent and auth_time absent */
+	ERR_CLAIM_AUTH_OLD = -146,    /* now - auth_time > max_age + skew */
+	ERR_CLAIM_AUTH_FUTURE = -147, /* auth_time > now + skew */
 
 	/* token endpoint */
 	ERR_TOKEN_ERROR = -160,    /* IdP answered with an OAuth error */

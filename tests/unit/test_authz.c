@@ -75,6 +75,18 @@ int main(void)
 	T_OK(url && strstr(url, "&prompt=login") && strstr(url, "&max_age=0"));
 	free(url);
 
+	T_CASE("AZ-07 acr_values is sent, percent-encoded; absent when unset");
+	q.acr_values = "urn:x:loa:2 phr";
+	q.max_age = 300;
+	T_EQ(authz_build_url(&q, &url), 0);
+	T_OK(url && strstr(url, "&acr_values=urn%3Ax%3Aloa%3A2%20phr") && strstr(url, "&max_age=300"));
+	free(url);
+	q.acr_values = NULL;
+	q.max_age = -1;
+	T_EQ(authz_build_url(&q, &url), 0);
+	T_OK(url && !strstr(url, "acr_values") && !strstr(url, "max_age"));
+	free(url);
+
 	T_CASE("parse a callback");
 	T_EQ(parse("code=abc%2Fdef&state=s1&iss=https%3A%2F%2Fidp.example&extra=1", &r), 0);
 	T_STREQ(r.code, "abc/def");

@@ -473,6 +473,75 @@ int main(void)
 	T_EQ(perr(MIN "prompt = select_account_and_more_than_thirty_two_chars\n"), ERR_CONFIG);
 
 	/* ---- [service NAME] sections ---- */
+	T_CASE("IDT-25/26 assurance keys: defaults, normalized, per service");
+	T_EQ(parse(MIN, &c), 0);
+	if (c)
+		T_OK(c->login.acr_values == NULL && c->login.required_acr == NULL &&
+		     c->login.required_amr == NULL && c->login.max_age == -1);
+	config_free(c);
+	{
+		static const char text[] = MIN "acr_values =  urn:x:loa:2\t phr \n"
+					       "required_acr = phr urn:x:loa:2\n"
+					       "max_age = 0\n"
+					       "required_amr = hwk\n"
+					       "[service sudo]\n"
+					       "max_age = 300\n"
+					       "required_amr = mfa  otp\n"
+					       "[service sshd]\n"
+					       "prompt = login\n";
+		T_EQ(parse(text, &c), 0);
+	}
+	if (c) {
+		struct config_login l;
+
+		T_STREQ(c->login.acr_values, "urn:x:loa:2 phr");
+		T_STREQ(c->login.required_acr, "phr urn:x:loa:2");
+		T_EQ(c->login.max_age, 0);
+		T_STREQ(c->login.required_amr, "hwk");
+		config_login_for(c, "sudo", &l);
+		T_EQ(l.max_age, 300);
+		T_STREQ(l.required_amr, "mfa otp");
+		T_STREQ(l.acr_values, "urn:x:loa:2 phr"); /* from the globals */
+		config_login_for(c, "sshd", &l);
+		T_EQ(l.max_age, 0);
+		T_STREQ(l.required_amr, "hwk");
+		config_login_for(c, "login", &l);
+		T_STREQ(l.required_acr, "phr urn:x:loa:2");
+	}
+	config_free(c);
+	T_EQ(parse(MIN "[service sudo]\nmax_age = 300\nrequired_amr = mfa\n", &c), 0);
+	if (c) {
+		struct config_login l;
+
+		config_login_for(c, "sshd", &l);
+		T_OK(l.max_age == -1 && l.required_amr == NULL);
+		config_login_for(c, "sudo", &l);
+		T_OK(l.max_age == 300 && l.required_amr && !strcmp(l.required_amr, "mfa"));
+	}
+	config_free(c);
+
+	T_CASE("IDT-25/26 assurance keys: bad values");
+	T_EQ(perr(MIN "max_age = -1\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: max_age: must be a whole number from 0 to 31536000");
+	T_EQ(perr(MIN "max_age = 31536001\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "max_age = 5m\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "required_amr = mfa mfa\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: required_amr: \"mfa\" given twice");
+	T_EQ(perr(MIN "required_amr = mfa, hwk\n"), 0); /* "mfa," is a word */
+	T_EQ(perr(MIN "required_acr = \"phr\"\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: required_acr: invalid character in a value");
+	T_EQ(perr(MIN "acr_values = a\\b\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "acr_values = caf\xc3\xa9\n"), ERR_CONFIG);
+	{
+		static const char text[] =
+			MIN "required_acr = "
+			    "x1234567890123456789012345678901234567890123456789012345678901234\n";
+		T_EQ(perr(text), ERR_CONFIG);
+	}
+	T_STREQ(err, "t.conf:3: required_acr: a value is longer than 64 characters");
+	T_EQ(perr(MIN "[service sudo]\nrequired_amr =\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "[service sudo]\nmax_age = 1\nmax_age = 2\n"), ERR_CONFIG);
+
 	T_CASE("sections: set keys override, unset keys fall back to the globals");
 	{
 		static const char text[] = MIN "wait = poll\n"
