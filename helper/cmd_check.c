@@ -75,7 +75,7 @@ static void print_algs(const char *name, unsigned mask)
 
 /* The algorithms a key could verify, by its type and curve (and its own
  * "alg" member when present). */
-static unsigned key_algs(const struct jwk *k)
+unsigned helper_key_algs(const struct jwk *k)
 {
 	unsigned m = 0;
 
@@ -400,7 +400,7 @@ int cmd_check(int argc, char **argv)
 		char buf[512];
 		for (size_t i = 0; i < o.jwks->n; i++) {
 			const struct jwk *key = &o.jwks->keys[i];
-			unsigned m = key_algs(key) & algs;
+			unsigned m = helper_key_algs(key) & algs;
 			snprintf(buf, sizeof(buf), "kid=%.200s kty=%s bits=%d alg=%s%s",
 				 key->kid ? key->kid : "(none)", kty_name(key->kty), key->bits,
 				 key->alg ? key->alg : "(any)", m ? "" : " (not usable with usable_algs)");

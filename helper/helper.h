@@ -44,8 +44,14 @@ void helper_sanitize(char *s);
  * ERR_TOO_LARGE past max; ERR_IO with errno kept otherwise. */
 int helper_read_file(const char *path, size_t max, char **out, size_t *outlen);
 
+/* The JWS algorithms a JWK could verify, by its type and curve (and its
+ * own "alg" member): a mask of enum jwt_alg (check and doctor). */
+struct jwk;
+unsigned helper_key_algs(const struct jwk *k);
+
 int cmd_verify_id_token(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_login(int argc, char **argv);
+int cmd_doctor(int argc, char **argv);
 
 #endif

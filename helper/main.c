@@ -35,6 +35,13 @@ static const struct command commands[] = {
 	  "      Check the configuration and its files, fetch discovery and keys,\n"
 	  "      print what was found and one \"problem: ...\" line per problem.\n"
 	  "      Exit 0: no problem, 1: problems, 2: usage error.\n" },
+	{ "doctor", cmd_doctor,
+	  "doctor [--config FILE] [--pam-dir DIR] [--sshd PATH] [--sshd-config FILE]\n"
+	  "         [--helper PATH] [--json] [--debug]\n"
+	  "      Preflight of the whole set-up (as root): config and file modes, IdP\n"
+	  "      discovery and keys, clock against the IdP, relay health and a test\n"
+	  "      registration, sshd -T, the pam.d stacks, the helper binary. One line\n"
+	  "      per finding with its fix. Exit 0: no problem, 1: problems, 2: usage.\n" },
 };
 
 static void usage(void)
