@@ -149,6 +149,7 @@ check: deps all $(UNIT_BINS) $(ITEST_BINS)
 	@bash tests/idp/selftest.sh
 	@B=$(B) tests/integration/run.sh
 	@B=$(B) tests/integration/login.sh
+	@B=$(B) tests/integration/rotation.sh
 	@B=$(B) tests/integration/chromium.sh
 	@B=$(B) bash tests/e2e/sshd.sh
 	@B=$(B) bash tests/e2e/sudo.sh

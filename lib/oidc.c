@@ -243,16 +243,29 @@ int oidc_probe(struct oidc *o)
 	return r;
 }
 
-/* IDT-12: one network refresh, rate-limited across processes. */
+int oidc_refresh_due(time_t last, time_t now)
+{
+	if (last == 0)
+		return 1; /* no kid-driven refresh on record */
+	/* a stamp from the future (a clock that went back) counts as recent,
+	 * unless it is more than one interval ahead */
+	return now - last >= OIDC_REFRESH_INTERVAL || last - now >= OIDC_REFRESH_INTERVAL;
+}
+
+/* IDT-12: one network refresh per login, and at most one kid-driven refresh
+ * per OIDC_REFRESH_INTERVAL per issuer across processes. Only this function
+ * writes the stamp: a normal fetch (login start, stale cache) never blocks
+ * the first refresh after it, because the IdP may rotate between the
+ * helper's fetch and the token (rp-key-rotation-op-sign-key). */
 static int refresh_jwks(struct oidc *o)
 {
 	char name[80], stamp[80];
 	time_t last;
 	int r;
 
-	if (o->jwks_fetched) {
+	if (o->jwks_refreshed) {
 		log_msg(o->log, LOG_WARNING,
-			"jwks: unknown kid, and the key set was fetched just now: no refresh");
+			"jwks: unknown kid, and the key set was already refreshed for this login");
 		return ERR_JWT_KID_UNKNOWN;
 	}
 	if ((r = jwks_cache_name(o, "jwks", name, sizeof(name))) != 0 ||
@@ -260,8 +273,7 @@ static int refresh_jwks(struct oidc *o)
 		return r;
 	if (o->cache_ok) {
 		last = cache_mtime(o->cfg->cache_dir, stamp);
-		if (last != 0 && (o->now - last < OIDC_REFRESH_INTERVAL &&
-				  last - o->now < OIDC_REFRESH_INTERVAL)) {
+		if (!oidc_refresh_due(last, o->now)) {
 			log_msg(o->log, LOG_WARNING,
 				"jwks: unknown kid; refresh rate-limited (last %lds ago)",
 				(long)(o->now - last));
@@ -275,6 +287,7 @@ static int refresh_jwks(struct oidc *o)
 			return ERR_JWT_KID_UNKNOWN;
 		}
 	}
+	o->jwks_refreshed = 1;
 	log_msg(o->log, LOG_INFO, "jwks: unknown kid, refreshing the key set (once)");
 	return fetch_jwks(o, name);
 }

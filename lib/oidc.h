@@ -30,6 +30,7 @@ struct oidc {
 	int cache_ok;          /* set by oidc_load: cache_dir passed cache_dir_check */
 	int disc_from_cache, jwks_from_cache; /* where oidc_load got them */
 	int jwks_fetched;      /* a JWKS came from the network in this process */
+	int jwks_refreshed;    /* the one kid-driven refresh of this login was made */
 	struct discovery *disc; /* NULL in offline mode */
 	struct jwks *jwks;      /* owned; the caller may set it (offline mode) */
 };
@@ -54,13 +55,22 @@ int oidc_load(struct oidc *o);
  * http_get error, or ERR_HTTP_STATUS. */
 int oidc_probe(struct oidc *o);
 
+/* IDT-12 rate-limit rule: 1 when a kid-driven JWKS refresh may run at now,
+ * given the time of the last one (last = 0: none on record). A refresh is
+ * due when the last one is at least OIDC_REFRESH_INTERVAL old; a stamp in
+ * the future by less than that interval counts as recent. Normal fetches
+ * (login start, stale cache) do not count. */
+int oidc_refresh_due(time_t last, time_t now);
+
 /* Verifies an ID token: allow-list = cfg->allowed_algs & the discovery's
  * id_token_signing_alg_values_supported (IDT-03; cfg alone in offline
  * mode), iss = cfg->issuer, aud/azp = cfg->client_id, nonce, skew, max age.
  * On ERR_JWT_KID_UNKNOWN (and not offline) the JWKS is fetched again once,
- * at most once per OIDC_REFRESH_INTERVAL across processes (a stamp file in
- * the cache dir, written before fetching), the cache rewritten, and the
- * token verified once more. *out set on success (jwt_free it). */
+ * even when it was fetched moments ago (the IdP may rotate mid-login), at
+ * most once per oidc_load'ed login and once per OIDC_REFRESH_INTERVAL per
+ * issuer across processes (a stamp file in the cache dir, written before
+ * fetching, by kid-driven refreshes only: oidc_refresh_due), the cache
+ * rewritten, and the token verified once more. *out set on success (jwt_free it). */
 int oidc_verify_id_token(struct oidc *o, const char *token, size_t len, const char *nonce,
 			 const char *access_token, struct jwt **out);
 

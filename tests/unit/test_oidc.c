@@ -301,6 +301,24 @@ static void test_load(void)
 	}
 }
 
+static void test_refresh_rule(void)
+{
+	const time_t t0 = 1700000000;
+
+	T_CASE("IDT-12 refresh rule: none on record -> due");
+	T_EQ(oidc_refresh_due(0, t0), 1);
+	T_CASE("IDT-12 refresh rule: the last kid-driven refresh 0 s / 59 s ago -> not due");
+	T_EQ(oidc_refresh_due(t0, t0), 0);
+	T_EQ(oidc_refresh_due(t0 - (OIDC_REFRESH_INTERVAL - 1), t0), 0);
+	T_CASE("IDT-12 refresh rule: 60 s ago or older -> due");
+	T_EQ(oidc_refresh_due(t0 - OIDC_REFRESH_INTERVAL, t0), 1);
+	T_EQ(oidc_refresh_due(t0 - 3600, t0), 1);
+	T_CASE("IDT-12 refresh rule: a stamp slightly in the future (clock went back) -> not due");
+	T_EQ(oidc_refresh_due(t0 + 5, t0), 0);
+	T_CASE("IDT-12 refresh rule: a stamp an interval or more in the future -> due");
+	T_EQ(oidc_refresh_due(t0 + OIDC_REFRESH_INTERVAL, t0), 1);
+}
+
 static void test_verify(void)
 {
 	struct config *c = make_config(iss, NULL);
@@ -334,7 +352,7 @@ static void test_verify(void)
 	oidc_cleanup(&o);
 	drain(reqs, sizeof(reqs));
 
-	T_CASE("IDT-12 unknown kid right after a network fetch: no second fetch");
+	T_CASE("IDT-12 rotation mid-login: unknown kid right after a network fetch -> one refresh, accepted");
 	free(tok);
 	tok = id_token(key_b, "ES256", "B", now);
 	wipe_cache();
@@ -343,13 +361,39 @@ static void test_verify(void)
 	free(doc);
 	oidc_init(&o, c, &tlog, now);
 	T_EQ(oidc_load(&o), 0);
+	T_EQ(o.jwks_fetched, 1);
 	drain(reqs, sizeof(reqs));
-	serve_keys(ks_ab, 3);
-	T_EQ(oidc_verify_id_token(&o, tok, strlen(tok), "n-123", NULL, &t), ERR_JWT_KID_UNKNOWN);
-	T_EQ(drain(reqs, sizeof(reqs)), 0);
+	serve_keys(ks_ab, 3); /* the IdP rotates after the helper fetched its keys */
+	T_EQ(oidc_verify_id_token(&o, tok, strlen(tok), "n-123", NULL, &t), 0);
+	jwt_free(t);
+	t = NULL;
+	T_EQ(drain(reqs, sizeof(reqs)), 1);
+	T_OK(strstr(reqs, "GET /keys/v1 ") == reqs);
 	oidc_cleanup(&o);
 
+	T_CASE("IDT-12 a second unknown kid within the minute (next login): no fetch");
+	{
+		char *tok2 = id_token(key_b, "ES256", "never-published", now);
+		logbuf[0] = 0;
+		oidc_init(&o, c, &tlog, now + 1);
+		T_EQ(oidc_load(&o), 0);
+		T_EQ(o.jwks_from_cache, 1);
+		T_EQ(oidc_verify_id_token(&o, tok2, strlen(tok2), "n-123", NULL, &t),
+		     ERR_JWT_KID_UNKNOWN);
+		T_EQ(drain(reqs, sizeof(reqs)), 0);
+		T_OK(strstr(logbuf, "rate-limited") != NULL);
+		oidc_cleanup(&o);
+		free(tok2);
+	}
+
 	T_CASE("IDT-12 IDT-14 unknown kid with cached keys: one refresh, then accepted");
+	wipe_cache();
+	serve_keys(ks_a, 2);
+	oidc_init(&o, c, &tlog, now);
+	T_EQ(oidc_load(&o), 0); /* caches A, C */
+	oidc_cleanup(&o);
+	serve_keys(ks_ab, 3);
+	drain(reqs, sizeof(reqs));
 	oidc_init(&o, c, &tlog, now + 1);
 	T_EQ(oidc_load(&o), 0);
 	T_EQ(o.jwks_from_cache, 1);
@@ -603,6 +647,7 @@ int main(void)
 
 	test_init();
 	test_load();
+	test_refresh_rule();
 	test_verify();
 	test_redeem();
 
