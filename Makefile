@@ -148,6 +148,7 @@ check: deps all $(UNIT_BINS) $(ITEST_BINS)
 	@B=$(B) tests/relay/ops.sh
 	@bash tests/idp/selftest.sh
 	@B=$(B) tests/integration/run.sh
+	@B=$(B) tests/integration/doctor.sh
 	@B=$(B) tests/integration/login.sh
 	@B=$(B) tests/integration/rotation.sh
 	@B=$(B) tests/integration/chromium.sh
