@@ -648,7 +648,7 @@ static int run(struct login *l)
 	/* the relay */
 	relay_http = l->oidc.http;
 	relay_http.max_bytes = RELAY_MAX_BODY;
-	relay_http.ca_file = NULL; /* ca_file is the IdP's CA; the relay uses the system store */
+	relay_http.ca_file = l->cfg->relay_ca_file; /* NULL: the system store (ca_file is the IdP's) */
 	if (l->cfg->relay_secret_file &&
 	    config_read_secret(l->cfg->relay_secret_file, &secret, err, sizeof(err)) != 0) {
 		l->why = err;

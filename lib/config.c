@@ -90,6 +90,7 @@ static const struct key_def keys[] = {
 	{ "clock_skew", K_LONG, OFF(clock_skew), 0, 600 },
 	{ "max_token_age", K_LONG, OFF(max_token_age), 1, 86400 },
 	{ "ca_file", K_PATH, OFF(ca_file), 0, 0 },
+	{ "relay_ca_file", K_PATH, OFF(relay_ca_file), 0, 0 },
 	{ "http_timeout", K_LONG, OFF(http_timeout), 1, 60 },
 	{ "first_contact_timeout", K_LONG, OFF(first_contact_timeout), 1, 60 },
 	{ "cache_dir", K_PATH, OFF(cache_dir), 0, 0 },
@@ -884,6 +885,7 @@ void config_free(struct config *c)
 	free(c->client_secret_file);
 	free(c->scopes);
 	free(c->ca_file);
+	free(c->relay_ca_file);
 	free(c->cache_dir);
 	free(c->relay_url);
 	free(c->relay_secret_file);

@@ -74,6 +74,7 @@ struct config {
 	long clock_skew;          /* default 60 s */
 	long max_token_age;       /* default 300 s */
 	char *ca_file;            /* optional */
+	char *relay_ca_file;      /* optional: the relay's CA (ca_file is the IdP's) */
 	long http_timeout;        /* seconds, default 10 */
 	long first_contact_timeout; /* seconds (1..60, used at most http_timeout),
 				       default 2: the IdP and the relay must
