@@ -150,6 +150,7 @@ check: deps all $(UNIT_BINS) $(ITEST_BINS)
 	@B=$(B) tests/integration/run.sh
 	@B=$(B) tests/integration/doctor.sh
 	@B=$(B) tests/integration/login.sh
+	@B=$(B) tests/integration/assurance.sh
 	@B=$(B) tests/integration/rotation.sh
 	@B=$(B) tests/integration/chromium.sh
 	@B=$(B) bash tests/e2e/sshd.sh

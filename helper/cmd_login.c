@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "assurance.h"
 #include "authz.h"
 #include "claims.h"
 #include "config.h"
@@ -370,6 +371,64 @@ static int userinfo_claims(struct login *l, const struct claims_policy *cp)
 	return refuse(l, "auth_err", line);
 }
 
+/* IDT-25, IDT-26, XD-12: the [service] assurance rules on the verified ID
+ * token (never on UserInfo claims), each refusal with its own line. */
+static int check_assurance(struct login *l)
+{
+	struct assurance_policy ap = { 0 };
+	const char *svc = l->ctx.section[0] ? l->ctx.section : "this service";
+	char line[300];
+	int r;
+
+	ap.required_acr = l->pol.required_acr;
+	ap.max_age = l->pol.max_age;
+	ap.required_amr = l->pol.required_amr;
+	ap.clock_skew = l->cfg->clock_skew;
+	ap.now = l->oidc.now;
+	if ((r = assurance_check(l->idt->payload, &ap, &l->log)) == 0)
+		return EXIT_ACCEPTED;
+	l->why = err_str(r);
+	switch (r) {
+	case ERR_CLAIM_AUTH_OLD:
+		snprintf(line, sizeof(line),
+			 "This sign-in is older than %.64s allows (max %ld s): sign in again", svc,
+			 l->pol.max_age);
+		break;
+	case ERR_CLAIM_AUTH_TIME:
+		snprintf(line, sizeof(line),
+			 "%.64s needs a recent sign-in, and the identity provider did not say when "
+			 "you signed in",
+			 svc);
+		break;
+	case ERR_CLAIM_AUTH_FUTURE:
+		snprintf(line, sizeof(line),
+			 "The identity provider's sign-in time is in the future: check the clocks");
+		break;
+	case ERR_CLAIM_AMR:
+		if (assurance_has_word(l->pol.required_amr, "mfa"))
+			snprintf(line, sizeof(line), "%.64s needs multi-factor sign-in", svc);
+		else
+			snprintf(line, sizeof(line), "%.64s needs sign-in with %.120s", svc,
+				 l->pol.required_amr);
+		break;
+	case ERR_CLAIM_ACR:
+		snprintf(line, sizeof(line), "%.64s needs a stronger sign-in (%.160s)", svc,
+			 l->pol.required_acr);
+		break;
+	case ERR_CLAIM_TYPE:
+		snprintf(line, sizeof(line),
+			 "The identity provider described the sign-in in a form %.64s cannot check "
+			 "(acr, amr or auth_time): login refused",
+			 svc);
+		break;
+	default:
+		snprintf(line, sizeof(line), "The identity provider's answer was refused: %s",
+			 err_str(r));
+		break;
+	}
+	return refuse(l, "auth_err", line);
+}
+
 /* code from the relay -> tokens -> verified ID token -> local account. */
 static int finish(struct login *l)
 {
@@ -405,6 +464,8 @@ static int finish(struct login *l)
 		snprintf(line, sizeof(line), "The identity provider's answer was refused: %s", err_str(r));
 		return refuse(l, "auth_err", line);
 	}
+	if ((r = check_assurance(l)) != EXIT_ACCEPTED)
+		return r;
 	cp.username_claim = l->pol.username_claim;
 	cp.map_file = l->pol.map_file;
 	cp.strip_domain = l->pol.strip_domain;
@@ -639,7 +700,8 @@ static int run(struct login *l)
 	q.nonce = l->pkce.nonce;
 	q.code_challenge = l->pkce.challenge;
 	q.prompt = l->pol.prompt;
-	q.max_age = -1;
+	q.max_age = l->pol.max_age; /* AZ-07: -1 = not sent */
+	q.acr_values = l->pol.acr_values;
 	if ((r = authz_build_url(&q, &l->auth_url)) != 0) {
 		l->why = err_str(r);
 		return refuse(l, "authinfo_unavail", "Internal error");

@@ -1,5 +1,7 @@
 /* cmd_verify.c: `verify-id-token`: verify one ID token read on stdin with
- * the same code a login uses, and print the claims it relied on. */
+ * the same code a login uses, apply the assurance rules (required_acr,
+ * max_age, required_amr) of the global policy or of `--service NAME`'s
+ * [service] section, and print the claims it relied on. */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "assurance.h"
 #include "config.h"
 #include "err.h"
 #include "helper.h"
@@ -155,12 +158,17 @@ static void print_claims(const struct jwt *t)
 	if (json_get_bool(pl, "email_verified", &b, &present) == 0 && present)
 		print_kv("email_verified", b ? "true" : "false");
 	print_list_claim(pl, "groups");
+	print_string_claim(pl, "acr");
+	print_list_claim(pl, "amr");
+	print_date_claim(pl, "auth_time");
 }
 
 int cmd_verify_id_token(int argc, char **argv)
 {
 	const char *config_path = DEFAULT_CONFIG, *nonce = NULL, *jwks_file = NULL,
-		   *at_file = NULL, *v;
+		   *at_file = NULL, *service = NULL, *v;
+	struct config_login pol;
+	struct assurance_policy ap = { 0 };
 	struct helper_log hl;
 	struct config *cfg = NULL;
 	struct oidc o;
@@ -186,6 +194,10 @@ int cmd_verify_id_token(int argc, char **argv)
 			if (k < 0)
 				return usage_error("--access-token-file needs a value");
 			at_file = v;
+		} else if ((k = helper_opt(argv, argc, &i, "--service", &v)) != 0) {
+			if (k < 0 || !*v)
+				return usage_error("--service needs a value");
+			service = v;
 		} else if (strcmp(argv[i], "--debug") == 0) {
 			debug = 1;
 		} else {
@@ -240,6 +252,26 @@ int cmd_verify_id_token(int argc, char **argv)
 	}
 	helper_log_reset(&hl);
 	if ((r = oidc_verify_id_token(&o, token, token_len, nonce, at, &t)) != 0) {
+		rc = refused(&hl, r);
+		goto out;
+	}
+	/* the same rules as a login of this service (IDT-25, IDT-26) */
+	config_login_for(cfg, service, &pol);
+	if (service) {
+		int found = 0;
+		for (size_t i = 0; i < cfg->nsections; i++)
+			found |= !strcmp(cfg->sections[i].name, service);
+		if (!found)
+			fprintf(stderr, "%s: no [service %s] section: the global policy applies\n",
+				HELPER_NAME, service);
+	}
+	ap.required_acr = pol.required_acr;
+	ap.max_age = pol.max_age;
+	ap.required_amr = pol.required_amr;
+	ap.clock_skew = cfg->clock_skew;
+	ap.now = o.now;
+	helper_log_reset(&hl);
+	if ((r = assurance_check(t->payload, &ap, &hl.log)) != 0) {
 		rc = refused(&hl, r);
 		goto out;
 	}

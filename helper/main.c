@@ -22,8 +22,11 @@ struct command {
 static const struct command commands[] = {
 	{ "verify-id-token", cmd_verify_id_token,
 	  "verify-id-token [--config FILE] --nonce NONCE [--jwks-file FILE]\n"
-	  "                  [--access-token-file FILE] [--debug]  < id_token\n"
-	  "      Verify one ID token read on stdin. Exit 0: accepted (claims on\n"
+	  "                  [--access-token-file FILE] [--service NAME] [--debug]\n"
+	  "                  < id_token\n"
+	  "      Verify one ID token read on stdin, with the assurance rules\n"
+	  "      (required_acr, max_age, required_amr) of the global policy or of\n"
+	  "      [service NAME]. Exit 0: accepted (claims on\n"
 	  "      stdout as key=value), 1: refused (one line on stderr), 2: usage\n"
 	  "      or configuration error. --jwks-file works offline (no discovery).\n" },
 	{ "login", cmd_login,

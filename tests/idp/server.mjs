@@ -336,7 +336,7 @@ function interactionRoutes(provider) {
         ctx.body = loginPage(uid, params.client_id, 'Invalid user name or password.');
         return undefined;
       }
-      result = { login: { accountId: user.sub } };
+      result = { login: { accountId: user.sub, ...assuranceLogin() } };
       merge = false;
     } else if (action === 'confirm') {
       if (prompt.name !== 'consent') return fail(400, 'invalid_request', 'consent not expected now');
@@ -464,12 +464,16 @@ function buildProvider(issuer) {
     findAccount,
     scopes: ['openid', 'profile', 'email', 'groups'],
     claims: {
-      openid: ['sub'],
+      auth_time: null,
+      // acr and amr with the openid scope: in every ID token whose sign-in
+      // has them (set by /test/assurance), as most IdPs do
+      openid: ['sub', 'acr', 'amr'],
       profile: ['preferred_username', 'name'],
       email: ['email', 'email_verified'],
       groups: ['groups'],
     },
     conformIdTokenClaims: opts.conformIdTokenClaims,
+    acrValues: ACR_VALUES,
     responseTypes: ['code'],
     pkce: { required: () => true },
     features: {
@@ -560,6 +564,24 @@ async function testEndpoint(req, res, url) {
     return sendJson(res, 200, { redirect_uris: uris });
   }
 
+  if (url.pathname === '/test/assurance') {
+    const q = url.searchParams;
+    const next = {};
+    if (q.has('acr')) {
+      if (!ACR_VALUES.includes(q.get('acr'))) return sendJson(res, 400, { error: `acr: one of ${ACR_VALUES.join(' ')}` });
+      next.acr = q.get('acr');
+    }
+    if (q.has('amr')) next.amr = q.get('amr').split(',').filter(Boolean);
+    if (q.has('auth_age')) {
+      const age = Number(q.get('auth_age'));
+      if (!Number.isInteger(age) || age < 0 || age > 86400) return sendJson(res, 400, { error: 'auth_age: 0..86400' });
+      next.authAge = age;
+    }
+    assurance = next;
+    log(`assurance fixture: ${JSON.stringify(assurance)}`);
+    return sendJson(res, 200, assurance);
+  }
+
   if (url.pathname === '/test/userinfo') {
     const mode = url.searchParams.get('mode') ?? 'real';
     if (!USERINFO_MODES.includes(mode)) return sendJson(res, 400, { error: `mode: one of ${USERINFO_MODES.join(' ')}` });
@@ -569,6 +591,25 @@ async function testEndpoint(req, res, url) {
   }
 
   return sendJson(res, 404, { error: 'not found' });
+}
+
+// ---------------------------------------------------------------- assurance fixture
+
+// POST /test/assurance?acr=A&amr=m1,m2&auth_age=N: what the next sign-ins
+// get (the login result of the interaction, as a real IdP's MFA step would
+// set it): acr (one of ACR_VALUES), amr (array), and a login time N seconds
+// in the past (auth_time; oidc-provider accepts an interaction's login
+// without re-checking max_age, as a lax IdP would). No parameters: reset
+// (no acr, no amr, login time = now).
+const ACR_VALUES = ['urn:pam-test:loa:1', 'urn:pam-test:loa:2', 'phr'];
+let assurance = {};
+
+function assuranceLogin() {
+  const out = {};
+  if (assurance.acr) out.acr = assurance.acr;
+  if (assurance.amr) out.amr = assurance.amr;
+  if (assurance.authAge) out.ts = Math.floor(Date.now() / 1000) - assurance.authAge;
+  return out;
 }
 
 // ---------------------------------------------------------------- UserInfo fixture
