@@ -272,7 +272,7 @@ static void relay_http(const struct doctor *d, struct http_opts *o)
 	o->total_timeout_ms = total;
 	o->connect_timeout_ms = total < OIDC_CONNECT_TIMEOUT_MS ? total : OIDC_CONNECT_TIMEOUT_MS;
 	o->max_bytes = RELAY_MAX_BODY;
-	o->ca_file = NULL; /* as the login: ca_file is the IdP's */
+	o->ca_file = d->cfg->relay_ca_file; /* as the login: NULL, the system store */
 	o->allow_insecure_loopback = d->cfg->allow_insecure_loopback;
 	o->log = &d->hl.log;
 }
