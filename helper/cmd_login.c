@@ -385,14 +385,24 @@ static int check_assurance(struct login *l)
 	ap.required_amr = l->pol.required_amr;
 	ap.clock_skew = l->cfg->clock_skew;
 	ap.now = l->oidc.now;
+	/* IDT-25: prompt=login asks for a sign-in during this login; an IdP
+	 * that answers from an older session is refused */
+	if (assurance_has_word(l->pol.prompt, "login"))
+		ap.not_before = l->oidc.now - (time_t)((ipc_now_ms() - l->start_ms + 999) / 1000);
 	if ((r = assurance_check(l->idt->payload, &ap, &l->log)) == 0)
 		return EXIT_ACCEPTED;
 	l->why = err_str(r);
 	switch (r) {
 	case ERR_CLAIM_AUTH_OLD:
-		snprintf(line, sizeof(line),
-			 "This sign-in is older than %.64s allows (max %ld s): sign in again", svc,
-			 l->pol.max_age);
+		if (l->pol.max_age >= 0)
+			snprintf(line, sizeof(line),
+				 "This sign-in is older than %.64s allows (max %ld s): sign in again",
+				 svc, l->pol.max_age);
+		else
+			snprintf(line, sizeof(line),
+				 "This sign-in is older than this login (%.64s asks for a new one): "
+				 "sign in again",
+				 svc);
 		break;
 	case ERR_CLAIM_AUTH_TIME:
 		snprintf(line, sizeof(line),

@@ -47,8 +47,8 @@ static int check_acr(const cJSON *pl, const char *required, const struct log *lo
 	return ERR_OK;
 }
 
-static int check_auth_time(const cJSON *pl, long max_age, long skew, time_t now,
-			   const struct log *log)
+static int check_auth_time(const cJSON *pl, long max_age, time_t not_before, long skew,
+			   time_t now, const struct log *log)
 {
 	long long at = 0;
 	int present = 0;
@@ -58,8 +58,12 @@ static int check_auth_time(const cJSON *pl, long max_age, long skew, time_t now,
 		return ERR_CLAIM_TYPE;
 	}
 	if (!present) {
-		log_msg(log, LOG_WARNING, "ID token refused: no auth_time although max_age=%ld was sent",
-			max_age);
+		if (max_age >= 0)
+			log_msg(log, LOG_WARNING,
+				"ID token refused: no auth_time although max_age=%ld was sent", max_age);
+		else
+			log_msg(log, LOG_WARNING,
+				"ID token refused: no auth_time although prompt=login was sent");
 		return ERR_CLAIM_AUTH_TIME;
 	}
 	if (at > (long long)now + skew) {
@@ -67,7 +71,13 @@ static int check_auth_time(const cJSON *pl, long max_age, long skew, time_t now,
 			at - (long long)now);
 		return ERR_CLAIM_AUTH_FUTURE;
 	}
-	if ((long long)now - at > (long long)max_age + skew) {
+	if (not_before > 0 && at < (long long)not_before - skew) {
+		log_msg(log, LOG_WARNING,
+			"ID token refused: sign-in %lld s before this login started (prompt=login)",
+			(long long)not_before - at);
+		return ERR_CLAIM_AUTH_OLD;
+	}
+	if (max_age >= 0 && (long long)now - at > (long long)max_age + skew) {
 		log_msg(log, LOG_WARNING, "ID token refused: sign-in is %lld s old, max_age is %ld",
 			(long long)now - at, max_age);
 		return ERR_CLAIM_AUTH_OLD;
@@ -124,13 +134,14 @@ int assurance_check(const cJSON *payload, const struct assurance_policy *p,
 	int r;
 
 	if (!payload || !p || p->clock_skew < 0 || p->clock_skew > 86400 || p->max_age < -1 ||
-	    p->now <= 0)
+	    p->now <= 0 || p->not_before < 0 || p->not_before > p->now)
 		return ERR_INVAL;
 	if (p->required_acr && *p->required_acr &&
 	    (r = check_acr(payload, p->required_acr, log)) != 0)
 		return r;
-	if (p->max_age >= 0 &&
-	    (r = check_auth_time(payload, p->max_age, p->clock_skew, p->now, log)) != 0)
+	if ((p->max_age >= 0 || p->not_before > 0) &&
+	    (r = check_auth_time(payload, p->max_age, p->not_before, p->clock_skew, p->now,
+				 log)) != 0)
 		return r;
 	if (p->required_amr && *p->required_amr &&
 	    (r = check_amr(payload, p->required_amr, log)) != 0)

@@ -13,6 +13,10 @@
  *                 null, negative, >= 2^53)                    ERR_CLAIM_TYPE
  *                 auth_time > now + skew                      ERR_CLAIM_AUTH_FUTURE
  *                 now - auth_time > max_age + skew            ERR_CLAIM_AUTH_OLD
+ *   not_before    (prompt=login: a sign-in during this login)
+ *                 auth_time absent                            ERR_CLAIM_AUTH_TIME
+ *                 auth_time not a NumericDate                 ERR_CLAIM_TYPE
+ *                 auth_time < not_before - skew               ERR_CLAIM_AUTH_OLD
  *   required_amr  amr absent                                  ERR_CLAIM_AMR
  *                 amr not an array, or a member not a string
  *                 (a lone string "mfa" is refused too)        ERR_CLAIM_TYPE
@@ -35,6 +39,9 @@ struct assurance_policy {
 	const char *required_amr; /* words joined by spaces; NULL or "": no rule */
 	long clock_skew;          /* seconds */
 	time_t now;               /* injected clock */
+	time_t not_before;        /* > 0: the sign-in must be no earlier than this
+				     (minus skew): prompt=login sent at this
+				     time (IDT-25, a stale IdP session) */
 };
 
 /* ERR_OK when every rule that is set holds. */

@@ -572,6 +572,8 @@ async function testEndpoint(req, res, url) {
       next.acr = q.get('acr');
     }
     if (q.has('amr')) next.amr = q.get('amr').split(',').filter(Boolean);
+    // amr_string=1: amr as one JSON string, not an array (a non-conforming IdP)
+    if (next.amr && ['1', 'true', 'yes'].includes(q.get('amr_string') ?? '')) next.amr = next.amr.join(' ');
     if (q.has('auth_age')) {
       const age = Number(q.get('auth_age'));
       if (!Number.isInteger(age) || age < 0 || age > 86400) return sendJson(res, 400, { error: 'auth_age: 0..86400' });
@@ -595,7 +597,7 @@ async function testEndpoint(req, res, url) {
 
 // ---------------------------------------------------------------- assurance fixture
 
-// POST /test/assurance?acr=A&amr=m1,m2&auth_age=N: what the next sign-ins
+// POST /test/assurance?acr=A&amr=m1,m2[&amr_string=1]&auth_age=N: what the next sign-ins
 // get (the login result of the interaction, as a real IdP's MFA step would
 // set it): acr (one of ACR_VALUES), amr (array), and a login time N seconds
 // in the past (auth_time; oidc-provider accepts an interaction's login

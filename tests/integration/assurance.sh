@@ -102,11 +102,14 @@ required_acr = urn:pam-test:loa:2 phr
 
 [service agesvc]
 max_age = 300
+
+[service loginsvc]
+prompt = login
 EOF
 chown root:root "$T/pam.conf"
 chmod 0600 "$T/pam.conf"
 mkdir -p "$T/svc"
-for s in sudo sshd acrsvc agesvc; do
+for s in sudo sshd acrsvc agesvc loginsvc; do
 	echo "auth required $MOD helper=$HELPER config=$T/pam.conf timeout=25" >"$T/svc/$s"
 done
 
@@ -235,6 +238,26 @@ expect_granted "IDT-25 sudo, sign-in 340 s old (within max_age + skew): granted"
 assurance "amr=mfa&auth_age=420"
 login sudo
 expect_refused "IDT-25 sudo, sign-in 420 s old (beyond max_age + skew): refused" "older than sudo allows"
+
+echo "== IDT-25 prompt=login: a sign-in during this login"
+assurance ""
+login loginsvc
+if has_param "prompt=login" && ! grep -q "max_age=" <<<"$AUTH_URL"; then
+	ok "AZ-07 loginsvc: prompt=login sent"
+else bad "AZ-07 loginsvc request" "$AUTH_URL"; fi
+expect_granted "IDT-25 loginsvc, fresh sign-in: granted"
+assurance "auth_age=600"
+login loginsvc
+expect_refused "IDT-25 loginsvc, IdP answers prompt=login from a 600 s old session: refused" \
+	"This sign-in is older than this login (loginsvc asks for a new one): sign in again"
+
+echo "== amr must be a JSON array of strings"
+assurance "amr=pwd,mfa&amr_string=1"
+login sudo
+expect_refused "IDT-26 sudo, amr \"pwd mfa\" as one string: refused" \
+	"The identity provider described the sign-in in a form sudo cannot check"
+login sshd
+expect_granted "sshd (no amr rule), the same string amr: granted"
 
 echo "== IDT-26 required_acr (acrsvc: urn:pam-test:loa:2 or phr)"
 assurance "acr=urn:pam-test:loa:1"

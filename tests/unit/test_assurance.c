@@ -117,6 +117,25 @@ int main(void)
 	T_EQ(check("{\"auth_time\":[1800000000]}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"auth_time\":{}}", &p), ERR_CLAIM_TYPE);
 
+	T_CASE("IDT-25 prompt=login: auth_time no earlier than the login start - skew");
+	p = pol();
+	p.not_before = NOW - 30; /* the login started 30 s ago */
+	snprintf(json, sizeof(json), "{\"auth_time\":%ld}", NOW - 5);
+	T_EQ(check(json, &p), 0);
+	snprintf(json, sizeof(json), "{\"auth_time\":%ld}", NOW - 90); /* start - skew: edge */
+	T_EQ(check(json, &p), 0);
+	snprintf(json, sizeof(json), "{\"auth_time\":%ld}", NOW - 91); /* a stale IdP session */
+	T_EQ(check(json, &p), ERR_CLAIM_AUTH_OLD);
+	T_OK(strstr(last_log, "61 s before this login started (prompt=login)") != NULL);
+	T_EQ(check("{\"sub\":\"a\"}", &p), ERR_CLAIM_AUTH_TIME);
+	T_OK(strstr(last_log, "no auth_time although prompt=login was sent") != NULL);
+	T_EQ(check("{\"auth_time\":\"now\"}", &p), ERR_CLAIM_TYPE);
+	p.max_age = 300; /* both: the stricter wins */
+	snprintf(json, sizeof(json), "{\"auth_time\":%ld}", NOW - 200);
+	T_EQ(check(json, &p), ERR_CLAIM_AUTH_OLD);
+	p.not_before = NOW + 1;
+	T_EQ(check(json, &p), ERR_INVAL);
+
 	T_CASE("IDT-26 required_amr: every word in the array");
 	p = pol();
 	p.required_amr = "mfa";
