@@ -334,139 +334,40 @@ static int valid_domain(const char *v)
 	return 1;
 }
 
-/* allowed_groups: names separated by blanks and/or commas, stored joined
- * by single spaces (claims splits on " ,\t"). */
-static int set_groups(void *base, const struct key_def *k, const char *v, struct pstate *ps,
-		      int line)
+/* The list-valued keys (allowed_groups, prompt, acr_values, required_acr,
+ * required_amr) share one splitter: words separated by any of seps (for
+ * allowed_groups also commas: claims splits on " ,\t"), each passed to check
+ * with the words kept so far, then check(NULL) once for rules on the whole
+ * list; stored joined by single spaces. check sets the error and returns
+ * ERR_CONFIG. */
+struct list_ctx {
+	const struct key_def *k;
+	struct pstate *ps;
+	int line;
+	unsigned seen; /* check's own bookkeeping */
+};
+
+typedef int (*list_check)(struct list_ctx *lc, const char *w, size_t n, const char *sofar);
+
+static int set_list(void *base, const struct key_def *k, const char *v, struct pstate *ps,
+		    int line, const char *seps, list_check check, int empty_ok)
 {
+	struct list_ctx lc = { k, ps, line, 0 };
 	char **dst = (char **)((char *)base + k->off);
 	char *norm = malloc(strlen(v) + 1), *o = norm;
 
 	if (!norm)
 		return ERR_NOMEM;
-	while (*v) {
-		size_t n;
-
-		v += strspn(v, " \t,");
-		n = strcspn(v, " \t,");
-		if (n == 0)
-			break;
-		if (o != norm)
-			*o++ = ' ';
-		memcpy(o, v, n);
-		o += n;
-		v += n;
-	}
-	*o = '\0';
-	if (o == norm) {
-		seterr(ps, line, k->name, "empty list");
-		free(norm);
-		return ERR_CONFIG;
-	}
-	free(*dst);
-	*dst = norm;
-	return ERR_OK;
-}
-
-/* OIDC Core §3.1.2.1: prompt is a space-separated list of none, login,
- * consent, select_account; "none" stands alone. Stored with single
- * spaces. */
-static int set_prompt(void *base, const struct key_def *k, const char *v, struct pstate *ps,
-		      int line)
-{
-	const size_t nnames = sizeof(prompt_names) / sizeof(prompt_names[0]);
-	char **dst = (char **)((char *)base + k->off);
-	char *norm = malloc(strlen(v) + 1), *o = norm, word[32], clean[40];
-	unsigned seen = 0;
-	int i;
-
-	if (!norm)
-		return ERR_NOMEM;
-	while (*v) {
-		size_t n;
-
-		v += strspn(v, " \t");
-		n = strcspn(v, " \t");
-		if (n == 0)
-			break;
-		if (n >= sizeof(word))
-			n = sizeof(word) - 1; /* too long for any name: unknown */
-		memcpy(word, v, n);
-		word[n] = '\0';
-		v += strcspn(v, " \t");
-		if ((i = name_index(word, prompt_names, nnames)) < 0) {
-			seterr(ps, line, k->name,
-			       "unknown value \"%s\" (must be none, or any of login, consent, "
-			       "select_account separated by spaces)",
-			       log_sanitize(clean, sizeof(clean), word));
-			goto fail;
-		}
-		if (seen & (1u << i)) {
-			seterr(ps, line, k->name, "%s given twice", word);
-			goto fail;
-		}
-		seen |= 1u << i;
-		if (o != norm)
-			*o++ = ' ';
-		memcpy(o, word, n);
-		o += n;
-	}
-	*o = '\0';
-	if ((seen & 1u) && seen != 1u) {
-		seterr(ps, line, k->name, "none cannot be combined with other values");
-		goto fail;
-	}
-	free(*dst);
-	*dst = norm;
-	return ERR_OK;
-fail:
-	free(norm);
-	return ERR_CONFIG;
-}
-
-/* acr_values, required_acr, required_amr: words separated by blanks, each
- * 1..CONFIG_CLAIM_MAX characters of printable ASCII except '"' and '\\'
- * (acr values are often URIs; amr values are RFC 8176 names), no word
- * twice. Stored joined by single spaces. */
-static int set_words(void *base, const struct key_def *k, const char *v, struct pstate *ps,
-		     int line)
-{
-	char **dst = (char **)((char *)base + k->off);
-	char *norm = malloc(strlen(v) + 1), *o = norm, clean[40];
-
-	if (!norm)
-		return ERR_NOMEM;
 	*o = '\0';
 	while (*v) {
 		size_t n;
 
-		v += strspn(v, " \t");
-		n = strcspn(v, " \t");
+		v += strspn(v, seps);
+		n = strcspn(v, seps);
 		if (n == 0)
 			break;
-		if (n > CONFIG_CLAIM_MAX) {
-			seterr(ps, line, k->name, "a value is longer than %d characters",
-			       CONFIG_CLAIM_MAX);
+		if (check && check(&lc, v, n, norm) != ERR_OK)
 			goto fail;
-		}
-		for (size_t i = 0; i < n; i++)
-			if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e || v[i] == '"' ||
-			    v[i] == '\\') {
-				seterr(ps, line, k->name, "invalid character in a value");
-				goto fail;
-			}
-		for (const char *w = norm; *w;) {
-			size_t wn = strcspn(w, " ");
-			if (wn == n && memcmp(w, v, n) == 0) {
-				char word[CONFIG_CLAIM_MAX + 1];
-				memcpy(word, v, n);
-				word[n] = '\0';
-				seterr(ps, line, k->name, "\"%s\" given twice",
-				       log_sanitize(clean, sizeof(clean), word));
-				goto fail;
-			}
-			w += wn + (w[wn] == ' ');
-		}
 		if (o != norm)
 			*o++ = ' ';
 		memcpy(o, v, n);
@@ -474,16 +375,89 @@ static int set_words(void *base, const struct key_def *k, const char *v, struct 
 		*o = '\0';
 		v += n;
 	}
-	if (o == norm) {
+	if (o == norm && !empty_ok) {
 		seterr(ps, line, k->name, "empty list");
 		goto fail;
 	}
+	if (check && check(&lc, NULL, 0, norm) != ERR_OK)
+		goto fail;
 	free(*dst);
 	*dst = norm;
 	return ERR_OK;
 fail:
 	free(norm);
 	return ERR_CONFIG;
+}
+
+/* OIDC Core §3.1.2.1: prompt is a space-separated list of none, login,
+ * consent, select_account; "none" stands alone. */
+static int check_prompt(struct list_ctx *lc, const char *w, size_t n, const char *sofar)
+{
+	const size_t nnames = sizeof(prompt_names) / sizeof(prompt_names[0]);
+	char word[32], clean[40];
+	int i;
+
+	(void)sofar;
+	if (!w) {
+		if ((lc->seen & 1u) && lc->seen != 1u) {
+			seterr(lc->ps, lc->line, lc->k->name,
+			       "none cannot be combined with other values");
+			return ERR_CONFIG;
+		}
+		return ERR_OK;
+	}
+	if (n >= sizeof(word))
+		n = sizeof(word) - 1; /* too long for any name: unknown */
+	memcpy(word, w, n);
+	word[n] = '\0';
+	if ((i = name_index(word, prompt_names, nnames)) < 0) {
+		seterr(lc->ps, lc->line, lc->k->name,
+		       "unknown value \"%s\" (must be none, or any of login, consent, "
+		       "select_account separated by spaces)",
+		       log_sanitize(clean, sizeof(clean), word));
+		return ERR_CONFIG;
+	}
+	if (lc->seen & (1u << i)) {
+		seterr(lc->ps, lc->line, lc->k->name, "%s given twice", word);
+		return ERR_CONFIG;
+	}
+	lc->seen |= 1u << i;
+	return ERR_OK;
+}
+
+/* acr_values, required_acr, required_amr: each word 1..CONFIG_CLAIM_MAX
+ * characters of printable ASCII except '"' and '\\' (acr values are often
+ * URIs; amr values are RFC 8176 names), no word twice. */
+static int check_claim_word(struct list_ctx *lc, const char *w, size_t n, const char *sofar)
+{
+	char clean[40];
+
+	if (!w)
+		return ERR_OK;
+	if (n > CONFIG_CLAIM_MAX) {
+		seterr(lc->ps, lc->line, lc->k->name, "a value is longer than %d characters",
+		       CONFIG_CLAIM_MAX);
+		return ERR_CONFIG;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)w[i] < 0x21 || (unsigned char)w[i] > 0x7e || w[i] == '"' ||
+		    w[i] == '\\') {
+			seterr(lc->ps, lc->line, lc->k->name, "invalid character in a value");
+			return ERR_CONFIG;
+		}
+	for (const char *x = sofar; *x;) {
+		size_t xn = strcspn(x, " ");
+		if (xn == n && memcmp(x, w, n) == 0) {
+			char word[CONFIG_CLAIM_MAX + 1];
+			memcpy(word, w, n);
+			word[n] = '\0';
+			seterr(lc->ps, lc->line, lc->k->name, "\"%s\" given twice",
+			       log_sanitize(clean, sizeof(clean), word));
+			return ERR_CONFIG;
+		}
+		x += xn + (x[xn] == ' ');
+	}
+	return ERR_OK;
 }
 
 /* base: the struct config for S_GLOBAL keys, the struct config_login (the
@@ -582,11 +556,11 @@ static int set_value(void *base, const struct key_def *k, const char *v, struct 
 		}
 		return set_string(base, k, v);
 	case K_GROUPS:
-		return set_groups(base, k, v, ps, line);
+		return set_list(base, k, v, ps, line, " \t,", NULL, 0);
 	case K_PROMPT:
-		return set_prompt(base, k, v, ps, line);
+		return set_list(base, k, v, ps, line, " \t", check_prompt, 1);
 	case K_WORDS:
-		return set_words(base, k, v, ps, line);
+		return set_list(base, k, v, ps, line, " \t", check_claim_word, 0);
 	}
 	return ERR_INTERNAL;
 }
