@@ -803,6 +803,45 @@ for i in $(seq 50); do cat "$T/b"; done >"$T/enum.want"
 	cmp -s "$T/enum.bodies" "$T/enum.want"
 check "RLY-30 1000 random /l/ ids: all 404, bodies identical" $? "$(sort "$T/enum.codes" | uniq -c)"
 
+# ---- keep-alive and pipelining ----------------------------------------------------------------
+# 1400 requests in one write on one connection: every one answered, in order
+# (the core answers pipelined requests in a loop; a body-less GET, then the
+# next), and a request after a framing error on the same connection is never
+# read.
+out=$(python3 - "$PORT" <<'PY'
+import re, socket, sys
+port = int(sys.argv[1])
+s = socket.create_connection(("127.0.0.1", port)); s.settimeout(10)
+reqs = b"".join(b"GET /%s HTTP/1.1\r\nHost: r\r\n\r\n" % (b"healthz" if i % 2 == 0 else b"nope")
+                for i in range(1400))
+s.sendall(reqs)
+data = b""
+while data.count(b"HTTP/1.1 ") < 1400:
+    d = s.recv(1 << 20)
+    if not d:
+        break
+    data += d
+codes = re.findall(rb"HTTP/1\.1 ([0-9]{3}) [A-Z]", data)
+want = [b"200" if i % 2 == 0 else b"404" for i in range(1400)]
+t = socket.create_connection(("127.0.0.1", port)); t.settimeout(5)
+t.sendall(b"GET /healthz HTTP/1.1\r\nHost: r\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nX"
+          b"GET /healthz HTTP/1.1\r\nHost: r\r\n\r\n")
+rest = b""
+try:
+    while True:
+        d = t.recv(65536)
+        if not d:
+            break
+        rest += d
+except socket.timeout:
+    rest += b"TIMEOUT"
+print("pipelined=%s framing=%d/%s" % (codes == want, rest.count(b"HTTP/1.1 "),
+      rest.split(b" ")[1].decode() if rest.startswith(b"HTTP/1.1 ") else "-"))
+PY
+)
+[ "$out" = "pipelined=True framing=1/400" ]
+check "keep-alive: 1400 pipelined requests answered in order; after a framing error (two Content-Length) one 400 and the connection closed" $? "$out"
+
 # ---- registration secret (RLY-04) and capacity (RLY-08) --------------------------------
 conf "$T/secret.conf" "registration_secret_file = $T/reg.secret" "max_sessions = 2"
 MAIN_PORT=$PORT
