@@ -28,8 +28,19 @@ static struct passwd *fake_getpwnam(const char *name)
 	return NULL;
 }
 
+/* The last message logged (map_file errors name file:line). */
+static char last_log[512];
+
+static void keep_log(void *ctx, int prio, const char *msg)
+{
+	(void)ctx;
+	(void)prio;
+	snprintf(last_log, sizeof(last_log), "%s", msg);
+}
+
 static int map(const char *json, struct claims_policy *p, char *user)
 {
+	const struct log lg = { keep_log, NULL, 0 };
 	cJSON *j = NULL;
 	int r;
 
@@ -37,7 +48,8 @@ static int map(const char *json, struct claims_policy *p, char *user)
 		return 12345;
 	p->getpwnam = fake_getpwnam;
 	user[0] = '\0';
-	r = claims_map_user(j, p, NULL, user, CLAIMS_USER_MAX + 1);
+	last_log[0] = '\0';
+	r = claims_map_user(j, p, &lg, user, CLAIMS_USER_MAX + 1);
 	cJSON_Delete(j);
 	return r;
 }
@@ -70,6 +82,25 @@ int main(void)
 	T_EQ(map("{\"preferred_username\":\"bob \"}", &p, user), ERR_MAP_NAME);
 	T_EQ(map("{\"preferred_username\":\"b\xd0\xbe" "b\"}", &p, user), ERR_MAP_NAME);
 	T_EQ(map("{\"preferred_username\":\"../etc\"}", &p, user), ERR_MAP_NAME);
+
+	T_CASE("PAM-16 IDT-30 upper case after the first character refused (bOB, boB)");
+	/* a name-service lookup that ignores case (LDAP, winbind) would turn
+	 * bOB into bob: the grammar must refuse it before getpwnam is asked */
+	T_EQ(map("{\"preferred_username\":\"bOB\"}", &p, user), ERR_MAP_NAME);
+	T_EQ(map("{\"preferred_username\":\"boB\"}", &p, user), ERR_MAP_NAME);
+	T_EQ(map("{\"preferred_username\":\"a.b-c_D\"}", &p, user), ERR_MAP_NAME);
+	T_EQ(user[0], 0);
+	for (char c = 'A'; c <= 'Z'; c++) {
+		char name[3] = { 'a', c, 0 };
+		T_OK(!claims_valid_username(name));
+	}
+	T_OK(claims_valid_username("az") && claims_valid_username("a0") &&
+	     !claims_valid_username("a@") && !claims_valid_username("a`") &&
+	     !claims_valid_username("a["));
+	p.lowercase = 1;
+	T_EQ(map("{\"preferred_username\":\"bOB\"}", &p, user), 0);
+	T_STREQ(user, "bob");
+	p.lowercase = 0;
 	p.lowercase = 1;
 	T_EQ(map("{\"preferred_username\":\"Bob\"}", &p, user), 0);
 	T_STREQ(user, "bob");
@@ -145,6 +176,22 @@ int main(void)
 	fprintf(f, "sub-alice alice extra\n");
 	fclose(f);
 	T_EQ(map("{\"sub\":\"sub-alice\"}", &p, user), ERR_MAP_FILE);
+	T_CASE("map_file: the bad line's number counts blank and comment lines");
+	f = fopen(path, "w");
+	fprintf(f, "sub-alice alice\n\n# comment\nsub-bob bob extra\nsub-carol carol\n");
+	fclose(f);
+	T_EQ(map("{\"sub\":\"sub-carol\"}", &p, user), ERR_MAP_FILE);
+	T_OK(strstr(last_log, "/map:4: expected") != NULL);
+	f = fopen(path, "w");
+	fprintf(f, "\n\n\nBad\n");
+	fclose(f);
+	T_EQ(map("{\"sub\":\"sub-alice\"}", &p, user), ERR_MAP_FILE);
+	T_OK(strstr(last_log, "/map:4: expected") != NULL);
+	f = fopen(path, "w");
+	fprintf(f, "sub-alice alice\n\n\r\n\nsub-alice alice\n");
+	fclose(f);
+	T_EQ(map("{\"sub\":\"sub-alice\"}", &p, user), ERR_MAP_FILE);
+	T_OK(strstr(last_log, "/map:5: sub-alice listed twice") != NULL);
 	char link[80];
 	snprintf(link, sizeof(link), "%s/link", dir);
 	T_EQ(symlink(path, link), 0);
