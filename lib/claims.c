@@ -45,14 +45,17 @@ static int read_map(const char *path, const struct log *log, char **out)
 static int map_lookup(const char *path, const char *key, const struct log *log, char *user,
 		      size_t userlen)
 {
-	char *buf = NULL, *line, *save = NULL;
+	char *buf = NULL, *line, *next;
 	int r, found = 0, lineno = 0;
 
 	if ((r = read_map(path, log, &buf)) != 0)
 		return r;
 	r = ERR_OK;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+	/* line by line, blank ones included, so lineno is the file's line */
+	for (line = buf; line; line = next) {
 		char *k, *v, *extra, *s2 = NULL;
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
 		lineno++;
 		line[strcspn(line, "#")] = '\0';
 		if (!(k = strtok_r(line, " \t\r", &s2)))

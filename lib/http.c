@@ -112,7 +112,6 @@ int http_url_allowed(const char *url, int allow_insecure_loopback)
 	return url_check(url, allow_insecure_loopback, NULL, NULL);
 }
 
-/* "scheme://host[:port]/path" without query: what may appear in logs. */
 /* Path segments of 16 or more base64url characters look like a secret (the
  * relay's /v1/sessions/<state>): they are logged as "*". */
 static void mask_path(char *path)
@@ -137,6 +136,8 @@ static void mask_path(char *path)
 	}
 }
 
+/* "scheme://host[:port]/path" without query, secret-looking path segments
+ * masked: what may appear in logs. */
 static void url_for_log(CURLU *h, char *out, size_t outlen)
 {
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
