@@ -1,5 +1,7 @@
 # pam-oauth2-pkce: one entry point for build, tests, demo, bench, fuzz, install.
 # Out-of-tree build into $(B) (default build/; `make check-asan` uses build-asan/).
+# Quiet by default (`  CC      lib/jwt.c`); V=1 prints every command. -j safe;
+# header dependencies come from the compiler (-MMD -MP, $(B)/**/*.d).
 
 B        ?= build
 CC       ?= cc
@@ -12,6 +14,15 @@ SYSCONFDIR ?= /etc
 PAMDIR   ?= $(shell $(PKG) --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 DOCDIR   ?= $(PREFIX)/share/doc/pam-oauth2-pkce
 
+# pkg-config runs once per make (:=), and not at all for the goals that need no flags
+NOFLAGS_GOALS := deps clean format format-check
+ifneq ($(MAKECMDGOALS),)
+ifeq ($(filter-out $(NOFLAGS_GOALS),$(MAKECMDGOALS)),)
+PKG_SKIP := 1
+endif
+endif
+pkg = $(if $(PKG_SKIP),,$(shell $(PKG) $(1)))
+
 LIB_PKGS := libcurl openssl libcjson libqrencode
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wno-missing-field-initializers -Werror
@@ -22,9 +33,19 @@ CPPFLAGS += -D_GNU_SOURCE -Ilib \
             -DHELPER_PATH='"$(LIBEXECDIR)/oauth2-pkce-helper"' \
             -DDEFAULT_CONFIG='"$(SYSCONFDIR)/security/pam_oauth2_pkce.conf"'
 CFLAGS   += -std=c11 $(OPT) $(WARN) $(HARDEN) $(SAN)
-DEP_CFLAGS = $(shell $(PKG) --cflags $(LIB_PKGS))
-DEP_LIBS   = $(shell $(PKG) --libs $(LIB_PKGS))
+DEP_CFLAGS := $(call pkg,--cflags $(LIB_PKGS))
+DEP_LIBS   := $(call pkg,--libs $(LIB_PKGS))
 LDFLAGS  += -Wl,-z,relro,-z,now $(SAN)
+# every compile writes $@.d next to its output; a touched header rebuilds its users only
+DEPFLAGS  = -MMD -MP -MF $@.d
+
+# `  CC      lib/jwt.c` lines; V=1 prints the commands instead
+V ?= 0
+ifeq ($(V),1)
+say =
+else
+say = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
 
 LIB_SRCS  := $(sort $(wildcard lib/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/%.o)
@@ -53,12 +74,12 @@ RELAY_PKGS := libcjson openssl hiredis
 RELAY_SRCS := $(sort $(wildcard relay/*.c))
 RELAY_OBJS := $(RELAY_SRCS:%.c=$(B)/%.o)
 RELAY_LIB_OBJS := $(addprefix $(B)/lib/,json.o text.o b64url.o rand.o log.o err.o)
-RELAY_CFLAGS = $(shell $(PKG) --cflags $(RELAY_PKGS))
-RELAY_LIBS = $(shell $(PKG) --libs $(RELAY_PKGS)) -lpthread
+RELAY_CFLAGS := $(call pkg,--cflags $(RELAY_PKGS))
+RELAY_LIBS := $(call pkg,--libs $(RELAY_PKGS)) -lpthread
 
-$(B)/relay/%.o: relay/%.c $(wildcard relay/*.h lib/*.h)
+$(B)/relay/%.o: relay/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(RELAY_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(RELAY_CFLAGS) -c -o $@ $<
 
 # librelay.a: every relay object but the HTTP front (main.c, server.c); the
 # relay, tests/unit/test_relay_{validate,http1} and the relay fuzz targets link it
@@ -67,72 +88,77 @@ RELAY_A   := $(B)/librelay.a
 
 $(RELAY_A): $(RELAY_A_SRCS:%.c=$(B)/%.o)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)ar rcs $@ $^
 
 $(RELAY): $(B)/relay/main.o $(B)/relay/server.o $(RELAY_A) $(RELAY_LIB_OBJS)
-	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $^ $(RELAY_LIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $^ $(RELAY_LIBS)
 
 $(B)/tests/test_relay_validate $(B)/tests/test_relay_http1: $(B)/tests/%: tests/unit/%.c \
-		$(wildcard tests/unit/*.h) $(wildcard relay/*.h) $(RELAY_A) $(LIBA)
+		$(RELAY_A) $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit -Irelay $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(RELAY_A) $(LIBA) \
-	    $(DEP_LIBS)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itests/unit -Irelay $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) \
+	    -o $@ $< $(RELAY_A) $(LIBA) $(DEP_LIBS)
 
 # test_relay_store.c #includes relay/store.c: the generic test rule builds it
-$(B)/tests/test_relay_store: relay/store.c relay/store.h
+# (the .d file lists relay/store.c)
 
 # the Redis store against a real redis-server the test starts (skips without)
-$(B)/tests/test_relay_store_redis: tests/unit/test_relay_store_redis.c $(wildcard tests/unit/*.h) \
-		$(wildcard relay/*.h) $(B)/relay/store.o $(B)/relay/store_redis.o $(LIBA)
+$(B)/tests/test_relay_store_redis: tests/unit/test_relay_store_redis.c $(B)/relay/store.o \
+		$(B)/relay/store_redis.o $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit -Irelay $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(B)/relay/store.o \
-	    $(B)/relay/store_redis.o $(LIBA) $(DEP_LIBS) $(RELAY_LIBS)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itests/unit -Irelay $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) \
+	    -o $@ $< $(B)/relay/store.o $(B)/relay/store_redis.o $(LIBA) $(DEP_LIBS) $(RELAY_LIBS)
 
 check-relay: $(RELAY)
 	@B=$(B) tests/relay/run.sh
 
-$(B)/pam_module/%.o: pam_module/%.c lib/ipc.h lib/err.h
+$(B)/pam_module/%.o: pam_module/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c -o $@ $<
 
 # libpam and libc only; exports only pam_sm_* (version script)
 $(MODULE): $(MODULE_OBJS) pam_module/pam_oauth2_pkce.map
-	$(CC) $(CFLAGS) -shared $(LDFLAGS) -Wl,-z,defs \
+	$(call say,LD,$@)$(CC) $(CFLAGS) -shared $(LDFLAGS) -Wl,-z,defs \
 	    -Wl,--version-script=pam_module/pam_oauth2_pkce.map -o $@ $(MODULE_OBJS) -lpam
 
-$(B)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+$(B)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)ar rcs $@ $^
 
-$(B)/helper/%.o: helper/%.c $(wildcard lib/*.h helper/*.h)
+$(B)/helper/%.o: helper/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) -c -o $@ $<
 
 $(HELPER): $(HELPER_SRCS:%.c=$(B)/%.o) $(LIBA)
-	$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
+	$(call say,LD,$@)$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIBA)
+$(B)/tests/%: tests/unit/%.c $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) $(DEP_LIBS)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) -o $@ $< \
+	    $(LIBA) $(DEP_LIBS)
 
 # test-only programs that drive lib/ against the real IdP
 $(B)/tests/integration/%: tests/integration/%.c $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) $(DEP_LIBS)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) \
+	    $(DEP_LIBS)
 
 $(B)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) $(DEP_LIBS)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) -o $@ $< \
+	    $(LIBA) $(DEP_LIBS)
 
 # the relay bench's load driver needs only libcrypto (SHA-256), not lib/
+CRYPTO_CFLAGS := $(call pkg,--cflags libcrypto)
+CRYPTO_LIBS   := $(call pkg,--libs libcrypto)
 $(B)/bench/relay_cycle: bench/relay_cycle.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(shell $(PKG) --cflags libcrypto) -o $@ $< $(LDFLAGS) \
-	    $(shell $(PKG) --libs libcrypto)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(CRYPTO_CFLAGS) -o $@ $< \
+	    $(LDFLAGS) $(CRYPTO_LIBS)
 
 # ---- set-up: installs what is missing (root) or says what to run --------
 deps:
@@ -187,29 +213,30 @@ FUZZ_BINS  := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/fuzz/%)
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(B)/fuzz/obj/%.o)
 FUZZ_SECONDS ?= 60
 
-$(B)/fuzz/obj/%.o: %.c $(wildcard lib/*.h)
+$(B)/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib $(FUZZ_FLAGS) $(DEP_CFLAGS) -c -o $@ $<
+	$(call say,FUZZCC,$<)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib $(FUZZ_FLAGS) $(DEPFLAGS) \
+	    $(DEP_CFLAGS) -c -o $@ $<
 
 $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib $(FUZZ_FLAGS) $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS)
+	$(call say,FUZZLD,$@)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib $(FUZZ_FLAGS) $(DEPFLAGS) \
+	    $(DEP_CFLAGS) -o $@ $^ $(DEP_LIBS)
 
 # relay parsers (relay/validate.c ...): the fuzz build of librelay.a
 FUZZ_RELAY_OBJS := $(RELAY_A_SRCS:%.c=$(B)/fuzz/obj/%.o)
 FUZZ_RELAY_A  := $(B)/fuzz/librelay.a
 FUZZ_RELAY_BINS := $(filter $(B)/fuzz/fuzz_relay_%,$(FUZZ_BINS))
 $(FUZZ_RELAY_OBJS): DEP_CFLAGS += $(RELAY_CFLAGS)
-$(FUZZ_RELAY_OBJS): $(wildcard relay/*.h)
 
 $(FUZZ_RELAY_A): $(FUZZ_RELAY_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)ar rcs $@ $^
 
-$(FUZZ_RELAY_BINS): $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_RELAY_A) $(FUZZ_LIB_OBJS) $(wildcard relay/*.h)
+$(FUZZ_RELAY_BINS): $(B)/fuzz/%: tests/fuzz/%.c $(FUZZ_RELAY_A) $(FUZZ_LIB_OBJS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib -Irelay $(FUZZ_FLAGS) $(DEP_CFLAGS) -o $@ $< \
-	    $(FUZZ_RELAY_A) $(FUZZ_LIB_OBJS) $(DEP_LIBS)
+	$(call say,FUZZLD,$@)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -Ilib -Irelay $(FUZZ_FLAGS) $(DEPFLAGS) \
+	    $(DEP_CFLAGS) -o $@ $< $(FUZZ_RELAY_A) $(FUZZ_LIB_OBJS) $(DEP_LIBS)
 
 fuzz: $(FUZZ_BINS)
 	@B=$(B) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh $(FUZZ_BINS)
@@ -252,10 +279,13 @@ install: all
 	install -m 0644 config/sshd_config.d/pam-oauth2-pkce.conf $(DESTDIR)$(DOCDIR)/examples/
 
 clean:
-	rm -rf build build-asan
+	rm -rf $(B) build-asan
 
 format:
 	clang-format -i lib/*.[ch] helper/*.[ch] relay/*.[ch] pam_module/*.c tests/unit/*.[ch] tests/fuzz/*.c bench/*.c
 
 format-check:
 	clang-format --dry-run --Werror lib/*.[ch] helper/*.[ch] relay/*.[ch] pam_module/*.c tests/unit/*.[ch] tests/fuzz/*.c bench/*.c
+
+# the compiler's header lists (-MMD); missing on a clean tree, then everything builds anyway
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
