@@ -626,6 +626,7 @@ static void test_authurl(void)
 		"display=page"};
 	char buf[4096], *v;
 	size_t n;
+	int r;
 
 	T_CASE("RLY-01 authurl: the baseline is accepted");
 	T_EQ(au(BASE_URL), ERR_OK);
@@ -701,6 +702,45 @@ static void test_authurl(void)
 	T_OK(au_refused("endpoint (scheme", subst(BASE_URL, "/auth?", "/%61uth?")));
 	T_OK(au_refused("endpoint (scheme", subst(BASE_URL, "https://idp", "https://evil@idp")));
 	T_OK(au_refused("endpoint (scheme", subst(BASE_URL, "/realms/corp", "/realms/corp/..")));
+
+	T_CASE("RLY-01 authurl: a prefix of an allowed endpoint is another host, port or path");
+	{
+		/* the part before '?' only a prefix of an allowed endpoint: another
+		 * host (idp.example.co), another port (:84), a shorter path */
+		static char *eps2[] = { "https://idp.example.com/auth",
+					"https://login.example.net:8443/oauth2/authorize" };
+		struct rconf cf2 = cf;
+		static const char *const refused[] = {
+			"https://idp.example.co",
+			"https://idp.example.com",
+			"https://idp.example.com/",
+			"https://idp.example.com/au",
+			"https://idp.example.c",
+			"https://",
+			"https://login.example.net:84",
+			"https://login.example.net:8",
+			"https://login.example.net:8443",
+			"https://login.example.net:8443/oauth2/auth",
+			"http://127.0.0.1:808",
+			"http://127.0.0.1:8081",
+			"http://127.0.0.1:8081/aut",
+		};
+		const char *q = strchr(BASE_URL, '?');
+
+		cf2.endpoints = eps2;
+		for (unsigned i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+			snprintf(buf, sizeof(buf), "%s%s", refused[i], q);
+			last_why = NULL;
+			r = authurl_check(buf, strlen(buf), i < 10 ? &cf2 : &cf, STATE, &last_why);
+			T_EQ(r, ERR_RELAY_AUTH_URL);
+			T_OK(last_why && strstr(last_why, "endpoint (scheme") != NULL);
+		}
+		/* twins: the whole endpoints are accepted */
+		for (unsigned i = 0; i < 2; i++) {
+			snprintf(buf, sizeof(buf), "%s%s", eps2[i], q);
+			T_EQ(authurl_check(buf, strlen(buf), &cf2, STATE, &last_why), ERR_OK);
+		}
+	}
 
 	T_CASE("RLY-01 authurl: each parameter once, strict query");
 	T_OK(au_refused("malformed or duplicated",
