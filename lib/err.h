@@ -120,8 +120,15 @@ enum err_code {
 	ERR_USERINFO_SUB = -266,         /* sub is not the ID token's sub */
 	ERR_USERINFO_NO_ENDPOINT = -267, /* discovery has no userinfo_endpoint */
 
-	/* reserved for the login flow (issue: helper, relay, module) */
+	/* the helper's login flow */
 	ERR_FLOW = -200,
+	ERR_FLOW_CODE_TRIES = -201, /* the confirmation code typed wrong MAX times */
+	ERR_FLOW_DEADLINE = -202,   /* the login's own deadline passed (not a frame's) */
+
+	/* the helper's privilege drop (PAM-23) */
+	ERR_PRIV_NO_USER = -270, /* helper_user: no such account */
+	ERR_PRIV_ROOT = -271,    /* helper_user is uid or gid 0 */
+	ERR_PRIV_DROP = -272,    /* setgroups/setresgid/setresuid/prctl failed or not in effect */
 
 	/* callback relay (relay/) */
 	ERR_RELAY_NOT_FOUND = -220, /* no such session (unknown, expired, or bad secret) */

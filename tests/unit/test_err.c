@@ -20,6 +20,12 @@ int main(void)
 	T_STREQ(err_str(12345), "unknown error");
 	T_OK(strcmp(err_str(ERR_MAP_GROUP), "unknown error") != 0);
 	T_OK(strcmp(err_str(ERR_RELAY_NOT_FOUND), "unknown error") != 0);
+	T_CASE("the login flow's own outcomes are not lib codes with another meaning");
+	T_OK(ERR_FLOW_CODE_TRIES != ERR_AUTHZ_STATE && ERR_FLOW_DEADLINE != ERR_IPC_TIMEOUT);
+	T_STREQ(err_str(ERR_FLOW_CODE_TRIES), "confirmation code wrong too many times");
+	T_STREQ(err_str(ERR_FLOW_DEADLINE), "the login's time ran out");
+	for (int e = ERR_PRIV_DROP; e <= ERR_PRIV_NO_USER; e++)
+		T_OK(strcmp(err_str(e), "unknown error") != 0);
 	for (int e = ERR_USERINFO_NO_ENDPOINT; e <= ERR_USERINFO_SERVER; e++)
 		T_OK(strcmp(err_str(e), "unknown error") != 0);
 	return t_done();
