@@ -829,6 +829,20 @@ static int valid_id(const struct req *rq)
 	return 1;
 }
 
+/* The pages every store call shares: unknown (404), store unreachable (503), else 500. */
+static int store_error_page(struct conn *c, int r)
+{
+	switch (r) {
+	case ERR_RELAY_NOT_FOUND:
+		return respond_page(c, 404, HTML_NOT_FOUND);
+	case ERR_IO:
+		c->rq.note = "store unavailable";
+		return respond_page(c, 503, HTML_UNAVAILABLE);
+	default:
+		return respond_page(c, 500, HTML_INTERNAL);
+	}
+}
+
 static int do_link_get(struct conn *c)
 {
 	struct server *s = c->wk->srv;
@@ -841,13 +855,8 @@ static int do_link_get(struct conn *c)
 
 	if (!valid_id(rq))
 		return respond_page(c, 404, HTML_NOT_FOUND);
-	if ((r = store_link_view(s->st, rq->tail, now, &l)) != 0) {
-		if (r == ERR_IO) {
-			rq->note = "store unavailable";
-			return respond_page(c, 503, HTML_UNAVAILABLE);
-		}
-		return respond_page(c, 404, HTML_NOT_FOUND);
-	}
+	if ((r = store_link_view(s->st, rq->tail, now, &l)) != 0)
+		return store_error_page(c, r == ERR_IO ? r : ERR_RELAY_NOT_FOUND);
 	memcpy(rq->sid, l.sid, sizeof(rq->sid));
 	if (l.status != STORE_PENDING || l.continues_left == 0) {
 		rq->note = "gone";
@@ -898,13 +907,8 @@ static int do_link_post(struct conn *c)
 		return respond_page(c, 403, HTML_FORBIDDEN);
 	case ERR_RELAY_GONE:
 		return respond_page(c, 410, HTML_GONE);
-	case ERR_RELAY_NOT_FOUND:
-		return respond_page(c, 404, HTML_NOT_FOUND);
-	case ERR_IO:
-		rq->note = "store unavailable";
-		return respond_page(c, 503, HTML_UNAVAILABLE);
 	default:
-		return respond_page(c, 500, HTML_INTERNAL);
+		return store_error_page(c, r);
 	}
 }
 
@@ -948,11 +952,8 @@ static int do_callback(struct conn *c)
 	case ERR_RELAY_NOT_FOUND:
 		rq->note = "unknown";
 		return respond_page(c, 404, HTML_NOT_FOUND);
-	case ERR_IO:
-		rq->note = "store unavailable";
-		return respond_page(c, 503, HTML_UNAVAILABLE);
 	default:
-		return respond_page(c, 500, HTML_INTERNAL);
+		return store_error_page(c, r);
 	}
 }
 

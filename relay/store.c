@@ -640,6 +640,26 @@ static int csrf_ok(const struct session *se, const char *csrf)
 	return is_len(csrf, STORE_CSRF_LEN) && CRYPTO_memcmp(se->csrf, csrf, STORE_CSRF_LEN) == 0;
 }
 
+/* The live session behind link id, its sid copied out, once its csrf token
+ * matched; else NULL with *r = ERR_RELAY_NOT_FOUND or ERR_RELAY_CSRF.
+ * Called with s->mu held. */
+static struct session *link_session(struct store *s, const char *id, const char *csrf,
+				    uint64_t now, char sid[STORE_SID_LEN + 1], int *r)
+{
+	struct session *se = *slot_id(s, id);
+
+	*r = ERR_RELAY_NOT_FOUND;
+	if (!live(se, now))
+		return NULL;
+	if (sid)
+		memcpy(sid, se->sid, STORE_SID_LEN + 1);
+	if (!csrf_ok(se, csrf)) {
+		*r = ERR_RELAY_CSRF;
+		return NULL;
+	}
+	return se;
+}
+
 int store_link_continue(struct store *s, const char *id, const char *csrf, uint64_t now, char **url,
 			char sid[STORE_SID_LEN + 1])
 {
@@ -651,15 +671,8 @@ int store_link_continue(struct store *s, const char *id, const char *csrf, uint6
 	if (s->be)
 		return s->be->link_continue(s->impl, id, csrf, now, url, sid);
 	pthread_mutex_lock(&s->mu);
-	se = *slot_id(s, id);
-	if (!live(se, now))
+	if (!(se = link_session(s, id, csrf, now, sid, &r)))
 		goto out;
-	if (sid)
-		memcpy(sid, se->sid, STORE_SID_LEN + 1);
-	if (!csrf_ok(se, csrf)) {
-		r = ERR_RELAY_CSRF;
-		goto out;
-	}
 	if (se->status != STORE_PENDING || se->continues >= STORE_MAX_CONTINUES) {
 		r = ERR_RELAY_GONE;
 		goto out;
@@ -687,15 +700,8 @@ int store_link_deny(struct store *s, const char *id, const char *csrf, uint64_t 
 	if (s->be)
 		return s->be->link_deny(s->impl, id, csrf, now, sid);
 	pthread_mutex_lock(&s->mu);
-	se = *slot_id(s, id);
-	if (!live(se, now))
+	if (!(se = link_session(s, id, csrf, now, sid, &r)))
 		goto out;
-	if (sid)
-		memcpy(sid, se->sid, STORE_SID_LEN + 1);
-	if (!csrf_ok(se, csrf)) {
-		r = ERR_RELAY_CSRF;
-		goto out;
-	}
 	if (se->status == STORE_PENDING || se->status == STORE_CODE || se->status == STORE_ERROR) {
 		clear_result(se);
 		OPENSSL_cleanse(se->confirm, sizeof(se->confirm));
