@@ -115,17 +115,14 @@ static int ask(struct login *l, const char *text, int echo, char *ans, size_t an
 	return 0;
 }
 
-/* The one RESULT. status: success | auth_err | authinfo_unavail | maxtries. */
-static int result(struct login *l, const char *status, const char *user)
+/* The one RESULT (the status words are lib/ipc.c's table). */
+static int result(struct login *l, enum ipc_status status, const char *user)
 {
-	char buf[128];
-
-	snprintf(buf, sizeof(buf), "status=%s\nuser=%s\n", status, user ? user : "");
-	return ipc_write_frame(l->fd, IPC_RESULT, buf, strlen(buf));
+	return ipc_result_write(l->fd, status, user);
 }
 
 /* A refusal: one line for the person (ERROR), one for the audit log. */
-static int refuse(struct login *l, const char *status, const char *line)
+static int refuse(struct login *l, enum ipc_status status, const char *line)
 {
 	char clean[400];
 
@@ -358,17 +355,17 @@ static int userinfo_claims(struct login *l, const struct claims_policy *cp)
 		return EXIT_ACCEPTED;
 	l->why = err_str(r);
 	if (r == ERR_USERINFO_NO_ENDPOINT)
-		return refuse(l, "authinfo_unavail", "Login through the identity provider is not "
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login through the identity provider is not "
 						     "available (configuration error: userinfo = always, "
 						     "but the identity provider has no UserInfo endpoint)");
 	if (userinfo_err_unavailable(r)) {
 		snprintf(line, sizeof(line), "Identity provider unreachable (user information: %s)",
 			 err_str(r));
-		return refuse(l, "authinfo_unavail", line);
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, line);
 	}
 	snprintf(line, sizeof(line), "The identity provider's user information was refused: %s",
 		 err_str(r));
-	return refuse(l, "auth_err", line);
+	return refuse(l, IPC_STATUS_AUTH_ERR, line);
 }
 
 /* IDT-25, IDT-26, XD-12: the [service] assurance rules on the verified ID
@@ -436,7 +433,7 @@ static int check_assurance(struct login *l)
 			 err_str(r));
 		break;
 	}
-	return refuse(l, "auth_err", line);
+	return refuse(l, IPC_STATUS_AUTH_ERR, line);
 }
 
 /* code from the relay -> tokens -> verified ID token -> local account. */
@@ -456,7 +453,7 @@ static int finish(struct login *l)
 				 l->oidc.disc->iss_parameter_supported);
 	if (r != 0) {
 		l->why = err_str(r);
-		return refuse(l, "auth_err", "The sign-in came back from another identity provider: login refused");
+		return refuse(l, IPC_STATUS_AUTH_ERR, "The sign-in came back from another identity provider: login refused");
 	}
 	clamp_http(l);
 	r = oidc_redeem_code(&l->oidc, l->result.code, l->pkce.verifier, l->redirect_uri, &l->tokens);
@@ -464,7 +461,8 @@ static int finish(struct login *l)
 		l->why = err_str(r);
 		snprintf(line, sizeof(line), "The identity provider refused the sign-in (%s)",
 			 l->tokens && l->tokens->error[0] ? l->tokens->error : err_str(r));
-		return refuse(l, network_failure(r) ? "authinfo_unavail" : "auth_err", line);
+		return refuse(l, network_failure(r) ? IPC_STATUS_AUTHINFO_UNAVAIL : IPC_STATUS_AUTH_ERR,
+			      line);
 	}
 	l->oidc.now = time(NULL);
 	r = oidc_verify_id_token(&l->oidc, l->tokens->id_token, strlen(l->tokens->id_token),
@@ -472,7 +470,7 @@ static int finish(struct login *l)
 	if (r != 0) {
 		l->why = err_str(r);
 		snprintf(line, sizeof(line), "The identity provider's answer was refused: %s", err_str(r));
-		return refuse(l, "auth_err", line);
+		return refuse(l, IPC_STATUS_AUTH_ERR, line);
 	}
 	if ((r = check_assurance(l)) != EXIT_ACCEPTED)
 		return r;
@@ -493,14 +491,14 @@ static int finish(struct login *l)
 		/* auth_err even for an IdP account without a local one: the user
 		 * logging in exists; user_unknown would make sudo give up with
 		 * "User not known to the underlying authentication module" */
-		return refuse(l, "auth_err", line);
+		return refuse(l, IPC_STATUS_AUTH_ERR, line);
 	}
 	/* PAM-16: byte for byte, case-sensitive */
 	if (!l->ctx.user_from_token && strcmp(l->mapped, l->ctx.user) != 0) {
 		l->why = "mapped user is not PAM_USER";
 		snprintf(line, sizeof(line), "This account (%s) is not the one you logged in as (%.64s)",
 			 l->mapped, l->ctx.user);
-		return refuse(l, "auth_err", line);
+		return refuse(l, IPC_STATUS_AUTH_ERR, line);
 	}
 	{
 		const char *sub = NULL;
@@ -509,7 +507,7 @@ static int finish(struct login *l)
 			l->mapped, l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-", l->cfg->issuer,
 			sub ? sub : "-", l->sid, l->from_userinfo ? " claims=id_token+userinfo" : "");
 	}
-	if (result(l, "success", l->mapped) != 0)
+	if (result(l, IPC_STATUS_SUCCESS, l->mapped) != 0)
 		return EXIT_REFUSED;
 	return EXIT_ACCEPTED;
 }
@@ -525,20 +523,20 @@ static int outcome(struct login *l)
 	case RELAY_ERROR:
 		l->why = "identity provider error";
 		if (!strcmp(l->result.error, "access_denied"))
-			return refuse(l, "auth_err", "Sign-in was cancelled at the identity provider");
+			return refuse(l, IPC_STATUS_AUTH_ERR, "Sign-in was cancelled at the identity provider");
 		snprintf(line, sizeof(line), "The identity provider returned an error: %s%s%s",
 			 l->result.error, l->result.error_description ? ": " : "",
 			 l->result.error_description ? l->result.error_description : "");
-		return refuse(l, "auth_err", line);
+		return refuse(l, IPC_STATUS_AUTH_ERR, line);
 	case RELAY_DENIED:
 		l->why = "denied on the context page";
-		return refuse(l, "auth_err", "You said this wasn't me: login refused");
+		return refuse(l, IPC_STATUS_AUTH_ERR, "You said this wasn't me: login refused");
 	case RELAY_CONFLICT:
 		l->why = "second callback for this login";
-		return refuse(l, "auth_err", "A second sign-in arrived for this login: refused");
+		return refuse(l, IPC_STATUS_AUTH_ERR, "A second sign-in arrived for this login: refused");
 	default:
 		l->why = "expired";
-		return refuse(l, "auth_err", "The login link expired");
+		return refuse(l, IPC_STATUS_AUTH_ERR, "The login link expired");
 	}
 }
 
@@ -625,7 +623,7 @@ static int run(struct login *l)
 
 	if (read_context(l) != 0) {
 		syslog(LOG_ERR, "login refused: no valid CONTEXT from the module");
-		result(l, "auth_err", NULL);
+		result(l, IPC_STATUS_AUTH_ERR, NULL);
 		return EXIT_REFUSED;
 	}
 	l->log.debug = l->ctx.debug;
@@ -634,7 +632,7 @@ static int run(struct login *l)
 	/* configuration and policy */
 	if ((r = config_load(l->ctx.config, &l->cfg, err, sizeof(err))) != 0) {
 		l->why = err;
-		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login through the identity provider is not available (configuration error)");
 	}
 	config_login_for(l->cfg, l->ctx.section, &l->pol);
 	{
@@ -648,11 +646,11 @@ static int run(struct login *l)
 	l->mode = l->pol.wait != CONFIG_WAIT_AUTO ? l->pol.wait : auto_mode(l);
 	if (!l->cfg->relay_url) {
 		l->why = "relay_url is not set";
-		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login through the identity provider is not available (configuration error)");
 	}
 	if (l->ctx.user_from_token && l->mode != CONFIG_WAIT_CODE && !l->pol.kiosk_accept_login_csrf) {
 		l->why = "user_from_token needs wait = code (or kiosk_accept_login_csrf = yes)";
-		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login through the identity provider is not available (configuration error)");
 	}
 	/* PAM-19: a user name that cannot exist (sshd passes made-up ones for
 	 * unknown accounts) is not refused here: it goes through the same steps
@@ -673,7 +671,7 @@ static int run(struct login *l)
 		}
 		if (r != 0) {
 			l->why = err_str(r);
-			return refuse(l, "maxtries",
+			return refuse(l, IPC_STATUS_MAXTRIES,
 				      "Too many logins started: try again in a minute");
 		}
 	}
@@ -692,14 +690,14 @@ static int run(struct login *l)
 	}
 	if (r != 0) {
 		l->why = err_str(r);
-		return refuse(l, "authinfo_unavail", "Identity provider unreachable");
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Identity provider unreachable");
 	}
 
 	/* this login's secrets */
 	if (pkce_init(&l->pkce) != 0 || rand_token(l->poll_secret, sizeof(l->poll_secret), 32) != 0 ||
 	    (l->mode == CONFIG_WAIT_CODE && make_confirm_code(l->confirm) != 0)) {
 		l->why = "no randomness";
-		return refuse(l, "authinfo_unavail", "Internal error");
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Internal error");
 	}
 	snprintf(l->redirect_uri, sizeof(l->redirect_uri), "%s/callback", l->cfg->relay_url);
 	q.authorization_endpoint = l->oidc.disc->authorization_endpoint;
@@ -714,7 +712,7 @@ static int run(struct login *l)
 	q.acr_values = l->pol.acr_values;
 	if ((r = authz_build_url(&q, &l->auth_url)) != 0) {
 		l->why = err_str(r);
-		return refuse(l, "authinfo_unavail", "Internal error");
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Internal error");
 	}
 
 	/* the relay */
@@ -724,7 +722,7 @@ static int run(struct login *l)
 	if (l->cfg->relay_secret_file &&
 	    config_read_secret(l->cfg->relay_secret_file, &secret, err, sizeof(err)) != 0) {
 		l->why = err;
-		return refuse(l, "authinfo_unavail", "Login through the identity provider is not available (configuration error)");
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login through the identity provider is not available (configuration error)");
 	}
 	gethostname(host, sizeof(host) - 1);
 	reg.relay_url = l->cfg->relay_url;
@@ -758,7 +756,7 @@ static int run(struct login *l)
 	}
 	if (r != 0) {
 		l->why = err_str(r);
-		return refuse(l, "authinfo_unavail", "Login relay unreachable");
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login relay unreachable");
 	}
 	session_hash(l->session.id, l->sid);
 	log_msg(&l->log, LOG_DEBUG, "login: registered sid=%s, wait mode %d, %ld s", l->sid, l->mode,
@@ -768,25 +766,25 @@ static int run(struct login *l)
 	r = wait_for_signin(l, &relay_http);
 	if (r == ERR_AUTHZ_STATE) {
 		l->why = "wrong confirmation code 3 times";
-		return refuse(l, "maxtries", "Wrong code 3 times: login refused");
+		return refuse(l, IPC_STATUS_MAXTRIES, "Wrong code 3 times: login refused");
 	}
 	if (r == ERR_IPC_TIMEOUT) {
 		char line[64];
 		l->why = "timeout";
 		snprintf(line, sizeof(line), "Timed out after %lld s", (ipc_now_ms() - l->start_ms + 500) / 1000);
-		return refuse(l, "auth_err", line);
+		return refuse(l, IPC_STATUS_AUTH_ERR, line);
 	}
 	if (r == ERR_IPC_CLOSED) {
 		l->why = "conversation ended";
-		return refuse(l, "auth_err", "Login cancelled");
+		return refuse(l, IPC_STATUS_AUTH_ERR, "Login cancelled");
 	}
 	if (r == ERR_RELAY_NOT_FOUND) {
 		l->why = "relay forgot the login (expired)";
-		return refuse(l, "auth_err", "The login link expired");
+		return refuse(l, IPC_STATUS_AUTH_ERR, "The login link expired");
 	}
 	if (r != 0) {
 		l->why = err_str(r);
-		return refuse(l, "authinfo_unavail", "Login relay unreachable");
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login relay unreachable");
 	}
 	return outcome(l);
 }

@@ -196,3 +196,63 @@ int ipc_kv_get(const char *data, size_t len, const char *key, char *out, size_t 
 	}
 	return found ? 0 : 1;
 }
+
+static const char *const status_names[] = {
+	[IPC_STATUS_SUCCESS] = "success",
+	[IPC_STATUS_AUTH_ERR] = "auth_err",
+	[IPC_STATUS_AUTHINFO_UNAVAIL] = "authinfo_unavail",
+	[IPC_STATUS_MAXTRIES] = "maxtries",
+	[IPC_STATUS_USER_UNKNOWN] = "user_unknown",
+};
+#define NSTATUS (sizeof(status_names) / sizeof(status_names[0]))
+
+int ipc_status_parse(const char *word, size_t len, enum ipc_status *out)
+{
+	if (!word || len == 0)
+		return ERR_IPC;
+	for (size_t i = 1; i < NSTATUS; i++)
+		if (status_names[i] && strlen(status_names[i]) == len &&
+		    memcmp(status_names[i], word, len) == 0) {
+			*out = (enum ipc_status)i;
+			return ERR_OK;
+		}
+	return ERR_IPC;
+}
+
+const char *ipc_status_name(enum ipc_status st)
+{
+	return ((size_t)st > 0 && (size_t)st < NSTATUS) ? status_names[st] : NULL;
+}
+
+int ipc_result_parse(const char *data, size_t len, struct ipc_result *out)
+{
+	char word[32];
+	struct ipc_result res = { 0 };
+	int r;
+
+	if (ipc_kv_get(data, len, "status", word, sizeof(word)) != 0 ||
+	    ipc_status_parse(word, strlen(word), &res.status) != 0)
+		return ERR_IPC;
+	if ((r = ipc_kv_get(data, len, "user", res.user, sizeof(res.user))) < 0)
+		return ERR_IPC;
+	if (r == 1)
+		res.user[0] = '\0';
+	*out = res;
+	return ERR_OK;
+}
+
+int ipc_result_write(int fd, enum ipc_status st, const char *user)
+{
+	char buf[64 + IPC_USER_MAX];
+	const char *name = ipc_status_name(st);
+	int n;
+
+	if (!user)
+		user = "";
+	if (!name || strlen(user) >= IPC_USER_MAX || strpbrk(user, "\r\n"))
+		return ERR_INVAL;
+	n = snprintf(buf, sizeof(buf), "status=%s\nuser=%s\n", name, user);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return ERR_INVAL;
+	return ipc_write_frame(fd, IPC_RESULT, buf, (size_t)n);
+}

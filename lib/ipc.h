@@ -22,6 +22,24 @@ enum ipc_type {
 	IPC_CANCEL,      /* module -> helper: the conversation failed */
 };
 
+/* The RESULT frame's status= word. The one table of names is in ipc.c; the
+ * PAM code for each is the module's to choose (the library knows no PAM). */
+enum ipc_status {
+	IPC_STATUS_SUCCESS = 1,      /* "success": the only grant */
+	IPC_STATUS_AUTH_ERR,         /* "auth_err" */
+	IPC_STATUS_AUTHINFO_UNAVAIL, /* "authinfo_unavail": IdP, relay or config unusable */
+	IPC_STATUS_MAXTRIES,         /* "maxtries" */
+	IPC_STATUS_USER_UNKNOWN,     /* "user_unknown" */
+};
+
+#define IPC_USER_MAX 256 /* user= value, NUL included */
+
+/* A parsed RESULT payload: "status=WORD\nuser=NAME\n" (user= optional). */
+struct ipc_result {
+	enum ipc_status status;
+	char user[IPC_USER_MAX]; /* "" when absent */
+};
+
 struct ipc_frame {
 	enum ipc_type type;
 	char *data; /* NUL-terminated, len bytes */
@@ -53,5 +71,19 @@ void ipc_frame_cleanup(struct ipc_frame *f);
  * when the key appears twice, the value does not fit, or holds a NUL;
  * Returns 0 when found, 1 when absent. */
 int ipc_kv_get(const char *data, size_t len, const char *key, char *out, size_t outlen);
+
+/* "auth_err" -> IPC_STATUS_AUTH_ERR, exact and case-sensitive. ERR_IPC for
+ * an unknown, empty or overlong word (a refusal; out untouched). */
+int ipc_status_parse(const char *word, size_t len, enum ipc_status *out);
+/* The wire word, or NULL for a value outside the table. */
+const char *ipc_status_name(enum ipc_status st);
+
+/* Parses a RESULT payload: status= exactly once and known, user= at most
+ * once, shorter than IPC_USER_MAX. ERR_IPC else; out set only on success. */
+int ipc_result_parse(const char *data, size_t len, struct ipc_result *out);
+
+/* Writes the one RESULT frame. ERR_INVAL for a status outside the table or a
+ * user that is too long or holds a CR or LF (nothing is written then). */
+int ipc_result_write(int fd, enum ipc_status st, const char *user);
 
 #endif

@@ -163,17 +163,20 @@ static int reap(pid_t pid, long long grace_ms, long *maxrss)
 	return -2; /* killed: never a success */
 }
 
-/* A refusal's status word -> PAM code (never success; that is decided in
- * one place in pam_sm_authenticate). */
-static int refusal_to_pam(const char *status)
+/* The one map from a refusal's status to a PAM code (never PAM_SUCCESS: that
+ * is set in one place, pam_sm_authenticate). */
+static int refusal_to_pam(enum ipc_status st)
 {
-	if (strcmp(status, "user_unknown") == 0)
+	switch (st) {
+	case IPC_STATUS_USER_UNKNOWN:
 		return PAM_USER_UNKNOWN;
-	if (strcmp(status, "maxtries") == 0)
+	case IPC_STATUS_MAXTRIES:
 		return PAM_MAXTRIES;
-	if (strcmp(status, "authinfo_unavail") == 0)
+	case IPC_STATUS_AUTHINFO_UNAVAIL:
 		return PAM_AUTHINFO_UNAVAIL;
-	return PAM_AUTH_ERR;
+	default:
+		return PAM_AUTH_ERR;
+	}
 }
 
 static int converse(pam_handle_t *pamh, int sock, const struct ipc_frame *f)
@@ -211,137 +214,178 @@ static int converse(pam_handle_t *pamh, int sock, const struct ipc_frame *f)
 	}
 }
 
-EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
-{
+/* One login, shared by the steps of pam_sm_authenticate. */
+struct login {
+	pam_handle_t *pamh;
 	struct args a;
-	const char *user = NULL, *service = "", *rhost = "", *tty = "";
-	char ctx[4 * FIELD_MAX + 2 * PATH_MAX + 128], status[32] = "", ruser[FIELD_MAX] = "";
-	struct ipc_frame f = { 0 };
+	const char *user, *service, *rhost, *tty; /* PAM items, "" when unset */
+	char ctx[4 * FIELD_MAX + 2 * PATH_MAX + 128];
+	size_t ctxlen;
 	long long deadline;
-	int sv[2] = { -1, -1 }, rc = PAM_AUTH_ERR, st, n;
-	long maxrss = 0;
-	const char *why = "helper failed";
-	pid_t pid = -1;
+	int sock;              /* our end of the socketpair, -1 when closed */
+	pid_t pid;             /* the helper, -1 once reaped */
+	long maxrss;           /* helper peak RSS, KiB */
+	struct ipc_result res; /* the helper's verdict */
+	int rc;                /* PAM code of a refusal */
+	const char *why;       /* the reason, for the log line */
+};
 
-	(void)flags;
-	if (parse_args(pamh, argc, argv, &a) != 0)
-		return PAM_SERVICE_ERR;
-	deadline = ipc_now_ms() + a.timeout * 1000;
+/* A refusal: records why, returns -1 (l->rc keeps its code). */
+static int refuse(struct login *l, int rc, const char *why)
+{
+	l->rc = rc;
+	l->why = why;
+	return -1;
+}
 
-	if (!a.user_from_token) {
-		if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || !user || !*user)
-			return PAM_USER_UNKNOWN;
+/* PAM_USER (or none, for user_from_token) and the items for CONTEXT. */
+static int read_items(struct login *l)
+{
+	if (!l->a.user_from_token) {
+		if (pam_get_user(l->pamh, &l->user, NULL) != PAM_SUCCESS || !l->user || !*l->user)
+			return refuse(l, PAM_USER_UNKNOWN, "no user");
 	} else {
 		const void *u = NULL;
-		pam_get_item(pamh, PAM_USER, &u);
-		user = u ? u : "";
+		pam_get_item(l->pamh, PAM_USER, &u);
+		l->user = u ? u : "";
 	}
-	if (strlen(user) >= FIELD_MAX || strpbrk(user, "\r\n") ||
-	    item_text(pamh, PAM_SERVICE, &service) || item_text(pamh, PAM_RHOST, &rhost) ||
-	    item_text(pamh, PAM_TTY, &tty)) {
-		pam_syslog(pamh, LOG_ERR, "refused: PAM item with a newline or too long");
-		return PAM_AUTH_ERR;
+	if (strlen(l->user) >= FIELD_MAX || strpbrk(l->user, "\r\n") ||
+	    item_text(l->pamh, PAM_SERVICE, &l->service) || item_text(l->pamh, PAM_RHOST, &l->rhost) ||
+	    item_text(l->pamh, PAM_TTY, &l->tty)) {
+		pam_syslog(l->pamh, LOG_ERR, "refused: PAM item with a newline or too long");
+		return refuse(l, PAM_AUTH_ERR, "bad PAM item");
 	}
-	n = snprintf(ctx, sizeof(ctx),
-		     "user=%s\nservice=%s\nrhost=%s\ntty=%s\nconfig=%s\nsection=%s\ndebug=%d\n"
-		     "user_from_token=%d\ntimeout=%ld\nruid=%u\n",
-		     user, service, rhost, tty, a.config, a.service ? a.service : service, a.debug,
-		     a.user_from_token, a.timeout, (unsigned)getuid());
-	if (n < 0 || (size_t)n >= sizeof(ctx))
-		return PAM_AUTH_ERR;
+	return 0;
+}
 
-	/* PAM-07: a host SIGCHLD handler that reaps everything would steal the
-	 * helper's status; default disposition for the duration of the call */
-	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
-	sigemptyset(&dfl.sa_mask);
-	sigaction(SIGCHLD, &dfl, &old_chld);
+/* The CONTEXT frame's payload (DESIGN.md). */
+static int build_context(struct login *l)
+{
+	const struct args *a = &l->a;
+	int n = snprintf(l->ctx, sizeof(l->ctx),
+			 "user=%s\nservice=%s\nrhost=%s\ntty=%s\nconfig=%s\nsection=%s\ndebug=%d\n"
+			 "user_from_token=%d\ntimeout=%ld\nruid=%u\n",
+			 l->user, l->service, l->rhost, l->tty, a->config,
+			 a->service ? a->service : l->service, a->debug, a->user_from_token, a->timeout,
+			 (unsigned)getuid());
+
+	if (n < 0 || (size_t)n >= sizeof(l->ctx))
+		return refuse(l, PAM_AUTH_ERR, "context too long");
+	l->ctxlen = (size_t)n;
+	return 0;
+}
+
+/* A socketpair, the helper on its other end, and the CONTEXT frame. */
+static int spawn(struct login *l)
+{
+	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		pam_syslog(pamh, LOG_ERR, "socketpair: %m");
-		sigaction(SIGCHLD, &old_chld, NULL);
-		return PAM_AUTHINFO_UNAVAIL;
+		pam_syslog(l->pamh, LOG_ERR, "socketpair: %m");
+		return refuse(l, PAM_AUTHINFO_UNAVAIL, "socketpair failed");
 	}
-	/* the child's end becomes its fd 3 (start_helper) */
-	if ((pid = start_helper(a.helper, sv[1])) < 0) {
-		pam_syslog(pamh, LOG_ERR, "fork: %m");
-		rc = PAM_AUTHINFO_UNAVAIL;
-		goto out;
-	}
+	l->sock = sv[0];
+	l->pid = start_helper(l->a.helper, sv[1]); /* sv[1] becomes its fd 3 */
 	close(sv[1]);
-	sv[1] = -1;
-	if (ipc_write_frame(sv[0], IPC_CONTEXT, ctx, (size_t)n) != 0) {
-		why = "could not start the helper";
-		rc = PAM_AUTHINFO_UNAVAIL;
-		goto out;
+	if (l->pid < 0) {
+		pam_syslog(l->pamh, LOG_ERR, "fork: %m");
+		return refuse(l, PAM_AUTHINFO_UNAVAIL, "fork failed");
 	}
+	if (ipc_write_frame(l->sock, IPC_CONTEXT, l->ctx, l->ctxlen) != 0)
+		return refuse(l, PAM_AUTHINFO_UNAVAIL, "could not start the helper");
+	return 0;
+}
+
+/* Bridges the conversation until the one RESULT frame, parsed into l->res. */
+static int await_result(struct login *l)
+{
+	struct ipc_frame f = { 0 };
+	int r;
+
 	for (;;) {
-		int r = ipc_read_frame(sv[0], deadline, &f);
-		if (r != 0) {
-			why = r == ERR_IPC_TIMEOUT ? "deadline passed" : r == ERR_IPC ? "garbage from the helper" : "helper ended without a result";
-			rc = r == ERR_IPC_TIMEOUT ? PAM_AUTH_ERR : PAM_AUTHINFO_UNAVAIL;
-			if (r == ERR_IPC_TIMEOUT)
-				pam_prompt(pamh, PAM_ERROR_MSG, NULL, "Timed out after %ld s", a.timeout);
-			goto out;
+		if ((r = ipc_read_frame(l->sock, l->deadline, &f)) == ERR_IPC_TIMEOUT) {
+			pam_prompt(l->pamh, PAM_ERROR_MSG, NULL, "Timed out after %ld s", l->a.timeout);
+			return refuse(l, PAM_AUTH_ERR, "deadline passed");
 		}
+		if (r != 0)
+			return refuse(l, PAM_AUTHINFO_UNAVAIL,
+				      r == ERR_IPC ? "garbage from the helper" : "helper ended without a result");
 		if (f.type == IPC_RESULT)
 			break;
-		if (converse(pamh, sv[0], &f) != 0) {
-			why = "conversation failed";
-			goto out;
-		}
+		r = converse(l->pamh, l->sock, &f);
 		ipc_frame_cleanup(&f);
+		if (r != 0)
+			return refuse(l, PAM_AUTH_ERR, "conversation failed");
 	}
-	if (ipc_kv_get(f.data, f.len, "status", status, sizeof(status)) != 0 ||
-	    ipc_kv_get(f.data, f.len, "user", ruser, sizeof(ruser)) < 0) {
-		why = "malformed result";
-		goto out;
-	}
-	why = status;
-	if (strcmp(status, "success") != 0) {
-		rc = refusal_to_pam(status);
-		goto out;
-	}
-	if (!ruser[0]) {
-		why = "result without a user";
-		goto out;
-	}
-	if (!(a.user_from_token && !user[0]) && strcmp(ruser, user) != 0) {
-		why = "helper result is for another user";
-		goto out;
-	}
-	/* the helper must also exit cleanly: a crash after RESULT is a refusal */
-	close(sv[0]);
-	sv[0] = -1;
-	st = reap(pid, 2000, &maxrss);
-	pid = -1;
-	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		why = "helper did not exit cleanly";
-		goto out;
-	}
-	/* kiosk: PAM_USER comes from the token, set only once all is verified */
-	if (a.user_from_token && !user[0] && pam_set_item(pamh, PAM_USER, ruser) != PAM_SUCCESS) {
-		why = "could not set PAM_USER";
-		goto out;
-	}
-	rc = PAM_SUCCESS;
-	why = "granted";
-out:
+	r = ipc_result_parse(f.data, f.len, &l->res);
 	ipc_frame_cleanup(&f);
-	if (sv[0] >= 0) {
-		ipc_write_frame(sv[0], IPC_CANCEL, "", 0);
-		close(sv[0]);
+	return r == 0 ? 0 : refuse(l, PAM_AUTH_ERR, "malformed result");
+}
+
+/* A success must name PAM_USER (PAM-16) and the helper must exit 0 after it;
+ * a kiosk login (user_from_token, no PAM_USER) takes the user from it. */
+static int check_result(struct login *l)
+{
+	const char *ruser = l->res.user;
+	int kiosk = l->a.user_from_token && !l->user[0], st;
+
+	if (l->res.status != IPC_STATUS_SUCCESS)
+		return refuse(l, refusal_to_pam(l->res.status), ipc_status_name(l->res.status));
+	if (!ruser[0])
+		return refuse(l, PAM_AUTH_ERR, "result without a user");
+	if (!kiosk && strcmp(ruser, l->user) != 0)
+		return refuse(l, PAM_AUTH_ERR, "helper result is for another user");
+	close(l->sock);
+	l->sock = -1;
+	st = reap(l->pid, 2000, &l->maxrss);
+	l->pid = -1;
+	if (st < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return refuse(l, PAM_AUTH_ERR, "helper did not exit cleanly");
+	if (kiosk && pam_set_item(l->pamh, PAM_USER, ruser) != PAM_SUCCESS)
+		return refuse(l, PAM_AUTH_ERR, "could not set PAM_USER");
+	return 0;
+}
+
+/* Cancels and reaps a helper still running; logs the outcome. */
+static void finish(struct login *l)
+{
+	if (l->sock >= 0) {
+		ipc_write_frame(l->sock, IPC_CANCEL, "", 0);
+		close(l->sock);
 	}
-	if (sv[1] >= 0)
-		close(sv[1]);
-	if (pid > 0)
-		reap(pid, 200, &maxrss);
+	if (l->pid > 0)
+		reap(l->pid, 200, &l->maxrss);
+	if (l->a.debug)
+		pam_syslog(l->pamh, LOG_DEBUG, "helper peak RSS %ld KiB", l->maxrss);
+	pam_syslog(l->pamh, l->rc == PAM_SUCCESS ? LOG_INFO : LOG_WARNING,
+		   "%s user=%s service=%s rhost=%s: %s", l->rc == PAM_SUCCESS ? "login" : "refused",
+		   l->res.user[0] ? l->res.user : l->user, l->service, l->rhost[0] ? l->rhost : "-",
+		   l->why);
+}
+
+EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct login l = { .pamh = pamh, .user = "", .service = "", .rhost = "", .tty = "",
+			   .sock = -1, .pid = -1, .rc = PAM_AUTH_ERR, .why = "helper failed" };
+	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
+
+	(void)flags;
+	if (parse_args(pamh, argc, argv, &l.a) != 0)
+		return PAM_SERVICE_ERR;
+	l.deadline = ipc_now_ms() + l.a.timeout * 1000;
+	if (read_items(&l) != 0 || build_context(&l) != 0)
+		return l.rc;
+	/* PAM-07: a host SIGCHLD handler that reaps everything would steal the
+	 * helper's status; default disposition for the duration of the call */
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGCHLD, &dfl, &old_chld);
+	if (spawn(&l) == 0 && await_result(&l) == 0 && check_result(&l) == 0) {
+		l.rc = PAM_SUCCESS;
+		l.why = "granted";
+	}
+	finish(&l);
 	sigaction(SIGCHLD, &old_chld, NULL);
-	if (a.debug)
-		pam_syslog(pamh, LOG_DEBUG, "helper peak RSS %ld KiB", maxrss);
-	pam_syslog(pamh, rc == PAM_SUCCESS ? LOG_INFO : LOG_WARNING,
-		   "%s user=%s service=%s rhost=%s: %s", rc == PAM_SUCCESS ? "login" : "refused",
-		   ruser[0] ? ruser : user, service, rhost[0] ? rhost : "-", why);
-	return rc;
+	return l.rc;
 }
 
 EXPORT int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
