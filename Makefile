@@ -73,7 +73,7 @@ all: $(LIBA) $(HELPER) $(MODULE) $(RELAY)
 RELAY_PKGS := libcjson openssl hiredis
 RELAY_SRCS := $(sort $(wildcard relay/*.c))
 RELAY_OBJS := $(RELAY_SRCS:%.c=$(B)/%.o)
-RELAY_LIB_OBJS := $(addprefix $(B)/lib/,json.o text.o b64url.o rand.o log.o err.o)
+RELAY_LIB_OBJS := $(addprefix $(B)/lib/,json.o text.o b64url.o rand.o log.o err.o hash.o secret.o url.o)
 RELAY_CFLAGS := $(call pkg,--cflags $(RELAY_PKGS))
 RELAY_LIBS := $(call pkg,--libs $(RELAY_PKGS)) -lpthread
 
@@ -165,46 +165,46 @@ deps:
 	@tests/deps.sh
 
 # ---- tests ---------------------------------------------------------------
-check: deps all $(UNIT_BINS) $(ITEST_BINS)
-	@B=$(B) tests/run-unit.sh $(UNIT_BINS)
-	@B=$(B) tests/module/run.sh
-	@B=$(B) tests/relay/run.sh
-	@B=$(B) tests/relay/redis.sh
-	@B=$(B) tests/relay/abuse.sh
-	@B=$(B) tests/relay/ops.sh
-	@bash tests/idp/selftest.sh
-	@B=$(B) tests/integration/run.sh
-	@B=$(B) tests/integration/doctor.sh
-	@B=$(B) tests/integration/login.sh
-	@B=$(B) tests/integration/assurance.sh
-	@B=$(B) tests/integration/rotation.sh
-	@B=$(B) tests/integration/chromium.sh
-	@B=$(B) bash tests/e2e/sshd.sh
-	@B=$(B) bash tests/e2e/sudo.sh
-	@B=$(B) bash tests/e2e/console.sh
-	@B=$(B) bash tests/e2e/fallback.sh
-	@$(MAKE) --no-print-directory fuzz-smoke
+# tests/check.sh runs every suite, even after a failure, and ends with
+# "total: N passed, N failed". One suite a word: [VAR=value...] SCRIPT [ARG...]
+# (quoted when it has arguments). deps and the build run first, one after the
+# other, so `make -j check` never compiles while apt-get runs.
+HAVE_FUZZ_CC = $(shell command -v $(FUZZ_CC) 2>/dev/null)
+CHECK_SUITES = 'tests/run-unit.sh $(UNIT_BINS)' \
+	tests/module/run.sh \
+	tests/relay/run.sh tests/relay/redis.sh tests/relay/abuse.sh tests/relay/ops.sh \
+	tests/idp/selftest.sh \
+	tests/integration/run.sh tests/integration/doctor.sh tests/integration/login.sh \
+	tests/integration/assurance.sh tests/integration/rotation.sh tests/integration/chromium.sh \
+	tests/e2e/sshd.sh tests/e2e/sudo.sh tests/e2e/console.sh tests/e2e/fallback.sh \
+	'FUZZ_SECONDS=5 tests/fuzz/run.sh $(if $(HAVE_FUZZ_CC),$(FUZZ_BINS))'
+
+check:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(ITEST_BINS) $(if $(HAVE_FUZZ_CC),$(FUZZ_BINS))
+	@B=$(B) tests/check.sh $(CHECK_SUITES)
 
 check-unit: all $(UNIT_BINS)
-	@B=$(B) tests/run-unit.sh $(UNIT_BINS)
+	@B=$(B) tests/check.sh 'tests/run-unit.sh $(UNIT_BINS)'
 
 check-integration: all $(ITEST_BINS)
-	@B=$(B) tests/integration/run.sh
-	@B=$(B) tests/integration/login.sh
+	@B=$(B) tests/check.sh tests/integration/run.sh tests/integration/login.sh
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-check-asan: deps
+ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=build-asan/tests/%)
+CHECK_ASAN_SUITES = 'ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-unit.sh $(ASAN_UNIT_BINS)' \
+	tests/module/run.sh \
+	'ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 tests/relay/run.sh' \
+	'ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 tests/integration/run.sh' \
+	tests/integration/login.sh
+
+check-asan:
+	@$(MAKE) --no-print-directory deps
 	@$(MAKE) --no-print-directory B=build-asan OPT="-O1 -g" SAN="$(ASAN_FLAGS)" \
 	    HARDEN="-fstack-protector-strong -fPIC -fvisibility=hidden" all \
-	    $(UNIT_SRCS:tests/unit/%.c=build-asan/tests/%) $(ITEST_BINS:$(B)/%=build-asan/%)
-	@B=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    tests/run-unit.sh $(UNIT_SRCS:tests/unit/%.c=build-asan/tests/%)
-	@B=build-asan tests/module/run.sh
-	@B=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 tests/relay/run.sh
-	@B=build-asan ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1 \
-	    tests/integration/run.sh
-	@B=build-asan tests/integration/login.sh
+	    $(ASAN_UNIT_BINS) $(ITEST_BINS:$(B)/%=build-asan/%)
+	@B=build-asan tests/check.sh $(CHECK_ASAN_SUITES)
 
 # ---- fuzzing (clang libFuzzer); `make fuzz` runs each target 60 s --------
 FUZZ_CC    ?= clang
@@ -249,7 +249,9 @@ fuzz-smoke:
 
 # ---- benchmarks: ratios against a baseline measured in the same run -------
 # bench/run.sh ends with bench/relay.sh (the relay vs nginx, issue 6)
-bench: deps all $(BENCH_BINS)
+bench:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all $(BENCH_BINS)
 	@B=$(B) bench/run.sh
 
 # the relay vs nginx alone; RELAYBIN=path measures another relay binary
@@ -257,7 +259,9 @@ bench-relay: $(RELAY) $(B)/bench/relay_cycle
 	@B=$(B) bench/relay.sh
 
 # ---- the README's first command ------------------------------------------
-demo: deps all
+demo:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory all
 	@B=$(B) tests/demo.sh
 
 # ---- install (never touches /etc/pam.d) -----------------------------------
@@ -277,6 +281,25 @@ install: all
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 config/pam.d/* $(DESTDIR)$(DOCDIR)/examples/pam.d/
 	install -m 0644 config/sshd_config.d/pam-oauth2-pkce.conf $(DESTDIR)$(DOCDIR)/examples/
+
+# ---- Debian packages (debian/) ---------------------------------------------
+# deb: dpkg-buildpackage -us -uc -b on a copy of the tree in $(B)/deb/src (the
+# working tree stays clean); the packages land in $(B)/deb. check-deb (root;
+# it changes the machine's package set, so it is not part of `make check`):
+# lintian, install, one login through the installed parts, upgrade, purge.
+.PHONY: deb check-deb
+deb:
+	rm -rf $(B)/deb && mkdir -p $(B)/deb/src
+	tar -cf - --exclude-vcs --exclude='./build*' --exclude='./$(B)' \
+	    --exclude=./tests/idp/node_modules . | tar -xf - -C $(B)/deb/src
+	cd $(B)/deb/src && dpkg-buildpackage -us -uc -b
+	rm -rf $(B)/deb/src
+	@ls -l $(B)/deb/*.deb
+
+check-deb:
+	@$(MAKE) --no-print-directory deps
+	@$(MAKE) --no-print-directory B=$(B) deb
+	@tests/deb/check.sh $(B)/deb
 
 clean:
 	rm -rf $(B) build-asan

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Runs each libFuzzer binary for FUZZ_SECONDS on a scratch copy of its seed
 # corpus (tests/fuzz/corpus/<name>/, never modified). Crashes are kept in
-# $B/fuzz/crash-<name>-*. Last line: "N passed, N failed".
+# $B/fuzz/crash-<name>-*. Last line: "fuzz: N passed, N failed"; skipped
+# when given no binaries (no clang).
 set -u
-B=${B:-build}
+cd "$(dirname "$0")/../.." || exit 1
+SUITE=fuzz
+. tests/lib/common.sh
 secs=${FUZZ_SECONDS:-5}
-pass=0 fail=0
+[ $# -gt 0 ] || skip "no fuzz targets built (clang not found)"
 for bin in "$@"; do
 	name=$(basename "$bin")
 	work="$B/fuzz/work-$name"
@@ -24,5 +27,4 @@ for bin in "$@"; do
 		fail=$((fail + 1))
 	fi
 done
-echo "fuzz: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
