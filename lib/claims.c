@@ -26,8 +26,7 @@ int claims_valid_username(const char *s)
 	return n <= CLAIMS_USER_MAX;
 }
 
-/* The map file passes the same checks as the configuration file. */
-static int read_map(const char *path, const struct log *log, char **out)
+int claims_read_map(const char *path, const struct log *log, char **out)
 {
 	char err[512];
 	size_t len = 0;
@@ -41,14 +40,17 @@ static int read_map(const char *path, const struct log *log, char **out)
 }
 
 /* "claim_value local_user" per line, '#' comments; first match wins, but a
- * key listed twice makes the whole file invalid (ambiguous). */
-static int map_lookup(const char *path, const char *key, const struct log *log, char *user,
-		      size_t userlen)
+ * key listed twice makes the whole file invalid (ambiguous). text: the
+ * file's contents read earlier (claims_read_map), or NULL to read path. */
+static int map_lookup(const char *path, const char *text, const char *key, const struct log *log,
+		      char *user, size_t userlen)
 {
 	char *buf = NULL, *line, *next;
 	int r, found = 0, lineno = 0;
 
-	if ((r = read_map(path, log, &buf)) != 0)
+	if (text && !(buf = strdup(text)))
+		return ERR_NOMEM;
+	if (!text && (r = claims_read_map(path, log, &buf)) != 0)
 		return r;
 	r = ERR_OK;
 	/* line by line, blank ones included, so lineno is the file's line */
@@ -142,7 +144,7 @@ int claims_map_user(const cJSON *payload, const struct claims_policy *p, const s
 	}
 	snprintf(name, sizeof(name), "%s", value);
 	if (p->map_file) {
-		if ((r = map_lookup(p->map_file, value, log, name, sizeof(name))) != 0)
+		if ((r = map_lookup(p->map_file, p->map_text, value, log, name, sizeof(name))) != 0)
 			return r;
 	} else if (p->strip_domain && p->strip_domain[0]) {
 		char *at = strrchr(name, '@');

@@ -21,6 +21,9 @@
 struct claims_policy {
 	const char *username_claim; /* NULL: "preferred_username" */
 	const char *map_file;       /* NULL: no map */
+	const char *map_text;       /* map_file's contents, read before the helper
+				       dropped root (claims_read_map); NULL: read
+				       map_file at the lookup */
 	const char *strip_domain;   /* NULL: no domain handling */
 	int lowercase;
 	int allow_root;
@@ -34,6 +37,11 @@ struct claims_policy {
  * Every refusal logs one line naming the claim value (sanitized) and why. */
 int claims_map_user(const cJSON *payload, const struct claims_policy *p, const struct log *log,
 		    char *user, size_t userlen);
+
+/* Reads map_file with the configuration file's checks (config_read_file:
+ * no symlink, owner, mode, CLAIMS_MAP_MAX_BYTES); *out NUL-terminated, the
+ * caller frees it. ERR_MAP_FILE (logged with the reason) or ERR_NOMEM. */
+int claims_read_map(const char *path, const struct log *log, char **out);
 
 /* ^[a-z_][a-z0-9_.-]{0,31}$ */
 int claims_valid_username(const char *s);

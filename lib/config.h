@@ -81,6 +81,9 @@ struct config {
 				       answer the first requests of a login within
 				       it, else the login is unavailable */
 	char *cache_dir;          /* default /var/cache/pam-oauth2-pkce */
+	char *helper_user;        /* default _oauth2-pkce: the account the login
+				     helper runs as once its root-only files are
+				     read (PAM-23); it owns cache_dir */
 	int allow_insecure_loopback; /* default no */
 	char *relay_url;          /* the relay's base_url; required by `login` */
 	char *relay_secret_file;  /* optional: the relay's registration secret */

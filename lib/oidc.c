@@ -368,7 +368,9 @@ int oidc_redeem_code(struct oidc *o, const char *code, const char *verifier,
 	    !redirect_uri || !*redirect_uri || !out)
 		return ERR_INVAL;
 	*out = NULL;
-	if (o->cfg->client_secret_file &&
+	if (o->client_secret && !(secret = strdup(o->client_secret)))
+		return ERR_NOMEM;
+	if (!secret && o->cfg->client_secret_file &&
 	    (r = config_read_secret(o->cfg->client_secret_file, &secret, err, sizeof(err))) != 0) {
 		log_msg(o->log, LOG_ERR, "token endpoint: client secret: %s", err);
 		return r;

@@ -25,6 +25,10 @@ struct oidc {
 	const struct log *log;
 	struct http_opts http; /* from cfg: timeouts, ca_file, loopback; 64 KiB cap */
 	time_t now;            /* injected clock: claims and cache ages */
+	const char *client_secret; /* set by the caller: client_secret_file's
+				      secret read before the helper dropped root
+				      (the caller owns and wipes it); NULL: the
+				      file is read at the redemption */
 	int no_cache_read;     /* set by the caller: ignore cached copies, fetch
 				  fresh (still rewrites the cache); for `check` */
 	int cache_ok;          /* set by oidc_load: cache_dir passed cache_dir_check */

@@ -201,6 +201,26 @@ int main(void)
 	p.map_file = "/nonexistent/map";
 	T_EQ(map("{\"sub\":\"sub-alice\"}", &p, user), ERR_MAP_FILE);
 	unlink(path);
+	T_CASE("PAM-23 map_text: the map read before the privilege drop, not the file now");
+	{
+		char *text = NULL, *again = NULL;
+		f = fopen(path, "w");
+		fprintf(f, "sub-alice alice\n");
+		fclose(f);
+		chmod(path, 0644);
+		T_EQ(claims_read_map(path, NULL, &text), 0);
+		unlink(path);
+		p.map_file = path; /* gone now: only the text can answer */
+		p.map_text = text;
+		T_EQ(map("{\"sub\":\"sub-alice\"}", &p, user), 0);
+		T_STREQ(user, "alice");
+		T_EQ(map("{\"sub\":\"sub-bob\"}", &p, user), ERR_MAP_FILE);
+		p.map_text = NULL;
+		T_EQ(map("{\"sub\":\"sub-alice\"}", &p, user), ERR_MAP_FILE);
+		T_EQ(claims_read_map(path, NULL, &again), ERR_MAP_FILE);
+		T_OK(again == NULL);
+		free(text);
+	}
 	rmdir(dir);
 	return t_done();
 }

@@ -71,6 +71,7 @@ int main(void)
 		T_EQ(c->http_timeout, 10);
 		T_EQ(c->first_contact_timeout, 2);
 		T_STREQ(c->cache_dir, "/var/cache/pam-oauth2-pkce");
+		T_STREQ(c->helper_user, "_oauth2-pkce");
 		T_EQ(c->allow_insecure_loopback, 0);
 		T_OK(c->relay_url == NULL && c->relay_secret_file == NULL);
 		T_EQ(c->login.wait, CONFIG_WAIT_AUTO);
@@ -204,6 +205,14 @@ int main(void)
 	T_STREQ(err, "t.conf:3: allow_insecure_loopback: must be yes or no");
 	T_EQ(perr(MIN "cache_dir = var/cache\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:3: cache_dir: must be an absolute path");
+	T_CASE("PAM-23 helper_user: a plain account name");
+	T_EQ(perr(MIN "helper_user = Root\n"), ERR_CONFIG);
+	T_STREQ(err, "t.conf:3: helper_user: must be a local account name: [a-z_][a-z0-9_.-], at "
+		     "most 32 characters");
+	T_EQ(perr(MIN "helper_user = a b\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "helper_user = ../x\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "helper_user = a23456789012345678901234567890123\n"), ERR_CONFIG);
+	T_EQ(perr(MIN "helper_user = _login-svc.2\n"), ERR_OK);
 	T_EQ(perr(MIN "ca_file = ./ca.pem\n"), ERR_CONFIG);
 	T_EQ(perr(MIN "client_secret_file = secret\n"), ERR_CONFIG);
 	T_EQ(perr(MIN "scopes = profile email\n"), ERR_CONFIG);
@@ -647,7 +656,7 @@ int main(void)
 			"allowed_algs = RS256", "clock_skew = 5", "max_token_age = 60",
 			"ca_file = /x", "http_timeout = 5", "cache_dir = /x",
 			"allow_insecure_loopback = yes", "relay_url = https://relay.example.org",
-			"relay_secret_file = /x",
+			"relay_secret_file = /x", "helper_user = x",
 		};
 		for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++) {
 			char text[256], want[128];

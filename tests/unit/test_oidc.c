@@ -555,6 +555,16 @@ static void test_redeem(void)
 		chmod(path, 0644);
 		T_EQ(redeem(&os, &t), ERR_CONFIG_PERM);
 		T_EQ(drain(reqs, sizeof(reqs)), 0);
+
+		T_CASE("PAM-23 the secret read before the privilege drop is used, not the file");
+		unlink(path); /* gone: only o->client_secret can answer */
+		os.client_secret = "s:e+c%r/t";
+		T_EQ(redeem(&os, &t), 0);
+		token_response_free(t);
+		T_EQ(drain(reqs, sizeof(reqs)), 1);
+		T_OK(strstr(reqs, "\r\nAuthorization: Basic aG9zdC1hOnMlM0FlJTJCYyUyNXIlMkZ0\r\n") !=
+		     NULL);
+		os.client_secret = NULL;
 		oidc_cleanup(&os);
 		config_free(cs);
 	}
