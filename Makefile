@@ -304,11 +304,15 @@ check-deb:
 clean:
 	rm -rf $(B) build-asan
 
+# every C file in the tree; format-check is the step `make check` will run
+FORMAT_SRCS = $(sort $(wildcard lib/*.[ch] helper/*.[ch] relay/*.[ch] pam_module/*.[ch] \
+	tests/unit/*.[ch] tests/fuzz/*.c tests/integration/*.c tests/relay/*.c bench/*.c))
+
 format:
-	clang-format -i lib/*.[ch] helper/*.[ch] relay/*.[ch] pam_module/*.c tests/unit/*.[ch] tests/fuzz/*.c bench/*.c
+	clang-format -i $(FORMAT_SRCS)
 
 format-check:
-	clang-format --dry-run --Werror lib/*.[ch] helper/*.[ch] relay/*.[ch] pam_module/*.c tests/unit/*.[ch] tests/fuzz/*.c bench/*.c
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format: $(words $(FORMAT_SRCS)) files clean"
 
 # the compiler's header lists (-MMD); missing on a clean tree, then everything builds anyway
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
