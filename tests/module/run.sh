@@ -2,16 +2,13 @@
 # PAM module tests with scripted helpers: the real pam_oauth2_pkce.so, loaded
 # by pamtester through pam_wrapper (no /etc changes), against helpers that
 # misbehave in every way the module must survive (PAM-01..PAM-10).
-# Last line: "N passed, N failed".
+# Last line: "module: N passed, N failed".
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
+cd "$(dirname "$0")/../.." || exit 1
+SUITE=module BAD_DETAIL='tail -n 15'
+. tests/lib/common.sh
 MOD=$(realpath "$B/pam_oauth2_pkce.so")
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 15 | sed 's/^/     /'; }
+tmpdir
 
 # A sanitized module under ASan needs the runtime first in LD_PRELOAD.
 PRELOAD=libpam_wrapper.so
@@ -159,5 +156,4 @@ out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc-env" pam
 if [ $rc -eq 0 ] && grep -q ' 0 -> /dev/null' "$T/fd.out" && grep -q ' 3 -> socket:' "$T/fd.out"; then ok "PAM-10 host with stdin closed: helper still gets /dev/null on 0 and the socket on 3"; else bad "PAM-10 closed stdin (rc=$rc)" "$out $(cat "$T/fd.out" 2>/dev/null)"; fi
 if grep -qx 'user=alice' "$T/ctx.out" && grep -qx 'service=test' "$T/ctx.out" && ! grep -q 'ruser' "$T/ctx.out"; then ok "CONTEXT carries user and service, no ruser"; else bad "CONTEXT" "$(cat "$T/ctx.out")"; fi
 
-echo "module: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -11,11 +11,14 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -317,6 +320,16 @@ static int write_pem(X509 *crt, char *path)
 	return ok ? 0 : -1;
 }
 
+static int write_pem_to(X509 *crt, const char *path)
+{
+	FILE *f = fopen(path, "w");
+	int ok = f && PEM_write_X509(f, crt);
+
+	if (f && fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
 /* ---- tests ------------------------------------------------------------------ */
 
 static double now_s(void)
@@ -604,14 +617,175 @@ static void test_proxy_env(void)
 	srv_stop(&s);
 }
 
+/* One GET with plain libcurl (the controls): ca (or NULL), netrc as
+ * CURLOPT_NETRC; the server's answer status in *status when not NULL. */
+static CURLcode plain_curl_get(const char *url, const char *ca, long netrc, long *status)
+{
+	CURL *c = curl_easy_init();
+	CURLcode rc;
+
+	if (!c)
+		return CURLE_OUT_OF_MEMORY;
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_NETRC, netrc);
+	if (ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
+	rc = curl_easy_perform(c);
+	if (status)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	return rc;
+}
+
+static int write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	int ok = f && fputs(text, f) >= 0;
+
+	if (f && fclose(f) != 0)
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
+/* In a child with its own mount namespace, a directory holding only the
+ * test CA (as the hashed name and as the bundle libcurl reads by default) is
+ * mounted over /etc/ssl/certs. Returns bit 0: without ca_file the server is
+ * trusted (the stand-in system store works); bit 1: with ca_file naming
+ * another CA it is refused (ERR_HTTP_TLS). 77 when no namespace can be made. */
+static int ca_file_vs_system_store(const char *url, X509 *sys_ca, const char *other_ca)
+{
+	pid_t pid;
+	int st;
+
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid == 0) {
+		char dir[] = "/tmp/test_http_store_XXXXXX", path[256];
+		struct http_opts o;
+		struct http_response res;
+		int out = 0;
+
+		if (unshare(CLONE_NEWNS) != 0) {
+			uid_t uid = getuid();
+			gid_t gid = getgid();
+			char map[64];
+
+			if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+				_exit(77);
+			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+			if (write_file("/proc/self/setgroups", "deny") != 0 ||
+			    write_file("/proc/self/uid_map", map) != 0)
+				_exit(77);
+			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+			if (write_file("/proc/self/gid_map", map) != 0)
+				_exit(77);
+		}
+		if (mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 || !mkdtemp(dir))
+			_exit(77);
+		snprintf(path, sizeof(path), "%s/%08lx.0", dir, X509_subject_name_hash(sys_ca));
+		if (write_pem_to(sys_ca, path) != 0)
+			_exit(77);
+		snprintf(path, sizeof(path), "%s/ca-certificates.crt", dir);
+		if (write_pem_to(sys_ca, path) != 0 ||
+		    mount(dir, "/etc/ssl/certs", NULL, MS_BIND, NULL) != 0)
+			_exit(77);
+		opts_init(&o);
+		o.allow_insecure_loopback = 0;
+		if (http_get(&o, url, NULL, &res) == 0 && res.status == 200)
+			out |= 1;
+		http_response_cleanup(&res);
+		o.ca_file = other_ca;
+		if (http_get(&o, url, NULL, &res) == ERR_HTTP_TLS)
+			out |= 2;
+		http_response_cleanup(&res);
+		_exit(out);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		return -1;
+	return WEXITSTATUS(st);
+}
+
+/* TOK-10: nothing from the environment adds credentials to a request. */
+static void test_ambient(void)
+{
+	struct http_opts o;
+	struct http_response res;
+	struct srv s;
+	char url[256], reqs[8192], home[] = "/tmp/test_http_home_XXXXXX", netrc[300], text[128];
+	const char *old_home = getenv("HOME");
+	char *saved = old_home ? strdup(old_home) : NULL;
+	long status = 0;
+
+	if (srv_start(&s, NULL) != 0 || !mkdtemp(home)) {
+		T_OK(!"server start");
+		free(saved);
+		return;
+	}
+	opts_init(&o);
+	snprintf(netrc, sizeof(netrc), "%s/.netrc", home);
+	snprintf(text, sizeof(text), "machine 127.0.0.1 login netrcuser password netrcpass\n");
+	T_EQ(write_file(netrc, text), 0);
+	chmod(netrc, 0600);
+	setenv("HOME", home, 1);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+
+	T_CASE("TOK-10 ~/.netrc never read (no Authorization header from it)");
+	/* control: libcurl with CURLOPT_NETRC optional does send the .netrc
+	 * entry for this host: bmV0cmN1c2VyOm5ldHJjcGFzcw== = netrcuser:netrcpass */
+	T_EQ(plain_curl_get(url, NULL, CURL_NETRC_OPTIONAL, &status), CURLE_OK);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_OK(strstr(reqs, "\r\nAuthorization: Basic bmV0cmN1c2VyOm5ldHJjcGFzcw==\r\n") != NULL);
+	T_EQ(http_get(&o, url, NULL, &res), 0);
+	T_EQ(res.status, 200);
+	http_response_cleanup(&res);
+	T_EQ(http_post_form(&o, url, "a=b", NULL, NULL, &res), 0);
+	http_response_cleanup(&res);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 2);
+	T_OK(strcasestr(reqs, "\r\nAuthorization:") == NULL);
+	T_OK(strstr(reqs, "bmV0cmN1c2Vy") == NULL);
+
+	T_CASE("TOK-10 URL userinfo refused before connecting (user:pw@, user@, empty @)");
+	snprintf(url, sizeof(url), "http://u:p@127.0.0.1:%d/ok", s.port);
+	/* control: libcurl alone would send it as a Basic header */
+	T_EQ(plain_curl_get(url, NULL, CURL_NETRC_IGNORED, NULL), CURLE_OK);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_OK(strstr(reqs, "\r\nAuthorization: Basic dTpw\r\n") != NULL);
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
+	T_EQ(http_post_form(&o, url, "a=b", NULL, NULL, &res), ERR_HTTP_URL);
+	snprintf(url, sizeof(url), "http://netrcuser@127.0.0.1:%d/ok", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
+	snprintf(url, sizeof(url), "http://@127.0.0.1:%d/ok", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
+	snprintf(url, sizeof(url), "http://:@127.0.0.1:%d/ok", s.port);
+	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
+	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+	T_OK(http_url_allowed("https://@idp.example.com/", 0) == ERR_HTTP_URL &&
+	     http_url_allowed("https://:@idp.example.com/", 0) == ERR_HTTP_URL &&
+	     http_url_allowed("https://:pw@idp.example.com/", 0) == ERR_HTTP_URL);
+
+	if (saved)
+		setenv("HOME", saved, 1);
+	else
+		unsetenv("HOME");
+	free(saved);
+	unlink(netrc);
+	rmdir(home);
+	srv_stop(&s);
+}
+
 static void test_tls(void)
 {
 	struct http_opts o;
 	struct http_response res;
 	struct srv s;
 	char url[256], reqs[4096], ca[] = "/tmp/test_http_ca_XXXXXX",
-					 ca_exp[] = "/tmp/test_http_exp_XXXXXX";
-	X509 *good, *expired;
+					 ca_exp[] = "/tmp/test_http_exp_XXXXXX",
+					 ca_other[] = "/tmp/test_http_other_XXXXXX";
+	X509 *good, *expired, *other;
 	SSL_CTX *ctx_good, *ctx_exp, *ctx_old;
 
 	g_key = EVP_EC_gen("P-256");
@@ -679,31 +853,91 @@ static void test_tls(void)
 		T_CASE("TOK-05 server speaking at most TLS 1.1 -> TLS error");
 		o.ca_file = ca;
 		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		/* control: main() lowered the OpenSSL floor of this process
+		 * (OPENSSL_CONF), so plain libcurl does complete a TLS 1.1
+		 * handshake here; the refusal below is http.c's own TLS 1.2 floor,
+		 * not the distribution's default */
+		T_EQ(plain_curl_get(url, ca, 0, NULL), CURLE_OK);
+		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
 		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
 		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
 		o.ca_file = NULL;
 		srv_stop(&s);
 	}
 
+	/* another CA: its own subject name, so it cannot stand in for good */
+	other = make_cert("IP:127.0.0.1", -1, 1);
+	if (other) {
+		X509_NAME *nm = X509_NAME_new();
+
+		X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
+					   (const unsigned char *)"other test CA", -1, -1, 0);
+		X509_set_subject_name(other, nm);
+		X509_set_issuer_name(other, nm);
+		X509_sign(other, g_key, EVP_sha256());
+		X509_NAME_free(nm);
+	}
+	if (!other || write_pem(other, ca_other) != 0) {
+		T_OK(!"second CA");
+	} else if (srv_start(&s, ctx_good) == 0) {
+		int st;
+
+		T_CASE("TOK-10 ca_file replaces the system CA store (does not add to it)");
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		st = ca_file_vs_system_store(url, good, ca_other);
+		if (st == 77) {
+			printf("# skipped: no mount namespace to stand in for the system CA store\n");
+		} else {
+			/* control: the server's CA is in the (stand-in) system store */
+			T_OK(st >= 0 && (st & 1));
+			/* with ca_file naming another CA, that system store is unused */
+			T_OK(st >= 0 && (st & 2));
+		}
+		srv_stop(&s);
+	}
+
 	unlink(ca);
 	unlink(ca_exp);
+	unlink(ca_other);
 	SSL_CTX_free(ctx_good);
 	SSL_CTX_free(ctx_exp);
 	SSL_CTX_free(ctx_old);
 	X509_free(good);
 	X509_free(expired);
+	X509_free(other);
 	EVP_PKEY_free(g_key);
+}
+
+/* This process's OpenSSL allows TLS 1.0 and security level 0, so the TOK-05
+ * TLS 1.1 case tests http.c's own floor, not the distribution's. Set before
+ * the first OpenSSL call (curl_global_init loads the configuration). */
+static char g_sslconf[] = "/tmp/test_http_openssl_XXXXXX";
+
+static int permissive_openssl_conf(void)
+{
+	int fd = mkstemp(g_sslconf);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	if (write_file(g_sslconf, "openssl_conf = conf\n[conf]\nssl_conf = ssl\n[ssl]\n"
+				  "system_default = sys\n[sys]\nMinProtocol = TLSv1\n"
+				  "CipherString = DEFAULT@SECLEVEL=0\n") != 0)
+		return -1;
+	return setenv("OPENSSL_CONF", g_sslconf, 1);
 }
 
 int main(void)
 {
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+	if (permissive_openssl_conf() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		return 1;
 	test_url_policy();
 	test_form_encode();
 	test_plain();
 	test_proxy_env();
+	test_ambient();
 	test_tls();
 	curl_global_cleanup();
+	unlink(g_sslconf);
 	return t_done();
 }
