@@ -25,6 +25,7 @@
 #include "jwks.h"
 #include "jwt.h"
 #include "oidc.h"
+#include "secret.h"
 
 #define RELAY_HEALTH_MAX_BYTES 4096
 
@@ -281,8 +282,7 @@ static void check_files(struct report *rep, const char *config_path, const struc
 			problem(rep, "client_secret_file: %s", err);
 		} else {
 			line("client_secret_file", "ok (not readable by group or others)");
-			OPENSSL_cleanse(secret, strlen(secret));
-			free(secret);
+			secret_str_free(secret);
 			secret = NULL;
 		}
 	} else {
@@ -305,8 +305,7 @@ static void check_files(struct report *rep, const char *config_path, const struc
 			problem(rep, "relay_secret_file: %s", err);
 		} else {
 			line("relay_secret_file", "ok (not readable by group or others)");
-			OPENSSL_cleanse(secret, strlen(secret));
-			free(secret);
+			secret_str_free(secret);
 			secret = NULL;
 		}
 	}

@@ -48,6 +48,7 @@
 #include "pkce.h"
 #include "rand.h"
 #include "relay_client.h"
+#include "secret.h"
 
 #define MODULE_NAME "pam_oauth2_pkce.so"
 #define MODULE_DEFAULT_TIMEOUT 110 /* pam_module/pam_oauth2_pkce.c */
@@ -120,8 +121,7 @@ static void check_secret(struct doctor *d, const char *key, const char *path)
 			"%s: %s", key, err);
 		return;
 	}
-	OPENSSL_cleanse(secret, strlen(secret));
-	free(secret);
+	secret_str_free(secret);
 	finding(d, OK, "config", NULL, "%s %s: root-only, readable", key, path);
 }
 
@@ -341,14 +341,8 @@ static void check_registration(struct doctor *d, const struct http_opts *h)
 			d->cfg->client_id, redirect);
 	OPENSSL_cleanse(&sess, sizeof(sess));
 out:
-	if (secret) {
-		OPENSSL_cleanse(secret, strlen(secret));
-		free(secret);
-	}
-	if (url) {
-		OPENSSL_cleanse(url, strlen(url));
-		free(url);
-	}
+	secret_str_free(secret);
+	secret_str_free(url);
 	pkce_cleanup(&p);
 	OPENSSL_cleanse(poll, sizeof(poll));
 }

@@ -24,6 +24,7 @@
 #include "claims.h"
 #include "config.h"
 #include "err.h"
+#include "hash.h"
 #include "helper.h"
 #include "ipc.h"
 #include "json.h"
@@ -73,7 +74,7 @@ struct login {
 	cJSON *claims; /* the ID token's claims + what UserInfo filled (IDT-29) */
 	int from_userinfo; /* a claim the mapping used came from UserInfo */
 	char mapped[CLAIMS_USER_MAX + 1];
-	char sid[13]; /* first 12 hex of SHA-256(relay id), as the relay logs */
+	char sid[HASH_SID_LEN + 1]; /* hash_sid(relay id), as the relay logs */
 	const char *why;  /* the one-line reason for the audit log */
 	struct log log;
 };
@@ -246,18 +247,6 @@ static int make_confirm_code(char out[CONFIRM_DIGITS + 1])
 	return ERR_OK;
 }
 
-static void session_hash(const char *id, char out[13])
-{
-	unsigned char md[32];
-	unsigned int n = 0;
-
-	out[0] = '\0';
-	if (!EVP_Digest(id, strlen(id), md, &n, EVP_sha256(), NULL))
-		return;
-	for (int i = 0; i < 6; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /* "Sign in at LINK" + QR + validity; in the prompt itself for sshd. */
 static char *login_message(struct login *l, const char *tail)
 {
@@ -384,7 +373,7 @@ static int check_assurance(struct login *l)
 	ap.now = l->oidc.now;
 	/* IDT-25: prompt=login asks for a sign-in during this login; an IdP
 	 * that answers from an older session is refused */
-	if (assurance_has_word(l->pol.prompt, "login"))
+	if (text_has_word(l->pol.prompt, "login"))
 		ap.not_before = l->oidc.now - (time_t)((ipc_now_ms() - l->start_ms + 999) / 1000);
 	if ((r = assurance_check(l->idt->payload, &ap, &l->log)) == 0)
 		return EXIT_ACCEPTED;
@@ -412,7 +401,7 @@ static int check_assurance(struct login *l)
 			 "The identity provider's sign-in time is in the future: check the clocks");
 		break;
 	case ERR_CLAIM_AMR:
-		if (assurance_has_word(l->pol.required_amr, "mfa"))
+		if (text_has_word(l->pol.required_amr, "mfa"))
 			snprintf(line, sizeof(line), "%.64s needs multi-factor sign-in", svc);
 		else
 			snprintf(line, sizeof(line), "%.64s needs sign-in with %.120s", svc,
@@ -758,7 +747,7 @@ static int run(struct login *l)
 		l->why = err_str(r);
 		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login relay unreachable");
 	}
-	session_hash(l->session.id, l->sid);
+	hash_sid(l->session.id, l->sid); /* the relay's sid= too (XD-13) */
 	log_msg(&l->log, LOG_DEBUG, "login: registered sid=%s, wait mode %d, %ld s", l->sid, l->mode,
 		l->session.expires_in);
 

@@ -18,6 +18,7 @@
 #include "jwks.h"
 #include "jwt.h"
 #include "oidc.h"
+#include "secret.h"
 
 #define ACCESS_TOKEN_MAX (16 * 1024)
 
@@ -56,8 +57,7 @@ static int read_token(char **out, size_t *outlen)
 			break;
 		got += (size_t)n;
 		if (got > cap) {
-			OPENSSL_cleanse(buf, got);
-			free(buf);
+			secret_free(buf, got);
 			return ERR_JWT_TOO_LARGE;
 		}
 	}
@@ -66,8 +66,7 @@ static int read_token(char **out, size_t *outlen)
 		got--;
 	buf[got] = '\0';
 	if (got > JWT_MAX_BYTES) {
-		OPENSSL_cleanse(buf, got);
-		free(buf);
+		secret_free(buf, got);
 		return ERR_JWT_TOO_LARGE;
 	}
 	*out = buf;
@@ -282,13 +281,7 @@ out:
 	oidc_cleanup(&o);
 	config_free(cfg);
 	free(jwks_text);
-	if (token) {
-		OPENSSL_cleanse(token, token_len);
-		free(token);
-	}
-	if (at) {
-		OPENSSL_cleanse(at, at_len);
-		free(at);
-	}
+	secret_free(token, token_len);
+	secret_free(at, at_len);
 	return rc;
 }

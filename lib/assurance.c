@@ -6,26 +6,9 @@
 
 #include "err.h"
 #include "json.h"
+#include "text.h"
 
 #define SHOW_MAX 64 /* bytes of a word shown in a log line (%.64s) */
-
-int assurance_has_word(const char *list, const char *w)
-{
-	size_t n = w ? strlen(w) : 0;
-
-	if (!list || n == 0)
-		return 0;
-	while (*list) {
-		size_t wn;
-
-		list += strspn(list, " \t");
-		wn = strcspn(list, " \t");
-		if (wn == n && memcmp(list, w, n) == 0)
-			return 1;
-		list += wn;
-	}
-	return 0;
-}
 
 static int check_acr(const cJSON *pl, const char *required, const struct log *log)
 {
@@ -39,7 +22,7 @@ static int check_acr(const cJSON *pl, const char *required, const struct log *lo
 		log_msg(log, LOG_WARNING, "ID token refused: acr is not a string");
 		return ERR_CLAIM_TYPE;
 	}
-	if (!assurance_has_word(required, acr->valuestring)) {
+	if (!text_has_word(required, acr->valuestring)) {
 		log_msg(log, LOG_WARNING, "ID token refused: acr %.64s is not one of %.200s",
 			acr->valuestring, required);
 		return ERR_CLAIM_ACR;

@@ -48,7 +48,4 @@ struct assurance_policy {
 int assurance_check(const cJSON *payload, const struct assurance_policy *p,
 		    const struct log *log);
 
-/* 1 when the space-separated list has word w (exact), else 0. */
-int assurance_has_word(const char *list, const char *w);
-
 #endif

@@ -6,29 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64url.h"
 #include "err.h"
 #include "http.h"
-
-static int has_word(const char *list, const char *word)
-{
-	size_t wl = strlen(word);
-
-	for (const char *p = list; (p = strstr(p, word)) != NULL; p += wl)
-		if ((p == list || p[-1] == ' ') && (p[wl] == ' ' || p[wl] == '\0'))
-			return 1;
-	return 0;
-}
-
-static int is_b64url43(const char *s)
-{
-	size_t i;
-
-	for (i = 0; s[i]; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
-		      (s[i] >= '0' && s[i] <= '9') || s[i] == '-' || s[i] == '_'))
-			return 0;
-	return i == 43;
-}
+#include "secret.h"
+#include "text.h"
 
 int authz_build_url(const struct authz_request *q, char **out)
 {
@@ -44,7 +26,8 @@ int authz_build_url(const struct authz_request *q, char **out)
 	if (!q || !out || !q->authorization_endpoint || !q->client_id || !q->redirect_uri ||
 	    !q->scope || !q->state || !q->nonce || !q->code_challenge)
 		return ERR_INVAL;
-	if (!has_word(q->scope, "openid") || !is_b64url43(q->code_challenge) ||
+	if (!text_has_word(q->scope, "openid") ||
+	    !b64url_is43(q->code_challenge, strlen(q->code_challenge)) ||
 	    strchr(q->authorization_endpoint, '#'))
 		return ERR_INVAL;
 	values[0] = q->client_id;
@@ -84,8 +67,7 @@ int authz_build_url(const struct authz_request *q, char **out)
 out:
 	for (int i = 0; i < 8; i++) {
 		if (enc[i])
-			OPENSSL_cleanse(enc[i], strlen(enc[i]));
-		free(enc[i]);
+			secret_str_free(enc[i]);
 	}
 	return r;
 }
@@ -134,16 +116,14 @@ static int form_decode(const char *s, size_t len, size_t max, int sanitize, char
 		if ((c < 0x20 || c >= 0x7f) && sanitize)
 			c = '?';
 		if (c < 0x20 || c >= 0x7f) {
-			OPENSSL_cleanse(d, o);
-			free(d);
+			secret_free(d, o);
 			return ERR_AUTHZ_RESPONSE;
 		}
 		d[o++] = (char)c;
 	}
 	d[o] = '\0';
 	if (o > max) {
-		OPENSSL_cleanse(d, o);
-		free(d);
+		secret_free(d, o);
 		return ERR_AUTHZ_RESPONSE;
 	}
 	*out = d;
@@ -231,8 +211,7 @@ void authz_response_cleanup(struct authz_response *r)
 	all[4] = &r->error_description;
 	for (int i = 0; i < 5; i++) {
 		if (*all[i]) {
-			OPENSSL_cleanse(*all[i], strlen(*all[i]));
-			free(*all[i]);
+			secret_str_free(*all[i]);
 			*all[i] = NULL;
 		}
 	}

@@ -122,3 +122,16 @@ int b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outle
 	*outlen = n;
 	return ERR_OK;
 }
+
+int b64url_is43(const char *s, size_t len)
+{
+	if (!s || len != 43)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
+}

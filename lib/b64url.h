@@ -26,4 +26,8 @@ int b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outle
 int b64url_decode_into(const char *in, size_t len, unsigned char *out, size_t cap,
 		       size_t *outlen);
 
+/* 1 when s[0..len) is 43 characters of [A-Za-z0-9_-] (a base64url SHA-256
+ * or 32 random bytes: PKCE challenge, state, poll secret hash). */
+int b64url_is43(const char *s, size_t len);
+
 #endif

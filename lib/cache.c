@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "hash.h"
 
 #define CACHE_NAME_MAX 64
 
@@ -82,23 +82,17 @@ int cache_dir_check(const char *dir, const struct log *log)
 
 int cache_name(const char *issuer, const char *kind, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	char buf[CACHE_NAME_MAX + 1];
 	size_t klen;
+	int r;
 
 	if (!issuer || !kind || !out)
 		return ERR_INVAL;
 	klen = strlen(kind);
 	if (klen == 0 || 32 + 1 + klen > CACHE_NAME_MAX || outlen < 32 + 1 + klen + 1)
 		return ERR_INVAL;
-	if (!EVP_Digest(issuer, strlen(issuer), md, &mdlen, EVP_sha256(), NULL) || mdlen < 16)
-		return ERR_INTERNAL;
-	for (int i = 0; i < 16; i++) {
-		buf[2 * i] = hex[md[i] >> 4];
-		buf[2 * i + 1] = hex[md[i] & 15];
-	}
+	if ((r = hash_hex(issuer, strlen(issuer), 16, buf)) != 0)
+		return r;
 	buf[32] = '.';
 	memcpy(buf + 33, kind, klen + 1);
 	if (!name_ok(buf))

@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "err.h"
+#include "secret.h"
+#include "url.h"
 
 #define HTTP_URL_MAX 2048
 #define HTTP_DEFAULT_CONNECT_MS 5000L
@@ -26,12 +28,6 @@ struct body_buf {
 };
 
 /* ---- URL policy ---------------------------------------------------------- */
-
-static int is_loopback_host(const char *host)
-{
-	return strcasecmp(host, "127.0.0.1") == 0 || strcmp(host, "[::1]") == 0 ||
-	       strcasecmp(host, "localhost") == 0;
-}
 
 static int url_part_present(CURLU *h, CURLUPart part)
 {
@@ -91,7 +87,7 @@ static int url_check(const char *url, int allow_insecure_loopback, CURLU **out, 
 		goto out;
 	if (strcmp(scheme, http ? "http" : "https") != 0)
 		goto out;
-	if (http && !(allow_insecure_loopback && is_loopback_host(host)))
+	if (http && !(allow_insecure_loopback && url_is_loopback_host(host, strlen(host))))
 		goto out;
 	r = ERR_OK;
 out:
@@ -186,14 +182,6 @@ char *http_form_encode(const char *s)
 	return out;
 }
 
-static void wipe_free(char *s)
-{
-	if (s) {
-		OPENSSL_cleanse(s, strlen(s));
-		free(s);
-	}
-}
-
 /* "Authorization: Basic base64(form(user) ":" form(pass))" (RFC 6749
  * §2.3.1: the form-encoding comes first, so a ':' in the secret survives). */
 static int basic_header(const char *user, const char *pass, char **out)
@@ -230,10 +218,10 @@ static int basic_header(const char *user, const char *pass, char **out)
 	hdr = NULL;
 	r = ERR_OK;
 out:
-	wipe_free(u);
-	wipe_free(p);
-	wipe_free(joined);
-	wipe_free(hdr);
+	secret_str_free(u);
+	secret_str_free(p);
+	secret_str_free(joined);
+	secret_str_free(hdr);
 	return r;
 }
 
@@ -263,8 +251,7 @@ static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 		}
 		if (b->data) {
 			memcpy(nd, b->data, b->len);
-			OPENSSL_cleanse(b->data, b->cap);
-			free(b->data);
+			secret_free(b->data, b->cap);
 		}
 		b->data = nd;
 		b->cap = cap;
@@ -502,10 +489,7 @@ static int request(const struct http_opts *o, const char *url, const char *post_
 		out->len, out->content_type[0] ? out->content_type : "no content type");
 	r = ERR_OK;
 out:
-	if (b.data) {
-		OPENSSL_cleanse(b.data, b.cap);
-		free(b.data);
-	}
+	secret_free(b.data, b.cap);
 	if (c)
 		curl_easy_cleanup(c);
 	wipe_slist(hdrs);
@@ -550,7 +534,7 @@ int http_get(const struct http_opts *o, const char *url, const char *bearer,
 	if ((r = bearer_header(bearer, &hdr)) != 0)
 		return r;
 	r = request(o, url, NULL, NULL, hdr, out);
-	wipe_free(hdr);
+	secret_str_free(hdr);
 	return r;
 }
 
@@ -565,7 +549,7 @@ int http_post_json(const struct http_opts *o, const char *url, const char *json,
 	if ((r = bearer_header(bearer, &hdr)) != 0)
 		return r;
 	r = request(o, url, json, "Content-Type: application/json", hdr, out);
-	wipe_free(hdr);
+	secret_str_free(hdr);
 	return r;
 }
 
@@ -580,7 +564,7 @@ int http_post_form(const struct http_opts *o, const char *url, const char *body,
 	if (basic_user && (r = basic_header(basic_user, basic_pass, &hdr)) != 0)
 		return r;
 	r = request(o, url, body, "Content-Type: application/x-www-form-urlencoded", hdr, out);
-	wipe_free(hdr);
+	secret_str_free(hdr);
 	return r;
 }
 
@@ -588,10 +572,7 @@ void http_response_cleanup(struct http_response *r)
 {
 	if (!r)
 		return;
-	if (r->body) {
-		OPENSSL_cleanse(r->body, r->len);
-		free(r->body);
-	}
+	secret_free(r->body, r->len);
 	r->body = NULL;
 	r->len = 0;
 	r->status = 0;

@@ -8,6 +8,7 @@
 
 #include "cache.h"
 #include "err.h"
+#include "secret.h"
 
 #define WELL_KNOWN "/.well-known/openid-configuration"
 
@@ -331,17 +332,12 @@ static int append_param(char **buf, size_t *len, const char *name, const char *v
 		return ERR_NOMEM;
 	need = *len + (*len ? 1 : 0) + strlen(name) + 1 + strlen(enc) + 1;
 	if (!(nb = malloc(need))) {
-		OPENSSL_cleanse(enc, strlen(enc));
-		free(enc);
+		secret_str_free(enc);
 		return ERR_NOMEM;
 	}
 	snprintf(nb, need, "%s%s%s=%s", *buf ? *buf : "", *len ? "&" : "", name, enc);
-	if (*buf) {
-		OPENSSL_cleanse(*buf, *len);
-		free(*buf);
-	}
-	OPENSSL_cleanse(enc, strlen(enc));
-	free(enc);
+	secret_free(*buf, *len);
+	secret_str_free(enc);
 	*buf = nb;
 	*len = need - 1;
 	return ERR_OK;
@@ -428,13 +424,7 @@ int oidc_redeem_code(struct oidc *o, const char *code, const char *verifier,
 out:
 	token_response_free(t);
 	http_response_cleanup(&res);
-	if (body) {
-		OPENSSL_cleanse(body, blen);
-		free(body);
-	}
-	if (secret) {
-		OPENSSL_cleanse(secret, strlen(secret));
-		free(secret);
-	}
+	secret_free(body, blen);
+	secret_str_free(secret);
 	return r;
 }

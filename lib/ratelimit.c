@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +12,13 @@
 
 #include "cache.h"
 #include "err.h"
+#include "hash.h"
 
 int ratelimit_hit(const char *dir, const char *key, int max, long window, time_t now,
 		  const struct log *log)
 {
 	long long t[RATELIMIT_MAX_ENTRIES + 1];
 	char path[4096], buf[RATELIMIT_MAX_ENTRIES * 24 + 1], name[80], *p, *end;
-	unsigned char md[32];
-	unsigned int mdlen = 0;
 	int fd = -1, n = 0, recent = 0, r = ERR_OK;
 	ssize_t got;
 	struct stat st;
@@ -30,12 +28,10 @@ int ratelimit_hit(const char *dir, const char *key, int max, long window, time_t
 	if (max > RATELIMIT_MAX_ENTRIES)
 		max = RATELIMIT_MAX_ENTRIES;
 	if (cache_dir_check(dir, log) != 0 ||
-	    !EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL)) {
+	    hash_hex(key, strlen(key), 16, name) != 0) {
 		log_msg(log, LOG_WARNING, "rate limit skipped: cache directory %s unusable", dir);
 		return ERR_OK;
 	}
-	for (int i = 0; i < 16; i++)
-		snprintf(name + 2 * i, 3, "%02x", md[i]);
 	snprintf(path, sizeof(path), "%s/%s.starts", dir, name);
 	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||

@@ -10,6 +10,7 @@
 #include "b64url.h"
 #include "err.h"
 #include "json.h"
+#include "secret.h"
 
 static int printable(const char *s, size_t max)
 {
@@ -97,10 +98,7 @@ int relay_register(const struct http_opts *h, const struct relay_registration *g
 	r = ERR_OK;
 out:
 	OPENSSL_cleanse(md, sizeof(md));
-	if (body) {
-		OPENSSL_cleanse(body, strlen(body));
-		free(body);
-	}
+	secret_str_free(body);
 	json_delete_wiped(req); /* state, confirmation code, authorization URL */
 	json_delete_wiped(ans);
 	http_response_cleanup(&resp);
@@ -195,8 +193,7 @@ void relay_result_cleanup(struct relay_result *r)
 	all[3] = &r->error_description;
 	for (int i = 0; i < 4; i++)
 		if (*all[i]) {
-			OPENSSL_cleanse(*all[i], strlen(*all[i]));
-			free(*all[i]);
+			secret_str_free(*all[i]);
 			*all[i] = NULL;
 		}
 	r->status = 0;

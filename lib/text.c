@@ -205,3 +205,21 @@ char *text_display_copy(char *dst, size_t dstlen, const char *src)
 	dst[o] = '\0';
 	return dst;
 }
+
+int text_has_word(const char *list, const char *w)
+{
+	size_t n = w ? strlen(w) : 0;
+
+	if (!list || n == 0)
+		return 0;
+	while (*list) {
+		size_t wn;
+
+		list += strspn(list, " \t");
+		wn = strcspn(list, " \t");
+		if (wn == n && memcmp(list, w, n) == 0)
+			return 1;
+		list += wn;
+	}
+	return 0;
+}

@@ -41,4 +41,9 @@ int text_display_safe(const char *s, size_t len);
  * points or escapes; for a host name the end says the most). Returns dst. */
 char *text_display_copy(char *dst, size_t dstlen, const char *src);
 
+/* 1 when w (non-empty) is one of the words of list, separated by spaces or
+ * tabs ("openid" in a scope, "mfa" in required_amr); 0 otherwise, and for
+ * a NULL list or word. */
+int text_has_word(const char *list, const char *w);
+
 #endif

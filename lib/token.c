@@ -9,6 +9,7 @@
 
 #include "err.h"
 #include "json.h"
+#include "secret.h"
 
 #define TOKEN_MAX_DEPTH 8
 
@@ -86,14 +87,7 @@ void token_response_free(struct token_response *t)
 {
 	if (!t)
 		return;
-	if (t->id_token) {
-		OPENSSL_cleanse(t->id_token, strlen(t->id_token));
-		free(t->id_token);
-	}
-	if (t->access_token) {
-		OPENSSL_cleanse(t->access_token, strlen(t->access_token));
-		free(t->access_token);
-	}
-	OPENSSL_cleanse(t, sizeof(*t));
-	free(t);
+	secret_str_free(t->id_token);
+	secret_str_free(t->access_token);
+	secret_free(t, sizeof(*t));
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "secret.h"
 
 #define PAGE_MAX (64 * 1024)
 
@@ -119,8 +120,7 @@ static int finish(struct buf *b, char **out, size_t *len)
 	puts_(b, "</main></body></html>\n");
 	if (b->fail) {
 		if (b->p)
-			OPENSSL_cleanse(b->p, b->cap);
-		free(b->p);
+			secret_free(b->p, b->cap);
 		return ERR_NOMEM;
 	}
 	*out = b->p;

@@ -18,6 +18,8 @@
 
 #include "err.h"
 #include "log.h"
+#include "secret.h"
+#include "url.h"
 
 #define LINE_MAX_LEN	4096
 #define FILE_MAX	(256 * 1024)
@@ -116,12 +118,6 @@ static int url_char(unsigned char c)
 	       strchr("-._~:/[]!$&'()*+,;=", c) != NULL;
 }
 
-static int is_loopback_host(const char *h, size_t n)
-{
-	return (n == 9 && memcmp(h, "127.0.0.1", 9) == 0) ||
-	       (n == 9 && memcmp(h, "localhost", 9) == 0) || (n == 5 && memcmp(h, "[::1]", 5) == 0);
-}
-
 /* Checks scheme://host[:port][path]. want_path: 1 = a path starting with
  * '/' is required (endpoint), 0 = nothing may follow the authority
  * (base_url). Host: lowercase DNS name, IPv4 or [IPv6]; no userinfo, no
@@ -191,7 +187,7 @@ static const char *check_url(const char *u, int want_path, int insecure_ok, size
 		if (parse_uint(pb, 1, 65535, &port) != 0)
 			return "bad port";
 	}
-	if (!*https && !(insecure_ok && is_loopback_host(h, hl)))
+	if (!*https && !(insecure_ok && url_is_loopback_host(h, hl)))
 		return "URL must be https (http only for 127.0.0.1/localhost with "
 		       "allow_insecure_loopback = yes)";
 	*origin_len = (size_t)(p - u);
@@ -985,17 +981,11 @@ void rconf_cleanup(struct rconf *c)
 	free(c->base_url);
 	free(c->callback_url);
 	free(c->csp);
-	if (c->reg_hashes) {
-		OPENSSL_cleanse(c->reg_hashes, c->n_reg_hashes * sizeof(*c->reg_hashes));
-		free(c->reg_hashes);
-	}
+	secret_free(c->reg_hashes, c->n_reg_hashes * sizeof(*c->reg_hashes));
 	free(c->proxies);
 	free(c->redis_host);
 	free(c->redis_unix);
-	if (c->redis_password) {
-		OPENSSL_cleanse(c->redis_password, strlen(c->redis_password));
-		free(c->redis_password);
-	}
+	secret_str_free(c->redis_password);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -684,7 +684,7 @@ static int do_register(struct conn *c)
 		ret = respond_json_error(c, 500, "internal error");
 		goto out;
 	}
-	store_sid(n.id, rq->sid);
+	hash_sid(n.id, rq->sid);
 	snprintf(link, sizeof(link), "%s/l/%s", s->cf->base_url, n.id);
 	snprintf(ttl, sizeof(ttl), "%u", rg.ttl);
 	jb_open(&b);

@@ -11,14 +11,15 @@
 #include "store_impl.h"
 
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "err.h"
+#include "hash.h"
 #include "rand.h"
+#include "secret.h"
 
 struct session {
 	struct session *next_state, *next_id;
@@ -136,14 +137,6 @@ static size_t bucket(const struct store *s, const char *key, size_t len)
 	return (size_t)siphash(s->key, (const unsigned char *)key, len) & s->mask;
 }
 
-static void wipe_free(char *p)
-{
-	if (p) {
-		OPENSSL_cleanse(p, strlen(p));
-		free(p);
-	}
-}
-
 static char *dup_opt(const char *p, int *fail)
 {
 	char *d;
@@ -167,19 +160,6 @@ static int opt_equal(const char *a, const char *b)
 	return la == lb && CRYPTO_memcmp(a, b, la) == 0;
 }
 
-void store_sid(const char *id, char sid[STORE_SID_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[SHA256_DIGEST_LENGTH];
-
-	SHA256((const unsigned char *)id, strlen(id), md);
-	for (int i = 0; i < STORE_SID_LEN / 2; i++) {
-		sid[2 * i] = hex[md[i] >> 4];
-		sid[2 * i + 1] = hex[md[i] & 15];
-	}
-	sid[STORE_SID_LEN] = '\0';
-}
-
 const char *store_status_name(enum store_status st)
 {
 	switch (st) {
@@ -201,10 +181,10 @@ const char *store_status_name(enum store_status st)
 
 static void clear_result(struct session *se)
 {
-	wipe_free(se->code);
-	wipe_free(se->iss);
-	wipe_free(se->error);
-	wipe_free(se->error_description);
+	secret_str_free(se->code);
+	secret_str_free(se->iss);
+	secret_str_free(se->error);
+	secret_str_free(se->error_description);
 	se->code = se->iss = se->error = se->error_description = NULL;
 }
 
@@ -249,12 +229,8 @@ static void session_free(struct session *se)
 	if (!se)
 		return;
 	clear_result(se);
-	if (se->text) {
-		OPENSSL_cleanse(se->text, se->text_len);
-		free(se->text);
-	}
-	OPENSSL_cleanse(se, sizeof(*se));
-	free(se);
+	secret_free(se->text, se->text_len);
+	secret_free(se, sizeof(*se));
 }
 
 /* Lookups: the slot that points at the match (or at the chain's end). Keys
@@ -593,7 +569,7 @@ int store_register(struct store *s, const struct store_new *n, uint64_t now)
 	memcpy(se->poll_hash, n->poll_hash, sizeof(se->poll_hash));
 	memcpy(se->confirm, n->confirm, sizeof(se->confirm));
 	se->confirm[STORE_CONFIRM_MAX] = '\0';
-	store_sid(se->id, se->sid);
+	hash_sid(se->id, se->sid);
 	se->created_ms = now;
 	se->expires_ms = n->expires_ms;
 	se->status = STORE_PENDING;
@@ -930,9 +906,9 @@ void store_result_cleanup(struct store_result *r)
 {
 	if (!r)
 		return;
-	wipe_free(r->code);
-	wipe_free(r->iss);
-	wipe_free(r->error);
-	wipe_free(r->error_description);
+	secret_str_free(r->code);
+	secret_str_free(r->iss);
+	secret_str_free(r->error);
+	secret_str_free(r->error_description);
 	r->code = r->iss = r->error = r->error_description = NULL;
 }

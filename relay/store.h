@@ -24,10 +24,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hash.h"
+
 #define STORE_STATE_LEN	    43	/* base64url of 32 bytes */
 #define STORE_ID_LEN	    16	/* base64url of 12 bytes (96 bits) */
 #define STORE_CSRF_LEN	    43	/* base64url of 32 bytes */
-#define STORE_SID_LEN	    12	/* hex prefix of SHA-256(id), for logs only */
+#define STORE_SID_LEN	    HASH_SID_LEN /* hash_sid(id): how logs name a session (RLY-26) */
 #define STORE_HASH_LEN	    32	/* SHA-256 of the poll secret */
 #define STORE_CTX_MAX	    128 /* bytes per context string */
 #define STORE_CONFIRM_MAX   12	/* digits */
@@ -202,9 +204,6 @@ void store_shutdown(struct store *s);
 size_t store_count(struct store *s);
 
 void store_result_cleanup(struct store_result *r);
-
-/* hex(SHA-256(id))[0..11]: how logs name a session (RLY-26). */
-void store_sid(const char *id, char sid[STORE_SID_LEN + 1]);
 
 const char *store_status_name(enum store_status st);
 

@@ -44,7 +44,9 @@
 #include <time.h>
 
 #include "err.h"
+#include "hash.h"
 #include "rand.h"
+#include "secret.h"
 #include "store_impl.h"
 
 #define NPOOL	      8
@@ -403,16 +405,7 @@ static const struct store_heap_ops wait_ops = {wait_key, wait_setidx};
 
 static void tag_of(const char *state, char tag[TAG_LEN + 1])
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[SHA256_DIGEST_LENGTH];
-
-	SHA256((const unsigned char *)state, STORE_STATE_LEN, md);
-	for (int i = 0; i < TAG_LEN / 2; i++) {
-		tag[2 * i] = hex[md[i] >> 4];
-		tag[2 * i + 1] = hex[md[i] & 15];
-	}
-	tag[TAG_LEN] = '\0';
-	OPENSSL_cleanse(md, sizeof(md));
+	hash_hex(state, STORE_STATE_LEN, TAG_LEN / 2, tag);
 }
 
 static struct went **slot_tag(struct rstore *r, const char *tag)
@@ -749,7 +742,7 @@ static int r_view(void *impl, const char *id, uint64_t now, struct store_link *o
 		tt > pttl && now > (uint64_t)(tt - pttl) ? now - (uint64_t)(tt - pttl) : now;
 	out->continues_left =
 		n >= 0 && n < STORE_MAX_CONTINUES ? STORE_MAX_CONTINUES - (unsigned)n : 0;
-	store_sid(id, out->sid);
+	hash_sid(id, out->sid);
 	reply_free(rp);
 	return ERR_OK;
 }
@@ -783,7 +776,7 @@ static int r_continue(void *impl, const char *id, const char *csrf, uint64_t now
 			ret = ERR_OK;
 	}
 	if (sid && code != -1)
-		store_sid(id, sid);
+		hash_sid(id, sid);
 	reply_free(rp);
 	return ret;
 }
@@ -812,7 +805,7 @@ static int r_deny(void *impl, const char *id, const char *csrf, uint64_t now,
 	if (code == -1)
 		return ERR_RELAY_NOT_FOUND;
 	if (sid)
-		store_sid(id, sid);
+		hash_sid(id, sid);
 	if (code == -2)
 		return ERR_RELAY_CSRF;
 	if (code == 1) {
@@ -849,7 +842,7 @@ static int r_callback(void *impl, const char *state, const struct store_callback
 		code = -1;
 	ret = code == -1 ? ERR_RELAY_NOT_FOUND : code == 0 ? ERR_OK : ERR_RELAY_USED;
 	if (sid && code != -1 && (e = str_at(rp, 1)))
-		store_sid(e->str, sid);
+		hash_sid(e->str, sid);
 	if (code == 0 && confirm && is_code && (e = str_at(rp, 2)))
 		copy_str(confirm, STORE_CONFIRM_MAX + 1, e);
 	reply_free(rp);
@@ -940,7 +933,7 @@ static int r_poll(void *impl, const char *state, const unsigned char *hash, uint
 			break;
 		}
 		if (str_at(rp, 1))
-			store_sid(str_at(rp, 1)->str, out->sid);
+			hash_sid(str_at(rp, 1)->str, out->sid);
 		if (st != STORE_PENDING) {
 			if (st > STORE_CONFLICT)
 				st = STORE_CONFLICT;
@@ -1120,14 +1113,6 @@ static void r_stats(void *impl, struct store_stats *out)
 	pthread_mutex_unlock(&r->mu);
 }
 
-static void wipe_str(char *p)
-{
-	if (p) {
-		OPENSSL_cleanse(p, strlen(p));
-		free(p);
-	}
-}
-
 static void r_free(void *impl)
 {
 	struct rstore *r = impl;
@@ -1158,7 +1143,7 @@ static void r_free(void *impl)
 	free(r->dl);
 	free(r->host);
 	free(r->unix_path);
-	wipe_str(r->password);
+	secret_str_free(r->password);
 	pthread_mutex_destroy(&r->mu);
 	pthread_mutex_destroy(&r->bmu);
 	pthread_mutex_destroy(&r->smu);

@@ -10,6 +10,7 @@
 #include "b64url.h"
 #include "err.h"
 #include "json.h"
+#include "secret.h"
 #include "text.h"
 
 #define QS_NAME_MAX 64
@@ -57,8 +58,7 @@ static int pct_decode(const char *s, size_t len, char **out, size_t *outlen)
 	*outlen = o;
 	return ERR_OK;
 bad:
-	OPENSSL_cleanse(d, len + 1);
-	free(d);
+	secret_free(d, len + 1);
 	return ERR_RELAY_REQUEST;
 }
 
@@ -115,28 +115,12 @@ void qs_cleanup(struct qs *q)
 {
 	for (size_t i = 0; i < q->n; i++) {
 		free(q->p[i].name);
-		if (q->p[i].value) {
-			OPENSSL_cleanse(q->p[i].value, q->p[i].value_len);
-			free(q->p[i].value);
-		}
+		secret_free(q->p[i].value, q->p[i].value_len);
 	}
 	memset(q, 0, sizeof(*q));
 }
 
 /* ---- small checks ------------------------------------------------------------- */
-
-int is_b64url43(const char *s, size_t len)
-{
-	if (len != STORE_STATE_LEN)
-		return 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return 0;
-	}
-	return 1;
-}
 
 /* Printable ASCII (0x20..0x7e; with nospace 0x21..0x7e). */
 static int printable(const char *s, size_t len, int nospace)
@@ -147,16 +131,6 @@ static int printable(const char *s, size_t len, int nospace)
 			return 0;
 	}
 	return 1;
-}
-
-static int has_word(const char *list, const char *word)
-{
-	size_t wl = strlen(word);
-
-	for (const char *p = list; (p = strstr(p, word)) != NULL; p += wl)
-		if ((p == list || p[-1] == ' ') && (p[wl] == ' ' || p[wl] == '\0'))
-			return 1;
-	return 0;
 }
 
 int ctype_is(const char *hdr, const char *type)
@@ -287,7 +261,7 @@ int authurl_check(const char *url, size_t len, const struct rconf *cf, const cha
 		goto out;
 	}
 	p = qs_get(&q, "code_challenge");
-	if (!is_b64url43(p->value, p->value_len)) {
+	if (!b64url_is43(p->value, p->value_len)) {
 		*why = "authorization_url: code_challenge must be 43 base64url characters";
 		goto out;
 	}
@@ -301,7 +275,7 @@ int authurl_check(const char *url, size_t len, const struct rconf *cf, const cha
 		*why = "authorization_url: state differs from the registered state";
 		goto out;
 	}
-	if (!has_word(qs_get(&q, "scope")->value, "openid")) {
+	if (!text_has_word(qs_get(&q, "scope")->value, "openid")) {
 		*why = "authorization_url: scope must contain openid";
 		goto out;
 	}
@@ -411,13 +385,13 @@ int reg_parse(const char *body, size_t len, const struct rconf *cf, struct reg *
 		}
 	}
 	if (json_get_string(root, "state", &state) != 0 || !state ||
-	    !is_b64url43(state, strlen(state))) {
+	    !b64url_is43(state, strlen(state))) {
 		*why = "state: must be 43 base64url characters";
 		goto out;
 	}
 	memcpy(rg.state, state, STORE_STATE_LEN + 1);
 	if (json_get_string(root, "poll_secret_sha256", &hash) != 0 || !hash ||
-	    !is_b64url43(hash, strlen(hash)) || b64url_decode(hash, 43, &raw, &rawlen) != 0 ||
+	    !b64url_is43(hash, strlen(hash)) || b64url_decode(hash, 43, &raw, &rawlen) != 0 ||
 	    rawlen != STORE_HASH_LEN) {
 		*why = "poll_secret_sha256: must be the base64url SHA-256 (43 characters)";
 		goto out;
@@ -465,10 +439,7 @@ int reg_parse(const char *body, size_t len, const struct rconf *cf, struct reg *
 	memset(&rg, 0, sizeof(rg));
 	r = ERR_OK;
 out:
-	if (raw) {
-		OPENSSL_cleanse(raw, rawlen);
-		free(raw);
-	}
+	secret_free(raw, rawlen);
 	reg_cleanup(&rg);
 	cJSON_Delete(root);
 	return r;
@@ -516,7 +487,7 @@ int cbq_parse(const char *query, size_t len, struct cbq *out)
 		goto out;
 	r = ERR_RELAY_REQUEST;
 	st = qs_get(&q, "state");
-	if (!st || !is_b64url43(st->value, st->value_len))
+	if (!st || !b64url_is43(st->value, st->value_len))
 		goto out;
 	memcpy(c.state, st->value, STORE_STATE_LEN + 1);
 	if ((r = take(qs_get(&q, "code"), CB_CODE_MAX, 0, 0, &c.code)) != 0 ||
@@ -530,8 +501,7 @@ int cbq_parse(const char *query, size_t len, struct cbq *out)
 		goto out; /* exactly one of code and error */
 	if (c.code && c.error_description) {
 		/* a description belongs to an error only: not stored, not compared */
-		OPENSSL_cleanse(c.error_description, strlen(c.error_description));
-		free(c.error_description);
+		secret_str_free(c.error_description);
 		c.error_description = NULL;
 	}
 	*out = c;
@@ -543,22 +513,14 @@ out:
 	return r;
 }
 
-static void wipe_free(char *p)
-{
-	if (p) {
-		OPENSSL_cleanse(p, strlen(p));
-		free(p);
-	}
-}
-
 void cbq_cleanup(struct cbq *c)
 {
 	if (!c)
 		return;
-	wipe_free(c->code);
-	wipe_free(c->iss);
-	wipe_free(c->error);
-	wipe_free(c->error_description);
+	secret_str_free(c->code);
+	secret_str_free(c->iss);
+	secret_str_free(c->error);
+	secret_str_free(c->error_description);
 	memset(c, 0, sizeof(*c));
 }
 

@@ -81,9 +81,6 @@ int pollq_parse(const char *q, size_t len, unsigned *wait);
  * absent or malformed. */
 int bearer_parse(const char *hdr, const char **tok, size_t *toklen);
 
-/* 43 characters of [A-Za-z0-9_-]. */
-int is_b64url43(const char *s, size_t len);
-
 /* Context-type check of a request header value ("application/json",
  * optionally followed by ";" parameters; type compared ignoring case). */
 int ctype_is(const char *hdr, const char *type);

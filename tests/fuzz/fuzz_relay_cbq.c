@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64url.h"
 #include "err.h"
 #include "validate.h"
 
@@ -44,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		return 0;
 	}
-	if (!is_b64url43(c.state, strlen(c.state)))
+	if (!b64url_is43(c.state, strlen(c.state)))
 		abort();
 	if (!c.code == !c.error)
 		abort();

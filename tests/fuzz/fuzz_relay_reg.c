@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64url.h"
 #include "err.h"
 #include "validate.h"
 
@@ -60,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	if (strnlen(rg.state, sizeof(rg.state)) != STORE_STATE_LEN ||
-	    !is_b64url43(rg.state, STORE_STATE_LEN))
+	    !b64url_is43(rg.state, STORE_STATE_LEN))
 		abort();
 	if (rg.ttl < 1 || rg.ttl > cf.max_ttl)
 		abort();

@@ -202,12 +202,5 @@ int main(void)
 		T_EQ(assurance_check(j, &p, NULL), ERR_CLAIM_AMR);
 		cJSON_Delete(j);
 	}
-
-	T_CASE("assurance_has_word");
-	T_OK(assurance_has_word("a bb ccc", "bb"));
-	T_OK(!assurance_has_word("a bb ccc", "b"));
-	T_OK(!assurance_has_word("a bb ccc", ""));
-	T_OK(!assurance_has_word(NULL, "a"));
-	T_OK(assurance_has_word("ccc", "ccc"));
 	return t_done();
 }

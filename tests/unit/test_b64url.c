@@ -94,5 +94,14 @@ int main(void)
 	T_CASE("encode buffer too small");
 	T_EQ(b64url_encode((const unsigned char *)"foo", 3, enc, 4), ERR_INVAL);
 	T_EQ(b64url_encoded_len(32), 43);
+	T_CASE("b64url_is43: 43 characters of the base64url alphabet, no more, no less");
+	T_OK(b64url_is43("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", 43));
+	T_OK(b64url_is43("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw_cMx", 43));
+	T_OK(!b64url_is43("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c", 42));
+	T_OK(!b64url_is43("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cMx", 44));
+	T_OK(!b64url_is43("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM", 43));
+	T_OK(!b64url_is43("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw=cM", 43));
+	T_OK(!b64url_is43("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw\0cM", 43));
+	T_OK(!b64url_is43(NULL, 43));
 	return t_done();
 }

@@ -9,6 +9,7 @@
  * reference vector). */
 #include "../../relay/store.c"
 
+#include <openssl/sha.h>
 #include <stdio.h>
 
 #include "tap.h"
@@ -375,9 +376,29 @@ int main(void)
 		store_free(m);
 	}
 
-	T_CASE("sid is a hex prefix of SHA-256(id)");
-	store_sid("abc", sid);
-	T_STREQ(sid, "ba7816bf8f01");
+	T_CASE("XD-13 a session's sid in the relay = the helper's hash_sid(id) = SHA-256(id) prefix");
+	{
+		struct store *m = NULL;
+		struct store_new k;
+		struct store_link v;
+		char hsid[HASH_SID_LEN + 1] = "", want[2 * 6 + 1];
+		unsigned char md[SHA256_DIGEST_LENGTH];
+
+		T_EQ(store_new(2, &m), 0);
+		mk(&k, 'x', 10000);
+		memcpy(k.id, "Zx9_-abcDEF01234", STORE_ID_LEN);
+		T_EQ(store_register(m, &k, 1000), 0);
+		T_EQ(store_link_view(m, k.id, 1000, &v), 0);
+		hash_sid(k.id, hsid); /* what helper/cmd_login.c logs as sid= */
+		SHA256((const unsigned char *)k.id, strlen(k.id), md);
+		for (int i = 0; i < 6; i++)
+			snprintf(want + 2 * i, 3, "%02x", md[i]);
+		T_EQ(strlen(v.sid), 12);
+		T_STREQ(v.sid, want);
+		T_STREQ(hsid, v.sid);
+		T_STREQ(hsid, want);
+		store_free(m);
+	}
 	T_STREQ(store_status_name(STORE_CONFLICT), "conflict");
 
 	store_free(s);

@@ -278,5 +278,16 @@ int main(void)
 		}
 		T_EQ(bad, 0);
 	}
+	T_CASE("text_has_word: whole words separated by spaces or tabs");
+	T_OK(text_has_word("a bb ccc", "bb"));
+	T_OK(!text_has_word("a bb ccc", "b"));
+	T_OK(!text_has_word("a bb ccc", ""));
+	T_OK(!text_has_word(NULL, "a"));
+	T_OK(!text_has_word("a", NULL));
+	T_OK(text_has_word("ccc", "ccc"));
+	T_OK(text_has_word("profile openid", "openid") && text_has_word("openid profile", "openid"));
+	T_OK(text_has_word("  openid  ", "openid") && text_has_word("x\topenid", "openid"));
+	T_OK(!text_has_word("openidx profile", "openid") && !text_has_word("xopenid", "openid"));
+	T_OK(!text_has_word("openid2 openi", "openid") && !text_has_word("", "openid"));
 	return t_done();
 }
