@@ -13,6 +13,8 @@ MANDIR   ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
 PAMDIR   ?= $(shell $(PKG) --variable=libdir pam 2>/dev/null || echo /lib/x86_64-linux-gnu)/security
 DOCDIR   ?= $(PREFIX)/share/doc/pam-oauth2-pkce
+CACHEDIR ?= /var/cache/pam-oauth2-pkce
+HELPER_USER ?= _oauth2-pkce
 
 # pkg-config runs once per make (:=), and not at all for the goals that need no flags
 NOFLAGS_GOALS := deps clean format format-check
@@ -281,6 +283,18 @@ install: all
 	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 config/pam.d/* $(DESTDIR)$(DOCDIR)/examples/pam.d/
 	install -m 0644 config/sshd_config.d/pam-oauth2-pkce.conf $(DESTDIR)$(DOCDIR)/examples/
+	# PAM-23: the account a login runs as once its root-only files are read
+	# (helper_user), owning the cache (debian/postinst does the same)
+	@if [ -z "$(DESTDIR)" ] && ! getent passwd $(HELPER_USER) >/dev/null; then \
+	    echo "useradd --system $(HELPER_USER)"; \
+	    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+	        $(HELPER_USER) || adduser --system --no-create-home --home /nonexistent \
+	        --shell /usr/sbin/nologin --group $(HELPER_USER) || exit 1; \
+	fi
+	if [ -z "$(DESTDIR)" ]; then \
+	    install -d -m 0700 -o $(HELPER_USER) -g $$(id -gn $(HELPER_USER)) $(CACHEDIR); \
+	    find $(CACHEDIR) -mindepth 1 -maxdepth 1 -type f -user root -delete; \
+	else install -d -m 0700 $(DESTDIR)$(CACHEDIR); fi
 
 # ---- Debian packages (debian/) ---------------------------------------------
 # deb: dpkg-buildpackage -us -uc -b on a copy of the tree in $(B)/deb/src (the

@@ -33,6 +33,20 @@ if [ -n "$missing" ]; then
 	}
 fi
 
+# PAM-23: the account a login helper started as root runs as (helper_user)
+if ! getent passwd _oauth2-pkce >/dev/null; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "run: sudo useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin _oauth2-pkce" >&2
+		exit 1
+	fi
+	echo "deps: useradd _oauth2-pkce (the login helper's account)"
+	useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin \
+		_oauth2-pkce || {
+		echo "deps: useradd _oauth2-pkce failed" >&2
+		exit 1
+	}
+fi
+
 if [ -f tests/idp/package-lock.json ] && { [ ! -d tests/idp/node_modules/oidc-provider ] ||
 	[ ! -d tests/idp/node_modules/playwright-core ]; }; then
 	if [ ! -w tests/idp ]; then
