@@ -13,7 +13,9 @@
 # Checks:
 #   1. every cited ID is defined;
 #   2. no ID is defined twice;
-#   3. the prefix table's counts ("| RLY | ... | 31 |") match the items.
+#   3. the prefix table's counts ("| RLY | ... | 31 |") match the items;
+#   4. every item has a row in the coverage table of section 10
+#      ("| RLY-14 | enforced in | tests |") and neither cell is empty.
 # The self-test runs the same checks on a small made-up tree and expects each
 # kind of error to be caught, so this test can fail.
 set -u
@@ -65,6 +67,23 @@ check_tree() {
 					p = id; sub(/-.*/, "", p)
 					count[p]++
 				}
+				# section 10: "| RLY-14 | enforced in | tests |"
+				if (line ~ /^## 10\./) incov = 1
+				else if (line ~ /^## /) incov = 0
+				if (incov && match(line, /^\| [A-Z]+-[0-9]+ \|/)) {
+					n = split(line, f, "|")
+					id = f[2]; gsub(/ /, "", id)
+					ce = f[3]; ct = f[4]; gsub(/ /, "", ce); gsub(/ /, "", ct)
+					if (n != 5 || ce == "" || ct == "") {
+						printf "docs/SECURITY.md:%d: %s: the coverage row needs both cells (enforced in, tests)\n", ln, id
+						bad = 1
+					}
+					cov[id] = ln
+				}
+				# prefix table total: "| | **total** | **118** |"
+				if (match(line, /^\| *\| \*\*total\*\* \| \*\*[0-9]+\*\* \|$/)) {
+					c = line; gsub(/[^0-9]/, "", c); total = c + 0; totline = ln
+				}
 				# prefix table: "| RLY | callback relay ... | 31 |"
 				if (match(line, /^\| [A-Z]+ \|.*\| [0-9]+ \|$/)) {
 					split(line, f, "|")
@@ -83,6 +102,16 @@ check_tree() {
 			}
 			ndef = 0
 			for (id in def) ndef++
+			if (totline && total != ndef) {
+				printf "docs/SECURITY.md:%d: prefix table total says %d items, the checklist has %d\n", totline, total, ndef
+				bad = 1
+			}
+			for (id in def) {
+				if (!(id in cov)) {
+					printf "docs/SECURITY.md:%d: %s has no row in the coverage table (section 10)\n", def[id], id
+					bad = 1
+				}
+			}
 		}
 		{
 			# file:line:match
@@ -122,10 +151,19 @@ cat >"$tmp/docs/SECURITY.md" <<'EOF'
 |---|---|---|
 | AB | a | 2 |
 | CD | c | 1 |
+| | **total** | **3** |
 
 1. **AB-01 One.** See CD-01.
 2. **AB-02 Two.** Also AB-01..02.
 1. **CD-01 Three.**
+
+## 10. Coverage
+
+| ID | enforced in | tests |
+|---|---|---|
+| AB-01 | src/a.c | tests/a.sh |
+| AB-02 | src/a.c | tests/a.sh |
+| CD-01 | src/c.c | not yet tested |
 EOF
 printf 'x AB-01 y CD-01 UTF-16 ML-DSA-44 AB-01..02 AB-01/02\n' >"$tmp/src/ok.c"
 if out=$(check_tree "$tmp" 2>/dev/null); then
@@ -152,11 +190,26 @@ expect_fail "a range past the last item" "AB-04 is not defined"
 printf 'RLY-18/CD-09 CD-01/9\n' >"$tmp/src/bad.c"
 expect_fail "a pair past the last item" "CD-09 is not defined"
 rm "$tmp/src/bad.c"
-echo '3. **AB-02 Again.**' >>"$tmp/docs/SECURITY.md"
+cp "$tmp/docs/SECURITY.md" "$tmp/good.md"
+sed -i 's/^2\. \*\*AB-02 Two.*/&\n3. **AB-02 Again.**/' "$tmp/docs/SECURITY.md"
 expect_fail "an ID defined twice" "AB-02 defined twice"
-sed -i '$d' "$tmp/docs/SECURITY.md"
-echo '4. **AB-03 Three.**' >>"$tmp/docs/SECURITY.md"
+cp "$tmp/good.md" "$tmp/docs/SECURITY.md"
+sed -i 's/^2\. \*\*AB-02 Two.*/&\n3. **AB-03 Three.**/; s/^| AB | a | 2 |$/| AB | a | 3 |/' "$tmp/docs/SECURITY.md"
+expect_fail "an item without a coverage row" "AB-03 has no row in the coverage table"
+cp "$tmp/good.md" "$tmp/docs/SECURITY.md"
+sed -i 's/^2\. \*\*AB-02 Two.*/&\n3. **AB-03 Three.**/; s/^| AB-02 .*/&\n| AB-03 | src\/a.c | tests\/a.sh |/' "$tmp/docs/SECURITY.md"
 expect_fail "a stale prefix count" "prefix table says AB has 2 items, the checklist has 3"
+sed -i 's/^| AB | a | 2 |$/| AB | a | 3 |/' "$tmp/docs/SECURITY.md"
+expect_fail "a stale total" "prefix table total says 3 items, the checklist has 4"
+cp "$tmp/good.md" "$tmp/docs/SECURITY.md"
+sed -i 's/^| CD-01 .*/| CD-01 | src\/c.c |  |/' "$tmp/docs/SECURITY.md"
+expect_fail "an empty coverage cell" "CD-01: the coverage row needs both cells"
+cp "$tmp/good.md" "$tmp/docs/SECURITY.md"
+if out=$(check_tree "$tmp" 2>/dev/null); then
+	ok "self-test: the restored tree passes again"
+else
+	nok "self-test: the restored tree passes again ($out)"
+fi
 
 # ---------------------------------------------------------------- the tree
 dir=${1:-$here}
