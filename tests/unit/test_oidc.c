@@ -482,6 +482,88 @@ static void test_verify(void)
 	config_free(c);
 }
 
+/* The JWKS cache entry is keyed by issuer and jwks_uri: after the IdP moves
+ * its JWKS, the keys cached from the old jwks_uri are never used. */
+static void test_jwks_moved(void)
+{
+	struct config *c = make_config(iss, NULL);
+	struct oidc o;
+	struct jwt *t = NULL;
+	char reqs[65536], name[80], path[800], *doc, *tok_a, *tok_b, *set;
+	const char *ks_a[] = { jwk_a }, *ks_b[] = { jwk_b };
+	time_t now = time(NULL);
+
+	wipe_cache();
+	doc = discovery_doc(iss, "[\"RS256\",\"ES256\"]");
+	route("/.well-known/openid-configuration", 200, "application/json", doc);
+	free(doc);
+	serve_keys(ks_a, 1);
+	tok_a = id_token(key_a, "RS256", "A", now);
+	tok_b = id_token(key_b, "ES256", "B", now);
+	drain(reqs, sizeof(reqs));
+
+	T_CASE("AZ-02 IDT-14 JWKS moved: keys cached from the old jwks_uri never used");
+	oidc_init(&o, c, &tlog, now);
+	T_EQ(oidc_load(&o), 0);
+	T_EQ(oidc_verify_id_token(&o, tok_a, strlen(tok_a), "n-123", NULL, &t), 0);
+	jwt_free(t);
+	t = NULL;
+	oidc_cleanup(&o);
+	T_EQ(drain(reqs, sizeof(reqs)), 2);
+
+	/* the IdP moves its JWKS (new set, new URI); the discovery document is
+	 * fetched again (its cache entry gone), the old set is still cached */
+	doc = mint_printf("{\"issuer\":\"%s\",\"authorization_endpoint\":\"%s/auth\","
+			  "\"token_endpoint\":\"%s/token\",\"jwks_uri\":\"%s/keys/v2\","
+			  "\"code_challenge_methods_supported\":[\"S256\"],"
+			  "\"id_token_signing_alg_values_supported\":[\"RS256\",\"ES256\"]}",
+			  iss, iss, iss, iss);
+	route("/.well-known/openid-configuration", 200, "application/json", doc);
+	free(doc);
+	unroute("/keys/v1");
+	set = mint_jwks(ks_b, 1);
+	route("/keys/v2", 200, "application/jwk-set+json", set);
+	free(set);
+	cache_name(c->issuer, "discovery", name, sizeof(name));
+	snprintf(path, sizeof(path), "%s/%s", cachedir, name);
+	T_EQ(unlink(path), 0);
+	age_stamp(c, now - OIDC_REFRESH_INTERVAL - 1);
+
+	oidc_init(&o, c, &tlog, now + 10);
+	T_EQ(oidc_load(&o), 0);
+	T_EQ(o.disc_from_cache, 0);
+	T_EQ(o.jwks_from_cache, 0);
+	T_EQ(o.jwks ? o.jwks->n : 0, 1);
+	T_EQ(drain(reqs, sizeof(reqs)), 2);
+	T_OK(strstr(reqs, "GET /keys/v2 HTTP/1.1\r\n") != NULL);
+	/* A first: a set cached under the old jwks_uri would accept it */
+	T_EQ(oidc_verify_id_token(&o, tok_a, strlen(tok_a), "n-123", NULL, &t),
+	     ERR_JWT_KID_UNKNOWN);
+	T_OK(t == NULL);
+	T_EQ(oidc_verify_id_token(&o, tok_b, strlen(tok_b), "n-123", NULL, &t), 0);
+	jwt_free(t);
+	t = NULL;
+	oidc_cleanup(&o);
+	drain(reqs, sizeof(reqs));
+
+	T_CASE("AZ-02 JWKS moved: the next login uses the new entry from the cache");
+	oidc_init(&o, c, &tlog, now + 20);
+	T_EQ(oidc_load(&o), 0);
+	T_EQ(o.disc_from_cache, 1);
+	T_EQ(o.jwks_from_cache, 1);
+	T_EQ(oidc_verify_id_token(&o, tok_b, strlen(tok_b), "n-123", NULL, &t), 0);
+	jwt_free(t);
+	t = NULL;
+	T_EQ(oidc_verify_id_token(&o, tok_a, strlen(tok_a), "n-123", NULL, &t),
+	     ERR_JWT_KID_UNKNOWN);
+	oidc_cleanup(&o);
+	drain(reqs, sizeof(reqs));
+	unroute("/keys/v2");
+	free(tok_a);
+	free(tok_b);
+	config_free(c);
+}
+
 static int redeem(struct oidc *o, struct token_response **t)
 {
 	*t = NULL;
@@ -659,6 +741,7 @@ int main(void)
 	test_load();
 	test_refresh_rule();
 	test_verify();
+	test_jwks_moved();
 	test_redeem();
 
 	kill(srv_pid, SIGKILL);
