@@ -173,6 +173,7 @@ deps:
 # other, so `make -j check` never compiles while apt-get runs.
 HAVE_FUZZ_CC = $(shell command -v $(FUZZ_CC) 2>/dev/null)
 CHECK_SUITES = 'tests/run-unit.sh $(UNIT_BINS)' \
+	tests/ids.sh tests/man.sh \
 	tests/module/run.sh \
 	tests/relay/run.sh tests/relay/redis.sh tests/relay/abuse.sh tests/relay/ops.sh \
 	tests/idp/selftest.sh \

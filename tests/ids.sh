@@ -21,13 +21,14 @@
 set -u
 
 here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here" || exit 1
+SUITE=ids
+BAD_DETAIL=${BAD_DETAIL:-cat}
+# shellcheck source=lib/common.sh
+. tests/lib/common.sh
 # words that look like IDs and are not (UTF-8, ML-DSA-44, ...)
 NON_IDS="UTF DSA RSA KEM SHA AES ISO RFC CVE GHSA YSA TLS"
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $*"; }
-nok() { failed=$((failed + 1)); echo "FAIL - $*"; }
 
 # files DIR: the files to scan, NUL-separated, relative to DIR
 files() {
@@ -143,8 +144,8 @@ check_tree() {
 }
 
 # ---------------------------------------------------------------- self-test
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmpdir
+tmp=$T
 mkdir -p "$tmp/docs" "$tmp/src"
 cat >"$tmp/docs/SECURITY.md" <<'EOF'
 | prefix | component | count |
@@ -169,16 +170,16 @@ printf 'x AB-01 y CD-01 UTF-16 ML-DSA-44 AB-01..02 AB-01/02\n' >"$tmp/src/ok.c"
 if out=$(check_tree "$tmp" 2>/dev/null); then
 	ok "self-test: a consistent tree passes"
 else
-	nok "self-test: a consistent tree passes ($out)"
+	bad "self-test: a consistent tree passes ($out)"
 fi
 expect_fail() { # NAME EXPECTED-TEXT: the last change must be caught
 	local out
 	if out=$(check_tree "$tmp" 2>/dev/null); then
-		nok "self-test: $1 is caught"
+		bad "self-test: $1 is caught"
 	elif printf '%s\n' "$out" | grep -qF -- "$2"; then
 		ok "self-test: $1 is caught"
 	else
-		nok "self-test: $1 is caught, with \"$2\" (got: $out)"
+		bad "self-test: $1 is caught, with \"$2\" (got: $out)"
 	fi
 }
 printf 'a\n/* see AB-03 */\n' >"$tmp/src/bad.c"
@@ -208,7 +209,7 @@ cp "$tmp/good.md" "$tmp/docs/SECURITY.md"
 if out=$(check_tree "$tmp" 2>/dev/null); then
 	ok "self-test: the restored tree passes again"
 else
-	nok "self-test: the restored tree passes again ($out)"
+	bad "self-test: the restored tree passes again ($out)"
 fi
 
 # ---------------------------------------------------------------- the tree
@@ -216,9 +217,7 @@ dir=${1:-$here}
 if out=$(check_tree "$dir"); then
 	ok "every cited checklist ID is defined in docs/SECURITY.md"
 else
-	printf '%s\n' "$out"
-	nok "every cited checklist ID is defined in docs/SECURITY.md"
+	bad "every cited checklist ID is defined in docs/SECURITY.md" "$out"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

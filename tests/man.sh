@@ -6,32 +6,30 @@
 set -u
 
 cd "$(dirname "$0")/.." || exit 1
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $*"; }
-nok() { failed=$((failed + 1)); echo "FAIL - $*"; }
+SUITE=man
+# shellcheck source=lib/common.sh
+. tests/lib/common.sh
 
 for tool in mandoc groff; do
 	command -v $tool >/dev/null 2>&1 || {
-		echo "man.sh: $tool is missing (tests/deps.sh installs it)" >&2
-		exit 1
+		give_up "$tool is missing (tests/deps.sh installs it)"
 	}
 done
 
 # the linters must be able to fail: a page with a known fault is reported
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmpdir
+tmp=$T
 printf '.TH X 8 2026-01-01 x x\n.SH NAME\nx \\- y\n.SH DESCRIPTION\n.BR\n.B\n' >"$tmp/x.8"
 if [ -n "$(mandoc -Tlint "$tmp/x.8" 2>&1)" ]; then
 	ok "self-test: mandoc -Tlint reports a bad page"
 else
-	nok "self-test: mandoc -Tlint reports a bad page"
+	bad "self-test: mandoc -Tlint reports a bad page"
 fi
 printf '.TH X 8 2026-01-01 x x\n.SH NAME\nx \\- y\n.ZZ\n\\*[undefined]\n' >"$tmp/y.8"
 if [ -n "$(groff -ww -z -man "$tmp/y.8" 2>&1)" ]; then
 	ok "self-test: groff -ww reports a bad page"
 else
-	nok "self-test: groff -ww reports a bad page"
+	bad "self-test: groff -ww reports a bad page"
 fi
 
 [ $# -gt 0 ] || set -- man/*.[1-8]
@@ -40,17 +38,14 @@ for page in "$@"; do
 	if [ -z "$out" ]; then
 		ok "mandoc -Tlint $page"
 	else
-		printf '%s\n' "$out"
-		nok "mandoc -Tlint $page"
+		bad "mandoc -Tlint $page" "$out"
 	fi
 	out=$(groff -ww -z -man "$page" 2>&1)
 	if [ -z "$out" ]; then
 		ok "groff -ww $page"
 	else
-		printf '%s\n' "$out"
-		nok "groff -ww $page"
+		bad "groff -ww $page" "$out"
 	fi
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish
