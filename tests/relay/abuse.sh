@@ -18,32 +18,23 @@
 #   framing    RFC 9112 §6.1/§6.3/§5: ambiguous framing refused and closed
 # Counts and deadlines: ABUSE_* variables, see attack.py.
 # RELAY=path overrides the binary (default $B/oauth2-pkce-relay).
-# Last line: "N passed, N failed"; exit status non-zero on any failure.
+# Last line: "relay-abuse: N passed, N failed"; exit status non-zero on any failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+SUITE=relay-abuse BAD_DETAIL='head -n 20'
+. tests/lib/common.sh
 RELAY=${RELAY:-$B/oauth2-pkce-relay}
-[ -x "$RELAY" ] || { echo "relay binary $RELAY not found"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$RELAY" ] || give_up "relay binary $RELAY not found"
 RELAY=$(realpath "$RELAY")
 ATTACK=$(realpath tests/relay/attack.py)
-T=$(mktemp -d)
+tmpdir
 RPID=
 cleanup() {
 	[ -n "$RPID" ] && kill -KILL "$RPID" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | head -n 20 | sed 's/^/     /'
-	return 0
-}
 
 # Many connections: as many descriptors as the hard limit allows (the relay
 # inherits the limit; max_connections below is lowered to fit if needed).
@@ -149,5 +140,4 @@ for c in $CASES; do
 	esac
 done
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish

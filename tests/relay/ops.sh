@@ -11,40 +11,27 @@
 #  - SIGTERM: 20 held polls answered, exit 0, within 3 s.
 #  - threads = 1 / 4; the open_registration warning.
 # RELAY=path overrides the binary (default $B/oauth2-pkce-relay).
-# Last line: "N passed, N failed"; exit status non-zero on any failure.
+# Last line: "relay-ops: N passed, N failed"; exit status non-zero on any failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+SUITE=relay-ops BAD_DETAIL='head -n 20'
+. tests/lib/common.sh
 RELAY=${RELAY:-$B/oauth2-pkce-relay}
 EXAMPLE=config/nginx/oauth2-pkce-relay.conf
-[ -x "$RELAY" ] || { echo "relay binary $RELAY not found"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$RELAY" ] || give_up "relay binary $RELAY not found"
 for t in curl openssl nginx python3 ss; do
-	command -v "$t" >/dev/null 2>&1 || { echo "$t not found (make deps)"; echo "0 passed, 1 failed"; exit 1; }
+	command -v "$t" >/dev/null 2>&1 || give_up "$t not found (make deps)"
 done
 RELAY=$(realpath "$RELAY")
-T=$(mktemp -d)
+tmpdir
 chmod 0755 "$T" # nginx workers (nobody when run as root) use temp dirs below it
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -rf "$T"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+at_exit cleanup
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | head -n 20 | sed 's/^/     /'
-	return 0
-}
-check() { # NAME CONDITION-STATUS [DETAIL]
-	if [ "$2" = 0 ]; then ok "$1"; else bad "$1" "${3:-}"; fi
-}
 
 EP=https://idp.example.com/authorize
 ISS=https://idp.example.com
@@ -246,7 +233,7 @@ FBASE=https://127.0.0.1:$NPORT
 conf "$T/front.conf" "$FBASE" "registration_secret_file = $T/reg.secret" "trusted_proxies = 127.0.0.1" \
 	"max_connections_per_ip = 2" "threads = 2" "metrics_listen = 127.0.0.1:0"
 FLOG=$T/front.log
-start_relay "$T/front.conf" "$FLOG" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+start_relay "$T/front.conf" "$FLOG" || give_up "relay did not start" "$(cat "$FLOG")"
 FPORT=$PORT FMPORT=$MPORT
 
 # The example with its ports and certificate paths swapped, inside a minimal
@@ -454,7 +441,7 @@ check "RLY-25 trusted peer, two X-Forwarded-For fields -> neither believed ($st,
 conf "$T/m.conf" https://relay.example.org "registration_secret_file = $T/reg.secret" "threads = 2" \
 	"metrics_listen = 127.0.0.1:0"
 MLOG=$T/m.log
-start_relay "$T/m.conf" "$MLOG" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+start_relay "$T/m.conf" "$MLOG" || give_up "relay did not start" "$(cat "$MLOG")"
 MA=http://127.0.0.1:$PORT MB=https://relay.example.org MP=$MPORT
 grep -q "metrics on 127.0.0.1:0 port $MP\$" "$MLOG"
 check "metrics_listen = 127.0.0.1:0: 'metrics on ... port N' logged" $? "$(cat "$MLOG")"
@@ -614,7 +601,7 @@ check "RLY-27 no per-login labels: only route/code/reason/le; no state, id, code
 
 # ==== 4. SIGTERM with 20 held polls ==============================================
 conf "$T/stop.conf" https://relay.example.org "open_registration = yes" "metrics_listen = 127.0.0.1:0"
-start_relay "$T/stop.conf" "$T/stop.log" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+start_relay "$T/stop.conf" "$T/stop.log" || give_up "relay did not start" "$(cat "$T/stop.log")"
 SPID=$RPID
 cpids=()
 for l in 1 2 3 4 5; do # at most 4 held polls per login
@@ -653,7 +640,7 @@ check "SIGTERM logged ('signal 15: stopping')" $? "$(tail -n 3 "$T/stop.log")"
 
 # ==== 5. threads = 1 / threads = 4; the open_registration warning ================
 conf "$T/t1.conf" https://relay.example.org "threads = 1" "open_registration = yes" "metrics_listen = off"
-start_relay "$T/t1.conf" "$T/t1.log" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+start_relay "$T/t1.conf" "$T/t1.log" || give_up "relay did not start" "$(cat "$T/t1.log")"
 T1=http://127.0.0.1:$PORT
 sleep 0.1
 grep -q 'listening on .* 1 thread(s)$' "$T/t1.log"
@@ -667,7 +654,7 @@ full_login "threads = 1 (open registration, no bearer)" "$T1" https://relay.exam
 
 conf "$T/t4.conf" https://relay.example.org "threads = 4" "registration_secret_file = $T/reg.secret" \
 	"metrics_listen = 127.0.0.1:0"
-start_relay "$T/t4.conf" "$T/t4.log" || { echo "$pass passed, $((fail + 1)) failed"; exit 1; }
+start_relay "$T/t4.conf" "$T/t4.log" || give_up "relay did not start" "$(cat "$T/t4.log")"
 T4=http://127.0.0.1:$PORT T4M=$MPORT
 sleep 0.1
 grep -q 'listening on .* 4 thread(s), registration credential required$' "$T/t4.log"
@@ -718,5 +705,4 @@ check "RLY-26 no state, poll secret, id, csrf, code or registration secret in th
 kill -0 "$NPID" 2>/dev/null && kill -0 "$(head -n 1 "$N/nginx.pid" 2>/dev/null || echo 0)" 2>/dev/null
 check "nginx still running at the end (stopped by PID in the trap)" $? "$(tail -n 5 "$N/stderr.log")"
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -10,16 +10,17 @@
 # restarted mid-login (fail closed, /healthz 503 then 200 by itself, never a
 # second hand-out); a relay restart keeps pending logins.
 # B=build dir (default build); RACES=N overrides 1000.
-# Last line: "N passed, N failed"; exit status non-zero on any failure.
+# Last line: "relay-redis: N passed, N failed"; exit status non-zero on any failure.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
+cd "$(dirname "$0")/../.." || exit 1
+SUITE=relay-redis BAD_DETAIL='head -n 20'
+. tests/lib/common.sh
 RELAY=${RELAY:-$B/oauth2-pkce-relay}
 RACES=${RACES:-1000}
-[ -x "$RELAY" ] || { echo "relay binary $RELAY not found"; echo "0 passed, 1 failed"; exit 1; }
-command -v redis-server >/dev/null || { echo "redis-server not found (tests/deps.sh installs it)"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$RELAY" ] || give_up "relay binary $RELAY not found"
+command -v redis-server >/dev/null || give_up "redis-server not found (tests/deps.sh installs it)"
 RELAY=$(realpath "$RELAY")
-T=$(mktemp -d)
+tmpdir
 PIDS=()
 REDIS_PID=
 cleanup() {
@@ -27,19 +28,8 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	[ -n "$REDIS_PID" ] && kill -9 "$REDIS_PID" 2>/dev/null
 	wait 2>/dev/null
-	rm -rf "$T"
 }
-trap cleanup EXIT
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | head -n 20 | sed 's/^/     /'
-	return 0
-}
-check() { if [ "$2" = 0 ]; then ok "$1"; else bad "$1" "${3:-}"; fi; }
+at_exit cleanup
 
 BASE=https://relay.example.org
 EP=https://idp.example.com/authorize
@@ -129,10 +119,10 @@ new_login() { # PORT [TTL]: sets STATE SECRET ID
 poll() { req "$1" GET "/v1/sessions/$2${4:+?wait=$4}" -H "Authorization: Bearer $3"; }
 
 # ---- start --------------------------------------------------------------------
-redis_start || { echo "0 passed, 1 failed"; exit 1; }
+redis_start || give_up "redis-server did not start" "$(cat "$T/redis.log")"
 conf "$T/r.conf" 0 10000
 start_relay A "$T/r.conf" && start_relay B "$T/r.conf" && start_relay C "$T/r.conf" ||
-	{ echo "0 passed, 1 failed"; exit 1; }
+	give_up "three relays did not start"
 ok "redis-server and three relays (store = redis) up: $PORT_A $PORT_B $PORT_C"
 
 # ---- one login across three instances --------------------------------------------
@@ -375,5 +365,4 @@ if [ -n "${REDIS_BENCH:-}" ]; then
 	echo "# full cycles/s, three instances on Redis (each step on another instance): $out"
 fi
 
-echo "$pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

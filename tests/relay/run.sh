@@ -2,34 +2,22 @@
 # Callback relay tests (SECURITY.md §6 RLY, §8 XD): the real
 # oauth2-pkce-relay on a free loopback port, driven with real curl.
 # RELAY=path overrides the binary (default $B/oauth2-pkce-relay).
-# Last line: "N passed, N failed"; exit status non-zero on any failure.
+# Last line: "relay: N passed, N failed"; exit status non-zero on any failure.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
+cd "$(dirname "$0")/../.." || exit 1
+SUITE=relay BAD_DETAIL='head -n 20'
+. tests/lib/common.sh
 RELAY=${RELAY:-$B/oauth2-pkce-relay}
-[ -x "$RELAY" ] || { echo "relay binary $RELAY not found"; echo "0 passed, 1 failed"; exit 1; }
+[ -x "$RELAY" ] || give_up "relay binary $RELAY not found"
 RELAY=$(realpath "$RELAY")
-T=$(mktemp -d)
+tmpdir
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	rm -rf "$T"
 }
-trap cleanup EXIT
+at_exit cleanup
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
-
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | head -n 20 | sed 's/^/     /'
-	return 0
-}
-check() { # NAME CONDITION-STATUS [DETAIL]
-	if [ "$2" = 0 ]; then ok "$1"; else bad "$1" "${3:-}"; fi
-}
 
 BASE=https://relay.example.org
 EP=https://idp.example.com/authorize
@@ -264,7 +252,7 @@ check "usage error -> exit 2" $? "$out"
 # ---- the main relay ------------------------------------------------------------
 conf "$T/relay.conf"
 LOG=$T/relay.log
-start_relay "$T/relay.conf" "$LOG" || exit 1
+start_relay "$T/relay.conf" "$LOG" || give_up "relay did not start" "$(cat "$LOG")"
 MAIN_PID=$RPID
 
 req GET /healthz
@@ -845,7 +833,7 @@ check "keep-alive: 1400 pipelined requests answered in order; after a framing er
 # ---- registration secret (RLY-04) and capacity (RLY-08) --------------------------------
 conf "$T/secret.conf" "registration_secret_file = $T/reg.secret" "max_sessions = 2"
 MAIN_PORT=$PORT
-start_relay "$T/secret.conf" "$T/relay2.log" || exit 1
+start_relay "$T/secret.conf" "$T/relay2.log" || give_up "relay did not start" "$(cat "$T/relay2.log")"
 SEC_PID=$RPID
 S=$(rnd43)
 B1=$(regbody "$S" "$(sha_b64 x)" "$(mkurl "$S" "$C")")
@@ -882,14 +870,14 @@ reg_st() { # [TOKEN]: status of a fresh registration
 	echo "$st"
 }
 conf "$T/two.conf" "registration_secret_file = $T/reg.secret" "registration_secret_file = $T/reg2.secret"
-start_relay "$T/two.conf" "$T/relay3.log" || exit 1
+start_relay "$T/two.conf" "$T/relay3.log" || give_up "relay did not start" "$(cat "$T/relay3.log")"
 a=$(reg_st "$REGSEC") b=$(reg_st "$REGSEC2") c=$(reg_st "$(rnd43)") d=$(reg_st) e=$(reg_st "${REGSEC2}${REGSEC}")
 [ "$a" = 201 ] && [ "$b" = 201 ] && [ "$c" = 401 ] && [ "$d" = 401 ] && [ "$e" = 401 ]
 check "RLY-04 two registration secrets: each -> 201; other, none, both glued -> 401" $? "$a $b $c $d $e"
 kill -TERM "$RPID"
 wait "$RPID"
 conf "$T/rotated.conf" "registration_secret_file = $T/reg2.secret"
-start_relay "$T/rotated.conf" "$T/relay4.log" || exit 1
+start_relay "$T/rotated.conf" "$T/relay4.log" || give_up "relay did not start" "$(cat "$T/relay4.log")"
 a=$(reg_st "$REGSEC") b=$(reg_st "$REGSEC2")
 [ "$a" = 401 ] && [ "$b" = 201 ]
 check "RLY-04 rotation: the retired secret -> 401, the new one -> 201" $? "$a $b"
@@ -933,5 +921,4 @@ else
 	ok "sanitizers: no reports in the relay logs"
 fi
 
-echo "$pass passed, $fail failed"
-[ $fail -eq 0 ]
+finish
