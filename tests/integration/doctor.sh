@@ -5,30 +5,27 @@
 # the system's own /etc/pam.d and sshd config are never read or changed.
 # A healthy set-up, then one broken thing at a time; each must give exactly
 # one problem line, naming it, with its fix.
-# Last line: "N passed, N failed"; exit non-zero on failure.
+# Last line: "doctor: N passed, N failed"; exit non-zero on failure.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
+cd "$(dirname "$0")/../.." || exit 1
+SUITE=doctor BAD_DETAIL='tail -n 15'
+. tests/lib/common.sh
 HELPER=$PWD/$B/oauth2-pkce-helper
 MODULE=$PWD/$B/pam_oauth2_pkce.so
 . tests/idp/lib.sh
 . tests/lib/stack.sh
-idp_ensure_deps || exit 1
+idp_ensure_deps || give_up "test IdP dependencies (tests/idp)"
 
-T=$(mktemp -d)
+tmpdir
 cleanup() {
 	stack_relay_stop
 	idp_stop
-	rm -rf "$T"
 }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 15 | sed 's/^/     /'; }
+at_exit cleanup
 
 RPORT=$(stack_freeport)
-idp_start "$T/idp" --redirect-uri "http://127.0.0.1:$RPORT/callback" || { echo "doctor: 0 passed, 1 failed"; exit 1; }
-stack_relay_start "$T" "$RPORT" pkce-rs256 || { echo "doctor: 0 passed, 1 failed"; exit 1; }
+idp_start "$T/idp" --redirect-uri "http://127.0.0.1:$RPORT/callback" || give_up "IdP did not start"
+stack_relay_start "$T" "$RPORT" pkce-rs256 || give_up "relay did not start"
 
 # config FILE [extra lines]: a root-owned 0600 config for the running stack
 config() {
@@ -145,5 +142,4 @@ if [ $rc -eq 2 ]; then ok "unknown option: exit 2"; else bad "usage (rc=$rc)"; f
 "$HELPER" doctor --config >/dev/null 2>&1; rc=$?
 if [ $rc -eq 2 ]; then ok "option without value: exit 2"; else bad "usage value (rc=$rc)"; fi
 
-echo "doctor: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -2,26 +2,23 @@
 # Integration tests against the real OpenID provider (tests/idp, oidc-provider):
 # lib/ and oauth2-pkce-helper do discovery, JWKS, PKCE round trips, code
 # redemption, ID-token validation, key rotation and TLS for real.
-# Last line: "N passed, N failed"; exit non-zero on failure.
+# Last line: "integration: N passed, N failed"; exit non-zero on failure.
 set -u
-cd "$(dirname "$0")/../.."
-B=${B:-build}
+cd "$(dirname "$0")/../.." || exit 1
+SUITE=integration BAD_DETAIL='tail -n 15'
+. tests/lib/common.sh
 HELPER=$B/oauth2-pkce-helper
 RT=$B/tests/integration/roundtrip
 . tests/idp/lib.sh
-idp_ensure_deps || exit 1
+idp_ensure_deps || give_up "test IdP dependencies (tests/idp)"
 
-T=$(mktemp -d)
+tmpdir
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	idp_stop
-	rm -rf "$T"
 }
-trap cleanup EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; [ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 15 | sed 's/^/     /'; }
+at_exit cleanup
 REDIRECT=http://127.0.0.1:9/callback
 
 # config FILE ISSUER CLIENT [extra lines...]: a root-owned 0600 config.
@@ -62,7 +59,7 @@ login() {
 	wait "$rpid"; rc=$?
 }
 
-idp_start "$T/idp" --redirect-uri "$REDIRECT" || { echo "integration: 0 passed, 1 failed"; exit 1; }
+idp_start "$T/idp" --redirect-uri "$REDIRECT" || give_up "IdP did not start"
 for c in rs256 es256 eddsa; do config "$T/$c.conf" "$IDP_ISSUER" "pkce-$c"; done
 
 echo "== check (AZ-01 AZ-02)"
@@ -153,5 +150,4 @@ sed -i '/allow_insecure_loopback/d' "$T/tls-http.conf"
 out=$("$HELPER" check --config "$T/tls-http.conf" 2>&1); rc=$?
 if [ $rc -ne 0 ]; then ok "TOK-05 http:// issuer without allow_insecure_loopback: refused"; else bad "http issuer (rc=$rc)" "$out"; fi
 
-echo "integration: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
