@@ -9,9 +9,11 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <pwd.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +32,12 @@
 #include "json.h"
 #include "oidc.h"
 #include "pkce.h"
+#include "priv.h"
 #include "qr.h"
 #include "rand.h"
 #include "ratelimit.h"
 #include "relay_client.h"
+#include "secret.h"
 #include "text.h"
 #include "userinfo.h"
 
@@ -56,6 +60,7 @@ struct login_ctx {
 /* One login's state; everything secret in here is wiped by login_cleanup. */
 struct login {
 	int fd;
+	pid_t parent; /* the PAM host: PR_SET_PDEATHSIG is checked against it */
 	long long deadline_ms, start_ms;
 	struct login_ctx ctx;
 	struct config *cfg;
@@ -67,6 +72,8 @@ struct login {
 	char confirm[CONFIRM_DIGITS + 1];
 	char redirect_uri[600];
 	char *auth_url;
+	char *relay_secret, *client_secret; /* PAM-23: read as root, wiped after use */
+	char *map_text;                     /* map_file's contents, read as root */
 	struct relay_session session;
 	struct relay_result result;
 	struct token_response *tokens;
@@ -280,7 +287,7 @@ static int poll_relay(struct login *l, struct http_opts *h, int max_wait)
 		int wait = (int)(left - 1 < max_wait ? left - 1 : max_wait), r;
 
 		if (left <= 1)
-			return ERR_IPC_TIMEOUT;
+			return ERR_FLOW_DEADLINE;
 		if (wait < 0)
 			wait = 0;
 		h->total_timeout_ms = (wait + (l->cfg->http_timeout > 0 ? l->cfg->http_timeout : 10)) * 1000L;
@@ -357,12 +364,61 @@ static int userinfo_claims(struct login *l, const struct claims_policy *cp)
 	return refuse(l, IPC_STATUS_AUTH_ERR, line);
 }
 
+/* The person's line for an assurance refusal r (IDT-25, IDT-26). */
+static void assurance_line(const struct login *l, int r, char *line, size_t len)
+{
+	const char *svc = l->ctx.section[0] ? l->ctx.section : "this service";
+
+	switch (r) {
+	case ERR_CLAIM_AUTH_OLD:
+		if (l->pol.max_age >= 0)
+			snprintf(line, len,
+				 "This sign-in is older than %.64s allows (max %ld s): sign in again",
+				 svc, l->pol.max_age);
+		else
+			snprintf(line, len,
+				 "This sign-in is older than this login (%.64s asks for a new one): "
+				 "sign in again",
+				 svc);
+		break;
+	case ERR_CLAIM_AUTH_TIME:
+		snprintf(line, len,
+			 "%.64s needs a recent sign-in, and the identity provider did not say when "
+			 "you signed in",
+			 svc);
+		break;
+	case ERR_CLAIM_AUTH_FUTURE:
+		snprintf(line, len,
+			 "The identity provider's sign-in time is in the future: check the clocks");
+		break;
+	case ERR_CLAIM_AMR:
+		if (text_has_word(l->pol.required_amr, "mfa"))
+			snprintf(line, len, "%.64s needs multi-factor sign-in", svc);
+		else
+			snprintf(line, len, "%.64s needs sign-in with %.120s", svc,
+				 l->pol.required_amr);
+		break;
+	case ERR_CLAIM_ACR:
+		snprintf(line, len, "%.64s needs a stronger sign-in (%.160s)", svc,
+			 l->pol.required_acr);
+		break;
+	case ERR_CLAIM_TYPE:
+		snprintf(line, len,
+			 "The identity provider described the sign-in in a form %.64s cannot check "
+			 "(acr, amr or auth_time): login refused",
+			 svc);
+		break;
+	default:
+		snprintf(line, len, "The identity provider's answer was refused: %s", err_str(r));
+		break;
+	}
+}
+
 /* IDT-25, IDT-26, XD-12: the [service] assurance rules on the verified ID
  * token (never on UserInfo claims), each refusal with its own line. */
 static int check_assurance(struct login *l)
 {
 	struct assurance_policy ap = { 0 };
-	const char *svc = l->ctx.section[0] ? l->ctx.section : "this service";
 	char line[300];
 	int r;
 
@@ -378,58 +434,15 @@ static int check_assurance(struct login *l)
 	if ((r = assurance_check(l->idt->payload, &ap, &l->log)) == 0)
 		return EXIT_ACCEPTED;
 	l->why = err_str(r);
-	switch (r) {
-	case ERR_CLAIM_AUTH_OLD:
-		if (l->pol.max_age >= 0)
-			snprintf(line, sizeof(line),
-				 "This sign-in is older than %.64s allows (max %ld s): sign in again",
-				 svc, l->pol.max_age);
-		else
-			snprintf(line, sizeof(line),
-				 "This sign-in is older than this login (%.64s asks for a new one): "
-				 "sign in again",
-				 svc);
-		break;
-	case ERR_CLAIM_AUTH_TIME:
-		snprintf(line, sizeof(line),
-			 "%.64s needs a recent sign-in, and the identity provider did not say when "
-			 "you signed in",
-			 svc);
-		break;
-	case ERR_CLAIM_AUTH_FUTURE:
-		snprintf(line, sizeof(line),
-			 "The identity provider's sign-in time is in the future: check the clocks");
-		break;
-	case ERR_CLAIM_AMR:
-		if (text_has_word(l->pol.required_amr, "mfa"))
-			snprintf(line, sizeof(line), "%.64s needs multi-factor sign-in", svc);
-		else
-			snprintf(line, sizeof(line), "%.64s needs sign-in with %.120s", svc,
-				 l->pol.required_amr);
-		break;
-	case ERR_CLAIM_ACR:
-		snprintf(line, sizeof(line), "%.64s needs a stronger sign-in (%.160s)", svc,
-			 l->pol.required_acr);
-		break;
-	case ERR_CLAIM_TYPE:
-		snprintf(line, sizeof(line),
-			 "The identity provider described the sign-in in a form %.64s cannot check "
-			 "(acr, amr or auth_time): login refused",
-			 svc);
-		break;
-	default:
-		snprintf(line, sizeof(line), "The identity provider's answer was refused: %s",
-			 err_str(r));
-		break;
-	}
+	assurance_line(l, r, line, sizeof(line));
 	return refuse(l, IPC_STATUS_AUTH_ERR, line);
 }
 
-/* code from the relay -> tokens -> verified ID token -> local account. */
-static int finish(struct login *l)
+/* The code from the relay -> tokens -> a verified ID token that passes the
+ * assurance rules. EXIT_ACCEPTED to go on, else the refusal's exit. */
+static int redeem_and_verify(struct login *l)
 {
 	struct authz_response ar = { 0 };
-	struct claims_policy cp = { 0 };
 	char line[300];
 	int r;
 
@@ -461,10 +474,21 @@ static int finish(struct login *l)
 		snprintf(line, sizeof(line), "The identity provider's answer was refused: %s", err_str(r));
 		return refuse(l, IPC_STATUS_AUTH_ERR, line);
 	}
-	if ((r = check_assurance(l)) != EXIT_ACCEPTED)
-		return r;
+	return check_assurance(l);
+}
+
+/* The verified claims -> the local account, which must be PAM_USER; then
+ * the one success RESULT. */
+static int map_account(struct login *l)
+{
+	struct claims_policy cp = { 0 };
+	const char *sub = NULL;
+	char line[300];
+	int r;
+
 	cp.username_claim = l->pol.username_claim;
 	cp.map_file = l->pol.map_file;
+	cp.map_text = l->map_text; /* PAM-23: read before the privilege drop */
 	cp.strip_domain = l->pol.strip_domain;
 	cp.lowercase = l->pol.lowercase;
 	cp.allow_root = l->pol.allow_root;
@@ -489,13 +513,10 @@ static int finish(struct login *l)
 			 l->mapped, l->ctx.user);
 		return refuse(l, IPC_STATUS_AUTH_ERR, line);
 	}
-	{
-		const char *sub = NULL;
-		json_get_string(l->idt->payload, "sub", &sub);
-		log_msg(&l->log, LOG_INFO, "login granted: user=%s service=%.64s rhost=%.64s iss=%s sub=%.64s sid=%s%s",
-			l->mapped, l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-", l->cfg->issuer,
-			sub ? sub : "-", l->sid, l->from_userinfo ? " claims=id_token+userinfo" : "");
-	}
+	json_get_string(l->idt->payload, "sub", &sub);
+	log_msg(&l->log, LOG_INFO, "login granted: user=%s service=%.64s rhost=%.64s iss=%s sub=%.64s sid=%s%s",
+		l->mapped, l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-", l->cfg->issuer,
+		sub ? sub : "-", l->sid, l->from_userinfo ? " claims=id_token+userinfo" : "");
 	if (result(l, IPC_STATUS_SUCCESS, l->mapped) != 0)
 		return EXIT_REFUSED;
 	return EXIT_ACCEPTED;
@@ -505,10 +526,12 @@ static int finish(struct login *l)
 static int outcome(struct login *l)
 {
 	char line[300];
+	int r;
 
 	switch (l->result.status) {
 	case RELAY_CODE:
-		return finish(l);
+		r = redeem_and_verify(l);
+		return r != EXIT_ACCEPTED ? r : map_account(l);
 	case RELAY_ERROR:
 		l->why = "identity provider error";
 		if (!strcmp(l->result.error, "access_denied"))
@@ -569,7 +592,7 @@ static int wait_for_signin(struct login *l, struct http_opts *h)
 			OPENSSL_cleanse(ans, sizeof(ans));
 			if (++tries >= MAX_CODE_TRIES) {
 				free(msg);
-				return ERR_AUTHZ_STATE; /* mapped to maxtries by the caller */
+				return ERR_FLOW_CODE_TRIES; /* maxtries */
 			}
 			snprintf(line, sizeof(line), "Wrong code (%d of %d tries left). Type the code the browser shows: ",
 				 MAX_CODE_TRIES - tries, MAX_CODE_TRIES);
@@ -590,10 +613,10 @@ static void login_cleanup(struct login *l)
 	jwt_free(l->idt);
 	token_response_free(l->tokens);
 	relay_result_cleanup(&l->result);
-	if (l->auth_url) {
-		OPENSSL_cleanse(l->auth_url, strlen(l->auth_url));
-		free(l->auth_url);
-	}
+	secret_str_free(l->auth_url);
+	secret_str_free(l->relay_secret);
+	secret_str_free(l->client_secret);
+	free(l->map_text);
 	oidc_cleanup(&l->oidc);
 	config_free(l->cfg);
 	pkce_cleanup(&l->pkce);
@@ -601,14 +624,22 @@ static void login_cleanup(struct login *l)
 	OPENSSL_cleanse(l->confirm, sizeof(l->confirm));
 }
 
-static int run(struct login *l)
+/* ---- the steps of a login ------------------------------------------------------
+ * Each returns EXIT_ACCEPTED to go on, else the exit of its refusal (one
+ * RESULT sent). */
+
+static int config_error(struct login *l, const char *why)
 {
-	struct relay_registration reg = { 0 };
-	struct authz_request q = { 0 };
-	struct http_opts relay_http;
-	char err[512], host[256] = "", who[REG_CTX_MAX + 1], rhost[REG_CTX_MAX + 1];
-	char *secret = NULL;
-	int r;
+	l->why = why;
+	return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL,
+		      "Login through the identity provider is not available (configuration error)");
+}
+
+/* CONTEXT, then the configuration and this service's policy. */
+static int read_policy(struct login *l)
+{
+	char err[512];
+	int found = 0;
 
 	if (read_context(l) != 0) {
 		syslog(LOG_ERR, "login refused: no valid CONTEXT from the module");
@@ -617,72 +648,160 @@ static int run(struct login *l)
 	}
 	l->log.debug = l->ctx.debug;
 	l->deadline_ms = l->start_ms + l->ctx.timeout * 1000 - MARGIN_MS;
-
-	/* configuration and policy */
-	if ((r = config_load(l->ctx.config, &l->cfg, err, sizeof(err))) != 0) {
-		l->why = err;
-		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login through the identity provider is not available (configuration error)");
-	}
+	if (config_load(l->ctx.config, &l->cfg, err, sizeof(err)) != 0)
+		return config_error(l, err);
 	config_login_for(l->cfg, l->ctx.section, &l->pol);
-	{
-		int found = 0;
-		for (size_t i = 0; i < l->cfg->nsections; i++)
-			found |= !strcmp(l->cfg->sections[i].name, l->ctx.section);
-		if (l->cfg->nsections && !found)
-			log_msg(&l->log, LOG_NOTICE, "no [service %.64s] section: the global login policy applies",
-				l->ctx.section);
-	}
+	for (size_t i = 0; i < l->cfg->nsections; i++)
+		found |= !strcmp(l->cfg->sections[i].name, l->ctx.section);
+	if (l->cfg->nsections && !found)
+		log_msg(&l->log, LOG_NOTICE, "no [service %.64s] section: the global login policy applies",
+			l->ctx.section);
 	l->mode = l->pol.wait != CONFIG_WAIT_AUTO ? l->pol.wait : auto_mode(l);
-	if (!l->cfg->relay_url) {
-		l->why = "relay_url is not set";
-		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login through the identity provider is not available (configuration error)");
-	}
-	if (l->ctx.user_from_token && l->mode != CONFIG_WAIT_CODE && !l->pol.kiosk_accept_login_csrf) {
-		l->why = "user_from_token needs wait = code (or kiosk_accept_login_csrf = yes)";
-		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login through the identity provider is not available (configuration error)");
-	}
+	if (!l->cfg->relay_url)
+		return config_error(l, "relay_url is not set");
+	if (l->ctx.user_from_token && l->mode != CONFIG_WAIT_CODE && !l->pol.kiosk_accept_login_csrf)
+		return config_error(l, "user_from_token needs wait = code (or kiosk_accept_login_csrf = yes)");
 	/* PAM-19: a user name that cannot exist (sshd passes made-up ones for
 	 * unknown accounts) is not refused here: it goes through the same steps
 	 * as a real one and fails only at the end, when no token maps to it */
 	if (l->pol.login_timeout * 1000 + ipc_now_ms() < l->deadline_ms) /* the person's time */
 		l->deadline_ms = ipc_now_ms() + l->pol.login_timeout * 1000;
+	return EXIT_ACCEPTED;
+}
 
-	/* XD-11, PAM-19: per user and per remote host, before anything starts */
-	{
-		char key[CTX_FIELD + 8];
-		snprintf(key, sizeof(key), "user:%s", l->ctx.user);
+/* PAM-23: the other root-only files a login needs, read while it can. */
+static int read_secrets(struct login *l)
+{
+	char err[512];
+
+	if (l->cfg->relay_secret_file &&
+	    config_read_secret(l->cfg->relay_secret_file, &l->relay_secret, err, sizeof(err)) != 0)
+		return config_error(l, err);
+	if (l->cfg->client_secret_file &&
+	    config_read_secret(l->cfg->client_secret_file, &l->client_secret, err, sizeof(err)) != 0)
+		return config_error(l, err);
+	if (l->pol.map_file && claims_read_map(l->pol.map_file, &l->log, &l->map_text) != 0)
+		return config_error(l, "map_file unreadable or unsafe");
+	return EXIT_ACCEPTED;
+}
+
+/* cache_dir belongs to helper_user. A missing one is made now, as root (the
+ * only moment a login can), mode 0700; one owned by someone else is left
+ * as it is and logged: the cache and the rate limit then go unused. */
+static void prepare_cache_dir(struct login *l, const struct priv_target *t)
+{
+	const char *dir = l->cfg->cache_dir;
+	struct stat st;
+	int fd;
+
+	if (mkdir(dir, 0700) == 0) {
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) != 0 || st.st_uid != 0 || fchown(fd, t->uid, t->gid) != 0)
+			log_msg(&l->log, LOG_WARNING, "cache: cannot give %s to helper_user %s", dir,
+				l->cfg->helper_user);
+		if (fd >= 0)
+			close(fd);
+	} else if (lstat(dir, &st) == 0 && st.st_uid != t->uid) {
+		log_msg(&l->log, LOG_WARNING,
+			"cache: %s is owned by uid %lu, not by helper_user %s (uid %lu): no cache, no "
+			"max_logins_per_minute until it is (make install does it)",
+			dir, (unsigned long)st.st_uid, l->cfg->helper_user, (unsigned long)t->uid);
+	}
+}
+
+/* CA bundles are read by libcurl at each request, as helper_user. */
+static int check_ca_files(struct login *l)
+{
+	const char *f[2] = { l->cfg->ca_file, l->cfg->relay_ca_file };
+	char why[400];
+
+	for (int i = 0; i < 2; i++)
+		if (f[i] && access(f[i], R_OK) != 0) {
+			snprintf(why, sizeof(why),
+				 "%s %.200s is not readable by helper_user %.64s (a CA bundle is public: "
+				 "mode 0644)",
+				 i ? "relay_ca_file" : "ca_file", f[i], l->cfg->helper_user);
+			return config_error(l, why);
+		}
+	return EXIT_ACCEPTED;
+}
+
+/* PAM-23: from here on no root: network, TLS, JSON and JWT parsing run as
+ * helper_user, without groups or a way back (lib/priv.c). A helper started
+ * without root (tests) keeps its uid. */
+static int drop_privileges(struct login *l)
+{
+	struct priv_target t;
+	char why[400];
+	int r;
+
+	if (geteuid() != 0)
+		return EXIT_ACCEPTED;
+	if ((r = priv_lookup(l->cfg->helper_user, &t)) != 0) {
+		snprintf(why, sizeof(why), "helper_user %.64s: %s (create the account, or set helper_user in %.200s)",
+			 l->cfg->helper_user, r == ERR_PRIV_NO_USER ? "no such account" : err_str(r),
+			 l->ctx.config);
+		return config_error(l, why);
+	}
+	prepare_cache_dir(l, &t);
+	if ((r = priv_drop(&t, l->parent, &l->log)) != 0) {
+		l->why = err_str(r);
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Internal error");
+	}
+	log_msg(&l->log, LOG_DEBUG, "login: running as %s (uid %lu)", l->cfg->helper_user,
+		(unsigned long)t.uid);
+	return check_ca_files(l);
+}
+
+/* XD-11, PAM-19: per user and per remote host, before anything starts. */
+static int limit_rate(struct login *l)
+{
+	char key[CTX_FIELD + 8];
+	int r;
+
+	snprintf(key, sizeof(key), "user:%s", l->ctx.user);
+	r = ratelimit_hit(l->cfg->cache_dir, key, (int)l->cfg->max_logins_per_minute, 60,
+			  time(NULL), &l->log);
+	if (r == 0 && l->ctx.rhost[0]) {
+		snprintf(key, sizeof(key), "rhost:%s", l->ctx.rhost);
 		r = ratelimit_hit(l->cfg->cache_dir, key, (int)l->cfg->max_logins_per_minute, 60,
 				  time(NULL), &l->log);
-		if (r == 0 && l->ctx.rhost[0]) {
-			snprintf(key, sizeof(key), "rhost:%s", l->ctx.rhost);
-			r = ratelimit_hit(l->cfg->cache_dir, key, (int)l->cfg->max_logins_per_minute, 60,
-					  time(NULL), &l->log);
-		}
-		if (r != 0) {
-			l->why = err_str(r);
-			return refuse(l, IPC_STATUS_MAXTRIES,
-				      "Too many logins started: try again in a minute");
-		}
 	}
+	if (r != 0) {
+		l->why = err_str(r);
+		return refuse(l, IPC_STATUS_MAXTRIES, "Too many logins started: try again in a minute");
+	}
+	return EXIT_ACCEPTED;
+}
 
-	/* the identity provider (AZ-01: before anything is shown) */
+/* The identity provider (AZ-01: before anything is shown). */
+static int start_idp(struct login *l)
+{
+	struct http_opts normal;
+	int r;
+
 	oidc_init(&l->oidc, l->cfg, &l->log, time(NULL));
+	l->oidc.client_secret = l->client_secret;
 	clamp_http(l);
-	{
-		struct http_opts normal = l->oidc.http;
-
-		first_contact(l, &l->oidc.http);
-		r = oidc_load(&l->oidc);
-		if (r == 0 && l->oidc.disc_from_cache && l->oidc.jwks_from_cache)
-			r = oidc_probe(&l->oidc); /* no network yet: is the IdP there? */
-		l->oidc.http = normal;
-	}
+	normal = l->oidc.http;
+	first_contact(l, &l->oidc.http);
+	r = oidc_load(&l->oidc);
+	if (r == 0 && l->oidc.disc_from_cache && l->oidc.jwks_from_cache)
+		r = oidc_probe(&l->oidc); /* no network yet: is the IdP there? */
+	l->oidc.http = normal;
 	if (r != 0) {
 		l->why = err_str(r);
 		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Identity provider unreachable");
 	}
+	return EXIT_ACCEPTED;
+}
 
-	/* this login's secrets */
+/* This login's secrets and the authorization request. */
+static int start_authz(struct login *l)
+{
+	struct authz_request q = { 0 };
+	int r;
+
 	if (pkce_init(&l->pkce) != 0 || rand_token(l->poll_secret, sizeof(l->poll_secret), 32) != 0 ||
 	    (l->mode == CONFIG_WAIT_CODE && make_confirm_code(l->confirm) != 0)) {
 		l->why = "no randomness";
@@ -703,17 +822,35 @@ static int run(struct login *l)
 		l->why = err_str(r);
 		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Internal error");
 	}
+	return EXIT_ACCEPTED;
+}
 
-	/* the relay */
-	relay_http = l->oidc.http;
-	relay_http.max_bytes = RELAY_MAX_BODY;
-	relay_http.ca_file = l->cfg->relay_ca_file; /* NULL: the system store (ca_file is the IdP's) */
-	if (l->cfg->relay_secret_file &&
-	    config_read_secret(l->cfg->relay_secret_file, &secret, err, sizeof(err)) != 0) {
-		l->why = err;
-		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login through the identity provider is not available (configuration error)");
-	}
+/* XD-03: user (the client's choice) and rhost (reverse DNS the client may
+ * control) go through the relay's own display rule; text it would refuse
+ * is sent escaped ("\u{202E}", "\xFF"), not failing the login. */
+static void display_context(struct login *l, char *who, char *rhost, size_t len)
+{
+	text_display_copy(who, len, l->ctx.user[0] ? l->ctx.user : "(the account you sign in with)");
+	text_display_copy(rhost, len, l->ctx.rhost);
+	if ((l->ctx.user[0] && strcmp(who, l->ctx.user) != 0) || strcmp(rhost, l->ctx.rhost) != 0)
+		log_msg(&l->log, LOG_WARNING,
+			"login: user or rhost not shown as is on the relay (invisible, control or "
+			"bidi characters, or too long): user=%s rhost=%s",
+			who, rhost);
+}
+
+/* The registration at the relay; *relay_http is then the polls' options. */
+static int register_login(struct login *l, struct http_opts *relay_http)
+{
+	struct relay_registration reg = { 0 };
+	char host[256] = "", who[REG_CTX_MAX + 1], rhost[REG_CTX_MAX + 1];
+	int r;
+
+	*relay_http = l->oidc.http;
+	relay_http->max_bytes = RELAY_MAX_BODY;
+	relay_http->ca_file = l->cfg->relay_ca_file; /* NULL: the system store (ca_file is the IdP's) */
 	gethostname(host, sizeof(host) - 1);
+	display_context(l, who, rhost, sizeof(who));
 	reg.relay_url = l->cfg->relay_url;
 	reg.state = l->pkce.state;
 	reg.poll_secret = l->poll_secret;
@@ -721,28 +858,15 @@ static int run(struct login *l)
 	reg.authorization_url = l->auth_url;
 	reg.host = host[0] ? host : "localhost";
 	reg.service = l->ctx.service[0] ? l->ctx.service : "login";
-	/* XD-03: user (the client's choice) and rhost (reverse DNS the client may
-	 * control) go through the relay's own display rule; text it would refuse
-	 * is sent escaped ("\u{202E}", "\xFF"), not failing the login */
-	text_display_copy(who, sizeof(who),
-			  l->ctx.user[0] ? l->ctx.user : "(the account you sign in with)");
-	text_display_copy(rhost, sizeof(rhost), l->ctx.rhost);
-	if ((l->ctx.user[0] && strcmp(who, l->ctx.user) != 0) || strcmp(rhost, l->ctx.rhost) != 0)
-		log_msg(&l->log, LOG_WARNING,
-			"login: user or rhost not shown as is on the relay (invisible, control or "
-			"bidi characters, or too long): user=%s rhost=%s",
-			who, rhost);
 	reg.user = who;
 	reg.rhost = rhost;
 	reg.confirm_code = l->mode == CONFIG_WAIT_CODE ? l->confirm : NULL;
-	reg.registration_secret = secret;
-	first_contact(l, &relay_http);
-	r = relay_register(&relay_http, &reg, &l->session);
-	relay_http.connect_timeout_ms = l->oidc.http.connect_timeout_ms; /* polls set their total */
-	if (secret) {
-		OPENSSL_cleanse(secret, strlen(secret));
-		free(secret);
-	}
+	reg.registration_secret = l->relay_secret;
+	first_contact(l, relay_http);
+	r = relay_register(relay_http, &reg, &l->session);
+	relay_http->connect_timeout_ms = l->oidc.http.connect_timeout_ms; /* polls set their total */
+	secret_str_free(l->relay_secret);
+	l->relay_secret = NULL;
 	if (r != 0) {
 		l->why = err_str(r);
 		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login relay unreachable");
@@ -750,67 +874,98 @@ static int run(struct login *l)
 	hash_sid(l->session.id, l->sid); /* the relay's sid= too (XD-13) */
 	log_msg(&l->log, LOG_DEBUG, "login: registered sid=%s, wait mode %d, %ld s", l->sid, l->mode,
 		l->session.expires_in);
+	return EXIT_ACCEPTED;
+}
 
-	/* the person */
-	r = wait_for_signin(l, &relay_http);
-	if (r == ERR_AUTHZ_STATE) {
+/* The person: until the relay has a final answer (outcome() reads it). */
+static int wait_for_code(struct login *l, struct http_opts *relay_http)
+{
+	char line[64];
+	int r = wait_for_signin(l, relay_http);
+
+	switch (r) {
+	case ERR_OK:
+		return EXIT_ACCEPTED;
+	case ERR_FLOW_CODE_TRIES:
 		l->why = "wrong confirmation code 3 times";
 		return refuse(l, IPC_STATUS_MAXTRIES, "Wrong code 3 times: login refused");
-	}
-	if (r == ERR_IPC_TIMEOUT) {
-		char line[64];
+	case ERR_FLOW_DEADLINE:
 		l->why = "timeout";
-		snprintf(line, sizeof(line), "Timed out after %lld s", (ipc_now_ms() - l->start_ms + 500) / 1000);
+		snprintf(line, sizeof(line), "Timed out after %lld s",
+			 (ipc_now_ms() - l->start_ms + 500) / 1000);
 		return refuse(l, IPC_STATUS_AUTH_ERR, line);
-	}
-	if (r == ERR_IPC_CLOSED) {
+	case ERR_IPC_CLOSED:
 		l->why = "conversation ended";
 		return refuse(l, IPC_STATUS_AUTH_ERR, "Login cancelled");
-	}
-	if (r == ERR_RELAY_NOT_FOUND) {
+	case ERR_RELAY_NOT_FOUND:
 		l->why = "relay forgot the login (expired)";
 		return refuse(l, IPC_STATUS_AUTH_ERR, "The login link expired");
-	}
-	if (r != 0) {
+	default:
 		l->why = err_str(r);
 		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login relay unreachable");
 	}
+}
+
+static int run(struct login *l)
+{
+	struct http_opts relay_http;
+	int rc;
+
+	if ((rc = read_policy(l)) != EXIT_ACCEPTED || (rc = read_secrets(l)) != EXIT_ACCEPTED ||
+	    (rc = drop_privileges(l)) != EXIT_ACCEPTED || (rc = limit_rate(l)) != EXIT_ACCEPTED ||
+	    (rc = start_idp(l)) != EXIT_ACCEPTED || (rc = start_authz(l)) != EXIT_ACCEPTED ||
+	    (rc = register_login(l, &relay_http)) != EXIT_ACCEPTED ||
+	    (rc = wait_for_code(l, &relay_http)) != EXIT_ACCEPTED)
+		return rc;
 	return outcome(l);
+}
+
+/* login --fd N (default 3). EXIT_USAGE with a line on stderr otherwise. */
+static int parse_args(int argc, char **argv, struct login *l)
+{
+	const char *fdarg = "3";
+
+	for (int i = 1; i < argc; i++) {
+		if (helper_opt(argv, argc, &i, "--fd", &fdarg) != 1) {
+			fprintf(stderr, "%s: login is run by pam_oauth2_pkce.so (usage: login --fd N)\n", HELPER_NAME);
+			return EXIT_USAGE;
+		}
+	}
+	l->fd = atoi(fdarg);
+	if (l->fd < 3) {
+		fprintf(stderr, "%s: login --fd must be 3 or more\n", HELPER_NAME);
+		return EXIT_USAGE;
+	}
+	return EXIT_ACCEPTED;
+}
+
+/* PAM-12/13: no core dumps with secrets in them; the invoking user (sudo
+ * keeps it as the real uid) cannot signal us; die with the PAM host. Until
+ * drop_privileges, which makes the same promises for helper_user. */
+static int harden_process(struct login *l)
+{
+	struct rlimit nocore = { 0, 0 };
+
+	l->parent = getppid();
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	setrlimit(RLIMIT_CORE, &nocore);
+	if (geteuid() == 0 && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
+		return EXIT_REFUSED;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != l->parent)
+		return EXIT_REFUSED;
+	return EXIT_ACCEPTED;
 }
 
 int cmd_login(int argc, char **argv)
 {
 	struct login l;
-	const char *fdarg = "3";
 	int rc;
 
 	memset(&l, 0, sizeof(l));
 	l.start_ms = ipc_now_ms();
-	for (int i = 1; i < argc; i++) {
-		int o = helper_opt(argv, argc, &i, "--fd", &fdarg);
-		if (o != 1) {
-			fprintf(stderr, "%s: login is run by pam_oauth2_pkce.so (usage: login --fd N)\n", HELPER_NAME);
-			return EXIT_USAGE;
-		}
-	}
-	l.fd = atoi(fdarg);
-	if (l.fd < 3) {
-		fprintf(stderr, "%s: login --fd must be 3 or more\n", HELPER_NAME);
-		return EXIT_USAGE;
-	}
-	/* PAM-12/13: no core dumps with secrets in them; the invoking user (sudo
-	 * keeps it as the real uid) cannot signal us; die with the PAM host */
-	{
-		struct rlimit nocore = { 0, 0 };
-		pid_t parent = getppid();
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-		setrlimit(RLIMIT_CORE, &nocore);
-		if (geteuid() == 0 && (setresgid(0, 0, 0) != 0 || setresuid(0, 0, 0) != 0))
-			return EXIT_REFUSED;
-		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-		if (getppid() != parent)
-			return EXIT_REFUSED;
-	}
+	if ((rc = parse_args(argc, argv, &l)) != EXIT_ACCEPTED || (rc = harden_process(&l)) != EXIT_ACCEPTED)
+		return rc;
 	openlog(HELPER_NAME, LOG_PID, LOG_AUTHPRIV);
 	l.log.sink = syslog_sink;
 	rc = run(&l);

@@ -116,12 +116,14 @@ qr = ascii
 
 [service entersvc]
 wait = enter
+	chmod 1733 "$T/san" # the helper writes its reports as _oauth2-pkce (PAM-23)
 qr = off
 
 [service groupsvc]
 allowed_groups = wheel
 
 [service lowersvc]
+stack_helper_reach "$T" # PAM-23: the helper creates and uses the cache dirs as _oauth2-pkce
 lowercase = yes
 
 [service uialways]
@@ -587,6 +589,70 @@ t0 = time.monotonic()
 urllib.request.urlopen(sys.argv[1], timeout=5).read()
 while not os.path.exists(sys.argv[2]) and time.monotonic() - t0 < 20:
     time.sleep(0.0005)
+echo "== the helper runs unprivileged (PAM-23)"
+# status_of PID KEY: the value of "KEY:" in /proc/PID/status, tabs kept
+status_of() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null; }
+# helper_of_login: the pid of the running login's helper (pamtester's child)
+helper_of_login() {
+	local k
+	for k in $(pgrep -P "$(cat "$LD/pid")" 2>/dev/null); do
+		tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | grep -q 'oauth2-pkce-helper login' && echo "$k"
+	done
+}
+# sock_uids PID PORT: the owner uid of each of PID's TCP sockets connected to
+# 127.0.0.1:PORT, from /proc/net/tcp (inode matched to /proc/PID/fd)
+sock_uids() {
+	local inodes
+	inodes=$(ls -l "/proc/$1/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]/\1/p' | tr '\n' ' ')
+	awk -v port="$(printf '%04X' "$2")" -v inodes=" $inodes" \
+		'NR > 1 { split($3, r, ":"); if (r[2] == port && index(inodes, " " $10 " ")) print $8 }' /proc/net/tcp
+}
+HUID=$(stack_helper_user)
+HGID=$(id -g _oauth2-pkce 2>/dev/null)
+start_login sudo alice
+hp= st_uid= st_gid= st_groups=x st_nnp= st_dump= sk=
+if wait_link; then
+	hp=$(helper_of_login | head -n 1)
+	for ((i = 0; i < 40; i++)); do # the long poll to the relay is open while it waits
+		sk=$(sock_uids "$hp" "$RPORT" | sort -u | tr '\n' ' ')
+		[ -n "$sk" ] && break
+		sleep 0.05
+	done
+	st_uid=$(status_of "$hp" Uid | tr -s '\t ' ' ')
+	st_gid=$(status_of "$hp" Gid | tr -s '\t ' ' ')
+	st_groups=$(status_of "$hp" Groups | tr -d ' \t')
+	st_nnp=$(status_of "$hp" NoNewPrivs)
+	st_cap=$(status_of "$hp" CapEff)$(status_of "$hp" CapPrm)
+	browse alice alice-pw --follow-callback
+fi
+finish_login 20
+expect_granted "PAM-23 a login whose helper runs as _oauth2-pkce is granted"
+if [ -n "$HUID" ] && [ "$st_uid" = "$HUID $HUID $HUID $HUID" ] && [ "$st_gid" = "$HGID $HGID $HGID $HGID" ]; then
+	ok "PAM-23 while the login waits the helper's real/effective/saved/fs uid and gid are _oauth2-pkce's ($HUID/$HGID)"
+else bad "PAM-23 helper pid=${hp:-none} Uid=\"$st_uid\" Gid=\"$st_gid\", want $HUID/$HGID"; fi
+if [ -n "$hp" ] && [ -z "$st_groups" ] && [ "$st_nnp" = 1 ] && [ "$st_cap" = 00000000000000000000000000000000 ]; then
+	ok "PAM-23 no supplementary groups, NoNewPrivs 1, no effective or permitted capability"
+else bad "PAM-23 Groups=\"$st_groups\" NoNewPrivs=\"$st_nnp\" CapEff+CapPrm=\"${st_cap:-}\""; fi
+if [ -n "$HUID" ] && [ "$sk" = "$HUID " ]; then
+	ok "PAM-23 the helper's TCP connection to the relay (the long poll) is owned by uid $HUID (/proc/net/tcp)"
+else bad "PAM-23 socket owners to the relay: \"$sk\", want $HUID"; fi
+bad_files=$(find "$T/cache" ! -user _oauth2-pkce 2>/dev/null)
+n_files=$(find "$T/cache" -type f -user _oauth2-pkce 2>/dev/null | wc -l)
+if [ "$(stat -c '%U %a' "$T/cache" 2>/dev/null)" = "_oauth2-pkce 700" ] && [ -z "$bad_files" ] && [ "$n_files" -ge 2 ]; then
+	ok "PAM-23 cache_dir created 0700 for _oauth2-pkce; the $n_files discovery/JWKS files fetched in it are its own"
+else bad "PAM-23 cache: $(stat -c '%U %a' "$T/cache" 2>&1), files not the account's: ${bad_files:-none}, own: $n_files"; fi
+
+sed '1a helper_user = _oauth2-nosuch' "$T/pam.conf" >"$T/nouser.conf"
+chmod 0600 "$T/nouser.conf"
+svc nouser 20 "$T/nouser.conf"
+start_login nouser alice
+finish_login 20
+expect_refused "PAM-23 helper_user without an account: refused as a configuration error" \
+	"Login through the identity provider is not available (configuration error)"
+if grep -q "Authentication service cannot retrieve authentication info" <<<"$OUTS" && ! grep -q "$RELAY/l/" <<<"$OUTS"; then
+	ok "PAM-23 missing account: PAM_AUTHINFO_UNAVAIL, nothing registered (no link)"
+else bad "PAM-23 missing account: not AUTHINFO_UNAVAIL or a link was shown" "$OUTS"; fi
+
 print("%.1f" % ((time.monotonic() - t0) * 1000))
 PY
 )

@@ -59,3 +59,14 @@ stack_relay_stop() {
 	wait "$RELAY_PID" 2>/dev/null
 	RELAY_PID=
 }
+# PAM-23: a login helper started as root runs as helper_user (_oauth2-pkce)
+# once it has read its config and secrets. stack_helper_reach DIR lets that
+# account reach DIR (mode 0711, no listing), where the helper creates its
+# cache dirs owned by the account; stack_helper_user prints its uid.
+stack_helper_reach() {
+	chmod 0711 "$1"
+}
+stack_helper_user() {
+	id -u "${1:-_oauth2-pkce}" 2>/dev/null
+}
+
