@@ -53,12 +53,6 @@ stack_relay_start() {
 	return 1
 }
 
-stack_relay_stop() {
-	[ -n "${RELAY_PID:-}" ] || return 0
-	kill "$RELAY_PID" 2>/dev/null
-	wait "$RELAY_PID" 2>/dev/null
-	RELAY_PID=
-}
 # PAM-23: a login helper started as root runs as helper_user (_oauth2-pkce)
 # once it has read its config and secrets. stack_helper_reach DIR lets that
 # account reach DIR (mode 0711, no listing), where the helper creates its
@@ -70,3 +64,9 @@ stack_helper_user() {
 	id -u "${1:-_oauth2-pkce}" 2>/dev/null
 }
 
+stack_relay_stop() {
+	[ -n "${RELAY_PID:-}" ] || return 0
+	kill "$RELAY_PID" 2>/dev/null
+	wait "$RELAY_PID" 2>/dev/null
+	RELAY_PID=
+}
