@@ -116,14 +116,12 @@ qr = ascii
 
 [service entersvc]
 wait = enter
-	chmod 1733 "$T/san" # the helper writes its reports as _oauth2-pkce (PAM-23)
 qr = off
 
 [service groupsvc]
 allowed_groups = wheel
 
 [service lowersvc]
-stack_helper_reach "$T" # PAM-23: the helper creates and uses the cache dirs as _oauth2-pkce
 lowercase = yes
 
 [service uialways]
@@ -140,12 +138,14 @@ EOF
 HELPER_RUN=$HELPER
 if nm "$HELPER" 2>/dev/null | grep -q __asan_init; then
 	mkdir -p "$T/san"
+	chmod 1733 "$T/san" # the helper writes its reports as _oauth2-pkce (PAM-23)
 	HELPER_RUN=$T/helper-asan
 	printf '#!/bin/sh\nASAN_OPTIONS=log_path=%s/asan:detect_leaks=1 UBSAN_OPTIONS=log_path=%s/ubsan:print_stacktrace=1 exec %s "$@"\n' \
 		"$T/san" "$T/san" "$HELPER" >"$HELPER_RUN"
 	chmod 0755 "$HELPER_RUN"
 fi
 CLOSED=$(freeport) # nothing listens there
+stack_helper_reach "$T" # PAM-23: the helper creates and uses the cache dirs as _oauth2-pkce
 helper_conf "$T/pam.conf" "$IDP_ISSUER" "$RELAY" "$T/cache"
 helper_conf "$T/relaydown.conf" "$IDP_ISSUER" "http://127.0.0.1:$CLOSED" "$T/cache"
 helper_conf "$T/idpdown.conf" "http://127.0.0.1:$CLOSED" "$RELAY" "$T/cache-idpdown"
@@ -589,6 +589,28 @@ t0 = time.monotonic()
 urllib.request.urlopen(sys.argv[1], timeout=5).read()
 while not os.path.exists(sys.argv[2]) and time.monotonic() - t0 < 20:
     time.sleep(0.0005)
+print("%.1f" % ((time.monotonic() - t0) * 1000))
+PY
+)
+		fi
+		finish_login 20
+		granted || ms=FAILED
+		echo "$ms" >>"$2"
+	}
+	: >"$T/t-always"
+	: >"$T/t-never"
+	for ((i = 0; i < USERINFO_P50; i++)); do
+		cb_to_result uialways "$T/t-always"
+		cb_to_result uinever "$T/t-never"
+	done
+	p50() { grep -v FAILED "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
+	nfail=$(cat "$T/t-always" "$T/t-never" | grep -c FAILED)
+	pa=$(p50 "$T/t-always") pn=$(p50 "$T/t-never")
+	echo "IDT-29 measurement: callback -> PAM result, p50 over $USERINFO_P50 logins each, interleaved:"
+	echo "       userinfo = always: $pa ms   userinfo = never: $pn ms   extra: $(awk -v a="$pa" -v b="$pn" 'BEGIN {printf "%.1f", a - b}') ms"
+	if [ "$nfail" = 0 ]; then ok "IDT-29 measurement: $((2 * USERINFO_P50)) logins granted"; else bad "IDT-29 measurement: $nfail logins not granted"; fi
+fi
+
 echo "== the helper runs unprivileged (PAM-23)"
 # status_of PID KEY: the value of "KEY:" in /proc/PID/status, tabs kept
 status_of() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" 2>/dev/null; }
@@ -652,28 +674,6 @@ expect_refused "PAM-23 helper_user without an account: refused as a configuratio
 if grep -q "Authentication service cannot retrieve authentication info" <<<"$OUTS" && ! grep -q "$RELAY/l/" <<<"$OUTS"; then
 	ok "PAM-23 missing account: PAM_AUTHINFO_UNAVAIL, nothing registered (no link)"
 else bad "PAM-23 missing account: not AUTHINFO_UNAVAIL or a link was shown" "$OUTS"; fi
-
-print("%.1f" % ((time.monotonic() - t0) * 1000))
-PY
-)
-		fi
-		finish_login 20
-		granted || ms=FAILED
-		echo "$ms" >>"$2"
-	}
-	: >"$T/t-always"
-	: >"$T/t-never"
-	for ((i = 0; i < USERINFO_P50; i++)); do
-		cb_to_result uialways "$T/t-always"
-		cb_to_result uinever "$T/t-never"
-	done
-	p50() { grep -v FAILED "$1" | sort -n | awk '{a[NR]=$1} END {print a[int((NR + 1) / 2)]}'; }
-	nfail=$(cat "$T/t-always" "$T/t-never" | grep -c FAILED)
-	pa=$(p50 "$T/t-always") pn=$(p50 "$T/t-never")
-	echo "IDT-29 measurement: callback -> PAM result, p50 over $USERINFO_P50 logins each, interleaved:"
-	echo "       userinfo = always: $pa ms   userinfo = never: $pn ms   extra: $(awk -v a="$pa" -v b="$pn" 'BEGIN {printf "%.1f", a - b}') ms"
-	if [ "$nfail" = 0 ]; then ok "IDT-29 measurement: $((2 * USERINFO_P50)) logins granted"; else bad "IDT-29 measurement: $nfail logins not granted"; fi
-fi
 
 echo "== sanitizers and a clean relay stop"
 kill -TERM "$RELAY_PID"
