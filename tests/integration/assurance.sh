@@ -8,39 +8,25 @@
 # --service on a saved token. ASSURANCE_BENCH=N also times N logins with
 # and N without max_age (interleaved) and prints the p50 of each.
 # Needs root (local account alice, root-owned config).
-# Last line: "N passed, N failed"; exit status non-zero on any failure.
+# Last line: "assurance: N passed, N failed"; exit status non-zero on any failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+SUITE=assurance
+. tests/lib/common.sh
+. tests/lib/accounts.sh
+need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
 MOD=$(realpath "$B/pam_oauth2_pkce.so")
 HELPER=$(realpath "$B/oauth2-pkce-helper")
 RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
 BROWSER=$(realpath tests/idp/browser.mjs)
-for f in "$MOD" "$HELPER" "$RELAYBIN"; do
-	[ -e "$f" ] || { echo "missing $f (make B=$B all)"; echo "assurance: 0 passed, 1 failed"; exit 1; }
-done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "assurance: needs root (local accounts, root-owned config)"; echo "assurance: 0 passed, 1 failed"; exit 1
-fi
+need_root "local accounts, root-owned config"
 . tests/idp/lib.sh
 . tests/lib/stack.sh
-idp_ensure_deps || { echo "assurance: 0 passed, 1 failed"; exit 1; }
+idp_ensure_deps || give_up "test IdP dependencies (tests/idp)"
 
-T=$(mktemp -d)
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 20 | sed 's/^/     /'
-	return 0
-}
-PRELOAD=libpam_wrapper.so
-if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
-	PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so):$PRELOAD"
-fi
+tmpdir
+PRELOAD=$(stack_pam_preload "$MOD")
 
-CREATED_USERS=()
 RELAY_PID=
 LN=0
 LD=
@@ -55,24 +41,18 @@ cleanup() {
 	done
 	stack_relay_stop
 	idp_stop
-	for u in "${CREATED_USERS[@]}"; do userdel "$u" 2>/dev/null || echo "warning: userdel $u failed"; done
-	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+	accounts_remove
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+at_exit cleanup
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-if ! getent passwd alice >/dev/null; then
-	useradd -M -s /usr/sbin/nologin alice || { bad "useradd alice"; exit 1; }
-	CREATED_USERS+=(alice)
-fi
+accounts_ensure -M -s /usr/sbin/nologin -- alice || give_up "useradd alice"
 
 RPORT=$(stack_freeport)
 RELAY=http://127.0.0.1:$RPORT
-idp_start "$T/idp" --redirect-uri "$RELAY/callback" ||
-	{ bad "IdP did not start"; echo "assurance: $pass passed, $fail failed"; exit 1; }
+idp_start "$T/idp" --redirect-uri "$RELAY/callback" || give_up "IdP did not start"
 if ! stack_relay_start "$T" "$RPORT" pkce-rs256 "max_ttl = 120"; then
-	bad "relay did not start" "$(cat "$T/relay.log")"; echo "assurance: $pass passed, $fail failed"; exit 1
+	give_up "relay did not start" "$(cat "$T/relay.log")"
 fi
 
 cat >"$T/pam.conf" <<EOF
@@ -327,5 +307,4 @@ if [ "${ASSURANCE_BENCH:-0}" -gt 0 ]; then
 	else bad "bench: some timed logins failed ($n_age, $n_none of $ASSURANCE_BENCH)"; fi
 fi
 
-echo "assurance: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+finish

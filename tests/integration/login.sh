@@ -5,45 +5,30 @@
 # scripted browser (tests/idp/browser.mjs) and curl as the person's phone.
 # Needs root (real local accounts alice and bob; root-owned 0600 config).
 # B=build-asan runs the ASan build (the runtime goes first in LD_PRELOAD).
-# Last line: "N passed, N failed"; exit status non-zero on any failure.
+# Last line: "login: N passed, N failed"; exit status non-zero on any failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+SUITE=login
+. tests/lib/common.sh
+. tests/lib/accounts.sh
+need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
 MOD=$(realpath "$B/pam_oauth2_pkce.so")
 HELPER=$(realpath "$B/oauth2-pkce-helper")
 RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
 BROWSER=$(realpath tests/idp/browser.mjs)
-for f in "$MOD" "$HELPER" "$RELAYBIN"; do
-	[ -e "$f" ] || { echo "missing $f (make B=$B all)"; echo "login: 0 passed, 1 failed"; exit 1; }
-done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "login: needs root (local accounts, root-owned config)"; echo "login: 0 passed, 1 failed"; exit 1
-fi
+need_root "local accounts, root-owned config"
 . tests/idp/lib.sh
 . tests/lib/stack.sh
-idp_ensure_deps || { echo "login: 0 passed, 1 failed"; exit 1; }
+idp_ensure_deps || give_up "test IdP dependencies (tests/idp)"
 
-T=$(mktemp -d)
+tmpdir
 START_S=$(date +%s)
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 20 | sed 's/^/     /'
-	return 0
-}
 
-# A sanitized module under ASan needs the runtime first in LD_PRELOAD.
-PRELOAD=libpam_wrapper.so
-if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
-	PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so):$PRELOAD"
-fi
+PRELOAD=$(stack_pam_preload "$MOD")
 PT_ASAN=${ASAN_OPTIONS:-detect_leaks=0}             # pamtester (pam_wrapper, libpam leak)
 RELAY_ASAN=${RELAY_ASAN_OPTIONS:-detect_leaks=1}      # the relay, checked after a clean stop
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 
-CREATED_USERS=()
 RELAY_PID=
 LN=0     # logins started
 LD=      # the current login's directory
@@ -59,22 +44,15 @@ cleanup() {
 	if [ -n "$RELAY_PID" ]; then kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; fi
 	idp_stop
 	if [ -n "${IDP2_PID:-}" ]; then kill -TERM "$IDP2_PID" 2>/dev/null; wait "$IDP2_PID" 2>/dev/null; fi
-	for u in "${CREATED_USERS[@]}"; do userdel "$u" 2>/dev/null || echo "warning: userdel $u failed"; done
-	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+	accounts_remove
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+at_exit cleanup
 
 freeport() { stack_freeport; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ---- local accounts ------------------------------------------------------------
-for u in alice bob; do
-	if ! getent passwd "$u" >/dev/null; then
-		useradd -M -s /usr/sbin/nologin "$u" || { bad "useradd $u"; exit 1; }
-		CREATED_USERS+=("$u")
-	fi
-done
+accounts_ensure -M -s /usr/sbin/nologin -- alice bob || give_up "useradd alice bob"
 
 # ---- IdP + relay -----------------------------------------------------------------
 RPORT=$(freeport)
@@ -82,13 +60,13 @@ RELAY=http://127.0.0.1:$RPORT
 # IDT-29: a second IdP with oidc-provider's default conformIdTokenClaims:
 # the ID token carries only sub; profile, email and groups are in UserInfo
 idp_start "$T/idp2" --redirect-uri "$RELAY/callback" --conform-id-token-claims ||
-	{ bad "IdP (conform) did not start"; echo "login: $pass passed, $fail failed"; exit 1; }
+	give_up "IdP (conform) did not start"
 IDP2_ISSUER=$IDP_ISSUER IDP2_PID=$IDP_PID
 unset IDP_PID
-idp_start "$T/idp" --redirect-uri "$RELAY/callback" || { bad "IdP did not start"; echo "login: $pass passed, $fail failed"; exit 1; }
+idp_start "$T/idp" --redirect-uri "$RELAY/callback" || give_up "IdP did not start"
 if ! RELAY_ENV="ASAN_OPTIONS=$RELAY_ASAN" stack_relay_start "$T" "$RPORT" pkce-rs256 "max_ttl = 120" \
 	"allowed_authorization_endpoint = $IDP2_ISSUER/auth"; then
-	bad "relay did not start" "$(cat "$T/relay.log")"; echo "login: $pass passed, $fail failed"; exit 1
+	give_up "relay did not start" "$(cat "$T/relay.log")"
 fi
 
 # ---- helper configs, PAM services ---------------------------------------------------
@@ -691,5 +669,4 @@ if [ "$HELPER_RUN" != "$HELPER" ]; then
 fi
 
 echo "== took $(($(date +%s) - START_S)) s"
-echo "login: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

@@ -18,6 +18,8 @@
 #   tmpdir                     T=$(mktemp -d), removed at exit (KEEP_TMP=1 keeps it)
 #   at_exit COMMAND            run COMMAND at exit, in the order registered,
 #                              before $T is removed
+#   need_files FILE...         give_up "missing FILE (make B=$B all)" unless each exists
+#   need_root WHY              give_up "needs root (WHY)" unless running as root
 #
 # INT, TERM and HUP exit 130 through the same trap. B defaults to build.
 # POSIX sh: tests/run-unit.sh and tests/fuzz/run.sh source it too.
@@ -65,6 +67,16 @@ skip() {
 
 tmpdir() {
 	T=$(mktemp -d) || give_up "mktemp -d"
+}
+
+need_files() {
+	for f in "$@"; do
+		[ -e "$f" ] || give_up "missing $f (make B=$B all)"
+	done
+}
+
+need_root() {
+	[ "$(id -u)" -eq 0 ] || give_up "needs root ($1)"
 }
 
 at_exit() {

@@ -18,6 +18,16 @@
 # open_registration replace the generated secret; with metrics_listen, the
 # free metrics port.
 
+# stack_pam_preload MODULE: LD_PRELOAD for pamtester or login with pam_wrapper;
+# a sanitized module needs the ASan and UBSan runtimes first.
+stack_pam_preload() {
+	if nm -D "$1" 2>/dev/null | grep -q __asan_init; then
+		echo "$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so):libpam_wrapper.so"
+	else
+		echo libpam_wrapper.so
+	fi
+}
+
 # A free TCP port on 127.0.0.1.
 stack_freeport() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
