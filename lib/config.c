@@ -36,8 +36,8 @@
 
 #define DEFAULT_SCOPES "openid profile email"
 #define DEFAULT_CACHE_DIR "/var/cache/pam-oauth2-pkce"
-#define DEFAULT_USERNAME_CLAIM "preferred_username"
 #define DEFAULT_HELPER_USER "_oauth2-pkce"
+#define DEFAULT_USERNAME_CLAIM "preferred_username"
 #define DEFAULT_GROUPS_CLAIM "groups"
 #define DEFAULT_LOGIN_TIMEOUT 100
 
@@ -58,8 +58,8 @@ enum key_kind {
 	K_PROMPT, /* OIDC prompt values */
 	K_USERINFO, /* auto|always|never */
 	K_WORDS,  /* acr_values, required_acr, required_amr: blank-separated words */
-};
 	K_USER,   /* helper_user: a plain local account name */
+};
 
 /* Where a key lives: global keys only before the first section; login-policy
  * keys globally and in any [service NAME] section. */
@@ -96,8 +96,8 @@ static const struct key_def keys[] = {
 	{ "http_timeout", K_LONG, OFF(http_timeout), 1, 60 },
 	{ "first_contact_timeout", K_LONG, OFF(first_contact_timeout), 1, 60 },
 	{ "cache_dir", K_PATH, OFF(cache_dir), 0, 0 },
-	{ "allow_insecure_loopback", K_BOOL, OFF(allow_insecure_loopback), 0, 1 },
 	{ "helper_user", K_USER, OFF(helper_user), 0, 0 },
+	{ "allow_insecure_loopback", K_BOOL, OFF(allow_insecure_loopback), 0, 1 },
 	{ "relay_url", K_URL, OFF(relay_url), 0, 0 },
 	{ "relay_secret_file", K_PATH, OFF(relay_secret_file), 0, 0 },
 	{ "max_logins_per_minute", K_LONG, OFF(max_logins_per_minute), 0, 1000 },
@@ -323,7 +323,6 @@ static int valid_claim(const char *v)
 	return 1;
 }
 
-/* [A-Za-z0-9.-], 1..253, no leading, trailing or double dot. */
 /* A local account name as useradd takes it: [a-z_][a-z0-9_.-]{0,31}. */
 static int valid_user(const char *v)
 {
@@ -338,6 +337,7 @@ static int valid_user(const char *v)
 	return 1;
 }
 
+/* [A-Za-z0-9.-], 1..253, no leading, trailing or double dot. */
 static int valid_domain(const char *v)
 {
 	size_t n = strlen(v);
@@ -572,7 +572,6 @@ static int set_value(void *base, const struct key_def *k, const char *v, struct 
 			return ERR_CONFIG;
 		}
 		return set_string(base, k, v);
-	case K_GROUPS:
 	case K_USER:
 		if (!valid_user(v)) {
 			seterr(ps, line, k->name,
@@ -580,6 +579,7 @@ static int set_value(void *base, const struct key_def *k, const char *v, struct 
 			return ERR_CONFIG;
 		}
 		return set_string(base, k, v);
+	case K_GROUPS:
 		return set_list(base, k, v, ps, line, " \t,", NULL, 0);
 	case K_PROMPT:
 		return set_list(base, k, v, ps, line, " \t", check_prompt, 1);
@@ -720,9 +720,9 @@ static int set_defaults(struct config *c)
 		return ERR_NOMEM;
 	if (!c->cache_dir && !(c->cache_dir = strdup(DEFAULT_CACHE_DIR)))
 		return ERR_NOMEM;
-	if (!c->login.username_claim &&
 	if (!c->helper_user && !(c->helper_user = strdup(DEFAULT_HELPER_USER)))
 		return ERR_NOMEM;
+	if (!c->login.username_claim &&
 	    !(c->login.username_claim = strdup(DEFAULT_USERNAME_CLAIM)))
 		return ERR_NOMEM;
 	if (!c->login.groups_claim && !(c->login.groups_claim = strdup(DEFAULT_GROUPS_CLAIM)))
@@ -887,8 +887,8 @@ void config_free(struct config *c)
 	free(c->ca_file);
 	free(c->relay_ca_file);
 	free(c->cache_dir);
-	free(c->relay_url);
 	free(c->helper_user);
+	free(c->relay_url);
 	free(c->relay_secret_file);
 	login_free(&c->login);
 	for (size_t i = 0; i < c->nsections; i++) {
