@@ -75,7 +75,7 @@ all: $(LIBA) $(HELPER) $(MODULE) $(RELAY)
 RELAY_PKGS := libcjson openssl hiredis
 RELAY_SRCS := $(sort $(wildcard relay/*.c))
 RELAY_OBJS := $(RELAY_SRCS:%.c=$(B)/%.o)
-RELAY_LIB_OBJS := $(addprefix $(B)/lib/,json.o text.o b64url.o rand.o log.o err.o hash.o secret.o url.o)
+RELAY_LIB_OBJS := $(addprefix $(B)/lib/,json.o text.o b64url.o rand.o log.o err.o hash.o secret.o url.o qs.o buf.o file.o)
 RELAY_CFLAGS := $(call pkg,--cflags $(RELAY_PKGS))
 RELAY_LIBS := $(call pkg,--libs $(RELAY_PKGS)) -lpthread
 

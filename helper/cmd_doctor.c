@@ -40,6 +40,7 @@
 #include "claims.h"
 #include "config.h"
 #include "err.h"
+#include "file.h"
 #include "helper.h"
 #include "http.h"
 #include "jwks.h"
@@ -406,7 +407,7 @@ static void pam_read(struct doctor *d, const char *name, struct pam_stack *st, i
 
 	if (depth > PAM_MAX_DEPTH || strchr(name, '/') ||
 	    (size_t)snprintf(path, sizeof(path), "%s/%s", d->pam_dir, name) >= sizeof(path) ||
-	    helper_read_file(path, 65536, &buf, &len) != 0)
+	    file_read(path, 0, 65536, &buf, &len, NULL, 0) != 0)
 		return;
 	for (char *ln = strtok_r(buf, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
 		char type[32] = "", control[128] = "", module[256] = "", *p = ln, *c;

@@ -13,6 +13,7 @@
 #include "assurance.h"
 #include "config.h"
 #include "err.h"
+#include "file.h"
 #include "helper.h"
 #include "json.h"
 #include "jwks.h"
@@ -213,18 +214,16 @@ int cmd_verify_id_token(int argc, char **argv)
 		goto out;
 	}
 	if (jwks_file) {
-		r = helper_read_file(jwks_file, JWKS_MAX_BYTES, &jwks_text, &jwks_len);
+		r = file_read(jwks_file, 0, JWKS_MAX_BYTES, &jwks_text, &jwks_len, err, sizeof(err));
 		if (r != 0) {
-			fprintf(stderr, "%s: %s: %s\n", HELPER_NAME, jwks_file,
-				r == ERR_IO ? strerror(errno) : err_str(r));
+			fprintf(stderr, "%s: %s\n", HELPER_NAME, err);
 			goto out;
 		}
 	}
 	if (at_file) {
-		r = helper_read_file(at_file, ACCESS_TOKEN_MAX, &at, &at_len);
+		r = file_read(at_file, 0, ACCESS_TOKEN_MAX, &at, &at_len, err, sizeof(err));
 		if (r != 0) {
-			fprintf(stderr, "%s: %s: %s\n", HELPER_NAME, at_file,
-				r == ERR_IO ? strerror(errno) : err_str(r));
+			fprintf(stderr, "%s: %s\n", HELPER_NAME, err);
 			goto out;
 		}
 		while (at_len > 0 && (at[at_len - 1] == '\n' || at[at_len - 1] == '\r'))

@@ -40,10 +40,6 @@ int helper_opt(char **argv, int argc, int *i, const char *name, const char **val
 /* Replaces control bytes (< 0x20, 0x7f) with '?' in place; UTF-8 kept. */
 void helper_sanitize(char *s);
 
-/* Reads a whole file of at most max bytes (NUL-terminated, caller frees).
- * ERR_TOO_LARGE past max; ERR_IO with errno kept otherwise. */
-int helper_read_file(const char *path, size_t max, char **out, size_t *outlen);
-
 /* The JWS algorithms a JWK could verify, by its type and curve (and its
  * own "alg" member): a mask of enum jwt_alg (check and doctor). */
 struct jwk;

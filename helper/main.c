@@ -115,45 +115,6 @@ void helper_sanitize(char *s)
 			*s = '?';
 }
 
-int helper_read_file(const char *path, size_t max, char **out, size_t *outlen)
-{
-	char *buf;
-	size_t got = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-	if (fd < 0)
-		return ERR_IO;
-	if (!(buf = malloc(max + 1))) {
-		close(fd);
-		return ERR_NOMEM;
-	}
-	for (;;) {
-		ssize_t n = read(fd, buf + got, max + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int e = errno;
-			free(buf);
-			close(fd);
-			errno = e;
-			return ERR_IO;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > max) {
-			free(buf);
-			close(fd);
-			return ERR_TOO_LARGE;
-		}
-	}
-	close(fd);
-	buf[got] = '\0';
-	*out = buf;
-	*outlen = got;
-	return ERR_OK;
-}
-
 int main(int argc, char **argv)
 {
 	int rc = EXIT_USAGE;

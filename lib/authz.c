@@ -1,4 +1,4 @@
-/* authz.c: authorization request URL and response parsing. */
+/* authz.c: the authorization request URL and the response check. */
 #include "authz.h"
 
 #include <openssl/crypto.h>
@@ -72,113 +72,6 @@ out:
 	return r;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes a form value ('+' is a space); refuses bad escapes and anything
- * outside printable ASCII, or, with sanitize, replaces it with '?'. */
-static int form_decode(const char *s, size_t len, size_t max, int sanitize, char **out)
-{
-	char *d;
-	size_t o = 0;
-
-	if (len > 3 * max)
-		return ERR_AUTHZ_RESPONSE;
-	if (!(d = malloc(len + 1)))
-		return ERR_NOMEM;
-	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '%') {
-			int h, l;
-			if (i + 2 >= len) {
-				free(d);
-				return ERR_AUTHZ_RESPONSE;
-			}
-			h = hexval(s[i + 1]);
-			l = hexval(s[i + 2]);
-			if (h < 0 || l < 0) {
-				free(d);
-				return ERR_AUTHZ_RESPONSE;
-			}
-			c = h * 16 + l;
-			i += 2;
-		} else if (c == '+') {
-			c = ' ';
-		}
-		if ((c < 0x20 || c >= 0x7f) && sanitize)
-			c = '?';
-		if (c < 0x20 || c >= 0x7f) {
-			secret_free(d, o);
-			return ERR_AUTHZ_RESPONSE;
-		}
-		d[o++] = (char)c;
-	}
-	d[o] = '\0';
-	if (o > max) {
-		secret_free(d, o);
-		return ERR_AUTHZ_RESPONSE;
-	}
-	*out = d;
-	return ERR_OK;
-}
-
-int authz_parse_query(const char *query, size_t len, struct authz_response *out)
-{
-	struct authz_response r = { 0 };
-	const char *p = query, *end = query + len;
-	int rc = ERR_OK;
-
-	if (!query || !out)
-		return ERR_INVAL;
-	if (len > AUTHZ_MAX_QUERY)
-		return ERR_AUTHZ_RESPONSE;
-	while (p < end && rc == ERR_OK) {
-		const char *amp = memchr(p, '&', (size_t)(end - p));
-		const char *pe = amp ? amp : end;
-		const char *eq = memchr(p, '=', (size_t)(pe - p));
-		size_t nl = (size_t)((eq ? eq : pe) - p);
-		char **slot = NULL;
-		size_t max = 512;
-		int sanitize = 0;
-
-		if (nl == 4 && !memcmp(p, "code", 4)) {
-			slot = &r.code;
-			max = AUTHZ_MAX_CODE;
-		} else if (nl == 5 && !memcmp(p, "state", 5)) {
-			slot = &r.state;
-		} else if (nl == 3 && !memcmp(p, "iss", 3)) {
-			slot = &r.iss;
-		} else if (nl == 5 && !memcmp(p, "error", 5)) {
-			slot = &r.error;
-		} else if (nl == 17 && !memcmp(p, "error_description", 17)) {
-			slot = &r.error_description;
-			max = 1024;
-			sanitize = 1;
-		}
-		if (slot) {
-			if (*slot || !eq)
-				rc = ERR_AUTHZ_RESPONSE;
-			else
-				rc = form_decode(eq + 1, (size_t)(pe - eq - 1), max, sanitize, slot);
-		}
-		p = amp ? amp + 1 : end;
-	}
-	if (rc != ERR_OK) {
-		authz_response_cleanup(&r);
-		return rc;
-	}
-	*out = r;
-	return ERR_OK;
-}
-
 int authz_check_response(const struct authz_response *r, const char *expected_state,
 			 const char *issuer, int iss_required)
 {
@@ -196,23 +89,4 @@ int authz_check_response(const struct authz_response *r, const char *expected_st
 	if (!r->code || !r->code[0])
 		return ERR_AUTHZ_RESPONSE;
 	return ERR_OK;
-}
-
-void authz_response_cleanup(struct authz_response *r)
-{
-	char **all[5];
-
-	if (!r)
-		return;
-	all[0] = &r->code;
-	all[1] = &r->state;
-	all[2] = &r->iss;
-	all[3] = &r->error;
-	all[4] = &r->error_description;
-	for (int i = 0; i < 5; i++) {
-		if (*all[i]) {
-			secret_str_free(*all[i]);
-			*all[i] = NULL;
-		}
-	}
 }

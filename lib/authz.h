@@ -5,9 +5,6 @@
 
 #include <stddef.h>
 
-#define AUTHZ_MAX_CODE 2048
-#define AUTHZ_MAX_QUERY 8192
-
 struct authz_request {
 	const char *authorization_endpoint;
 	const char *client_id;
@@ -28,19 +25,14 @@ struct authz_request {
  * challenge is not 43 base64url characters. *out malloc'd. */
 int authz_build_url(const struct authz_request *req, char **out);
 
+/* The parameters of an authorization response, already decoded (the relay:
+ * relay/validate.c cbq_parse over lib/qs.c; a test: qs_parse). Not owned. */
 struct authz_response {
-	char *code;
-	char *state;
-	char *iss;
-	char *error;
-	char *error_description; /* sanitized: printable ASCII only */
+	const char *code;
+	const char *state;
+	const char *iss;
+	const char *error;
 };
-
-/* Parses a query string ("code=..&state=..", no leading '?'). Each of code,
- * state, iss, error, error_description at most once (else
- * ERR_AUTHZ_RESPONSE); other parameters ignored; percent-decoding strict;
- * code <= AUTHZ_MAX_CODE printable ASCII; state/iss/error printable ASCII. */
-int authz_parse_query(const char *query, size_t len, struct authz_response *out);
 
 /* Checks a parsed response for this login: error present -> ERR_AUTHZ_ERROR;
  * state must equal expected_state (constant time) -> ERR_AUTHZ_STATE; iss
@@ -48,8 +40,5 @@ int authz_parse_query(const char *query, size_t len, struct authz_response *out)
  * ERR_AUTHZ_ISS; code required -> ERR_AUTHZ_RESPONSE. */
 int authz_check_response(const struct authz_response *r, const char *expected_state,
 			 const char *issuer, int iss_required);
-
-/* Wipes and frees the members. */
-void authz_response_cleanup(struct authz_response *r);
 
 #endif

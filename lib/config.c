@@ -19,10 +19,12 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "file.h"
 #include "http.h"
 #include "json.h"
 #include "jwt.h"
 #include "log.h"
+#include "secret.h"
 
 #define CONFIG_LINE_MAX 4096
 #define CONFIG_VALUE_MAX 2048
@@ -960,100 +962,13 @@ void config_login_for(const struct config *c, const char *service, struct config
 
 /* ---- files -------------------------------------------------------------- */
 
-static void file_err(char *err, size_t errlen, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void file_err(char *err, size_t errlen, const char *path, const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(err, errlen, "%s: %s", path, msg);
-}
-
-/* Opens a root-owned (or our own) regular file without following a symlink,
- * refuses group/world write (and read too when secret), and reads at most
- * max bytes into a malloc'd, NUL-terminated buffer. */
+/* lib/file.c's reader; a file over its cap is a configuration error. */
 static int read_safe(const char *path, int secret, size_t max, char **out, size_t *outlen,
 		     char *err, size_t errlen)
 {
-	struct stat st;
-	char *buf = NULL;
-	size_t got = 0;
-	int fd, r;
-	mode_t bad = secret ? 077 : 022;
+	int r = file_read(path, secret ? FILE_SECRET : 0, max, out, outlen, err, errlen);
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ELOOP) {
-			file_err(err, errlen, path, "is a symbolic link (not allowed)");
-			return ERR_CONFIG_PERM;
-		}
-		file_err(err, errlen, path, "cannot open: %s", strerror(errno));
-		return ERR_IO;
-	}
-	r = ERR_CONFIG_PERM;
-	if (fstat(fd, &st) != 0) {
-		file_err(err, errlen, path, "cannot stat: %s", strerror(errno));
-		r = ERR_IO;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		file_err(err, errlen, path, "not a regular file");
-		goto out;
-	}
-	if (st.st_uid != 0 && st.st_uid != geteuid()) {
-		file_err(err, errlen, path, "owned by uid %lu, must be owned by root",
-			 (unsigned long)st.st_uid);
-		goto out;
-	}
-	if (st.st_mode & bad) {
-		file_err(err, errlen, path, "mode %04o: must not be %s by group or others",
-			 (unsigned)(st.st_mode & 07777), secret ? "accessible" : "writable");
-		goto out;
-	}
-	if ((size_t)st.st_size > max) {
-		file_err(err, errlen, path, "larger than %zu bytes", max);
-		r = ERR_CONFIG;
-		goto out;
-	}
-	r = ERR_NOMEM;
-	if (!(buf = malloc(max + 1)))
-		goto out;
-	for (;;) {
-		ssize_t n = read(fd, buf + got, max + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			file_err(err, errlen, path, "read error: %s", strerror(errno));
-			r = ERR_IO;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-		if (got > max) {
-			file_err(err, errlen, path, "larger than %zu bytes", max);
-			r = ERR_CONFIG;
-			goto out;
-		}
-	}
-	buf[got] = '\0';
-	*out = buf;
-	*outlen = got;
-	buf = NULL;
-	r = ERR_OK;
-out:
-	if (buf) {
-		OPENSSL_cleanse(buf, max + 1);
-		free(buf);
-	}
-	close(fd);
-	return r;
+	return r == ERR_TOO_LARGE ? ERR_CONFIG : r;
 }
 
 int config_read_file(const char *path, size_t max, char **out, size_t *outlen, char *err,
@@ -1103,12 +1018,15 @@ int config_read_secret(const char *path, char **out, char *err, size_t errlen)
 		n--;
 	r = ERR_CONFIG;
 	if (n == 0) {
-		file_err(err, errlen, path, "empty secret");
+		if (err && errlen)
+			snprintf(err, errlen, "%s: empty secret", path);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] == 0x7f) {
-			file_err(err, errlen, path, "secret contains a control character or NUL");
+			if (err && errlen)
+				snprintf(err, errlen, "%s: secret contains a control character or NUL",
+					 path);
 			goto out;
 		}
 	r = ERR_NOMEM;
@@ -1119,7 +1037,6 @@ int config_read_secret(const char *path, char **out, char *err, size_t errlen)
 	*out = s;
 	r = ERR_OK;
 out:
-	OPENSSL_cleanse(buf, len);
-	free(buf);
+	secret_free(buf, len);
 	return r;
 }

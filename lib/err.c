@@ -77,6 +77,7 @@ static const struct err_text texts[] = {
 	{ ERR_AUTHZ_STATE, "state does not match this login" },
 	{ ERR_AUTHZ_ISS, "authorization response iss missing or wrong" },
 	{ ERR_AUTHZ_ERROR, "identity provider returned an error" },
+	{ ERR_QUERY, "malformed query string" },
 	{ ERR_IPC, "malformed frame from the other process" },
 	{ ERR_IPC_TIMEOUT, "deadline passed" },
 	{ ERR_IPC_CLOSED, "the other process closed the channel" },

@@ -92,6 +92,7 @@ enum err_code {
 	ERR_AUTHZ_STATE = -181,    /* state is not the one this login sent */
 	ERR_AUTHZ_ISS = -182,      /* RFC 9207 iss missing or wrong */
 	ERR_AUTHZ_ERROR = -183,    /* the IdP answered error=... */
+	ERR_QUERY = -184,          /* malformed query string or form body (lib/qs.c) */
 
 	/* module <-> helper frames */
 	ERR_IPC = -190,         /* malformed or oversize frame */

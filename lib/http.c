@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "buf.h"
 #include "err.h"
 #include "secret.h"
 #include "url.h"
@@ -19,13 +20,6 @@
 #define HTTP_DEFAULT_TOTAL_MS 10000L
 #define HTTP_DEFAULT_MAX_BYTES (64 * 1024)
 #define HTTP_USER_AGENT "pam-oauth2-pkce"
-
-struct body_buf {
-	char *data;
-	size_t len, cap, max;
-	int too_large;
-	int oom;
-};
 
 /* ---- URL policy ---------------------------------------------------------- */
 
@@ -227,50 +221,26 @@ out:
 
 /* ---- transfer ------------------------------------------------------------ */
 
+/* The body into a capped buffer (lib/buf.c: grows without leaving a copy of
+ * a token behind). Returning less than n aborts the transfer:
+ * CURLE_WRITE_ERROR. */
 static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
-	struct body_buf *b = userdata;
+	struct buf *b = userdata;
 	size_t n = size * nmemb;
 
-	if (n > b->max - b->len) {
-		b->too_large = 1;
-		return 0; /* aborts the transfer: CURLE_WRITE_ERROR */
-	}
-	if (b->len + n + 1 > b->cap) {
-		/* grow by hand: realloc could leave a copy of a token behind */
-		size_t cap = b->cap ? b->cap : 4096;
-		char *nd;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (cap > b->max + 1)
-			cap = b->max + 1;
-		if (!(nd = malloc(cap))) {
-			b->oom = 1;
-			return 0;
-		}
-		if (b->data) {
-			memcpy(nd, b->data, b->len);
-			secret_free(b->data, b->cap);
-		}
-		b->data = nd;
-		b->cap = cap;
-	}
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
+	return buf_add(b, ptr, n) == ERR_OK ? n : 0;
 }
 
-static int map_curl_error(CURLcode cc, const struct body_buf *b)
+static int map_curl_error(CURLcode cc, const struct buf *b)
 {
 	switch (cc) {
 	case CURLE_OK:
 		return ERR_OK;
 	case CURLE_WRITE_ERROR:
-		if (b->too_large)
+		if (b->err == ERR_TOO_LARGE)
 			return ERR_HTTP_TOO_LARGE;
-		return b->oom ? ERR_NOMEM : ERR_HTTP;
+		return b->err == ERR_NOMEM ? ERR_NOMEM : ERR_HTTP;
 	case CURLE_FILESIZE_EXCEEDED:
 		return ERR_HTTP_TOO_LARGE;
 	case CURLE_OUT_OF_MEMORY:
@@ -375,7 +345,8 @@ static int add_header(struct curl_slist **l, const char *h)
 static int request(const struct http_opts *o, const char *url, const char *post_body,
 		   const char *post_type, const char *auth_header, struct http_response *out)
 {
-	struct body_buf b = { 0 };
+	struct buf b;
+	size_t max;
 	struct curl_slist *hdrs = NULL;
 	char errbuf[CURL_ERROR_SIZE] = "", logurl[256];
 	const char *method = post_body ? "POST" : "GET";
@@ -398,7 +369,8 @@ static int request(const struct http_opts *o, const char *url, const char *post_
 	total_ms = o->total_timeout_ms > 0 ? o->total_timeout_ms : HTTP_DEFAULT_TOTAL_MS;
 	if (conn_ms > total_ms)
 		conn_ms = total_ms;
-	b.max = o->max_bytes > 0 ? o->max_bytes : HTTP_DEFAULT_MAX_BYTES;
+	max = o->max_bytes > 0 ? o->max_bytes : HTTP_DEFAULT_MAX_BYTES;
+	buf_init(&b, max + 1 < 4096 ? max + 1 : 4096, max + 1); /* + the NUL */
 
 	if (!(c = curl_easy_init())) {
 		r = ERR_NOMEM;
@@ -433,7 +405,7 @@ static int request(const struct http_opts *o, const char *url, const char *post_
 	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, conn_ms);
 	SETOPT(CURLOPT_TIMEOUT_MS, total_ms);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
-	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)b.max);
+	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
 	SETOPT(CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	SETOPT(CURLOPT_HTTPHEADER, hdrs);
 	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
@@ -474,22 +446,13 @@ static int request(const struct http_opts *o, const char *url, const char *post_
 		ct = NULL;
 	set_content_type(ct, out->content_type, sizeof(out->content_type));
 	out->date = response_date(c);
-	if (!b.data) {
-		if (!(b.data = malloc(1))) {
-			r = ERR_NOMEM;
-			goto out;
-		}
-		b.data[0] = '\0';
-		b.cap = 1;
-	}
-	out->body = b.data;
-	out->len = b.len;
-	b.data = NULL;
+	if ((r = buf_take(&b, &out->body, &out->len)) != 0)
+		goto out;
 	log_msg(o->log, LOG_DEBUG, "http: %s %s: %ld, %zu bytes, %s", method, logurl, status,
 		out->len, out->content_type[0] ? out->content_type : "no content type");
 	r = ERR_OK;
 out:
-	secret_free(b.data, b.cap);
+	buf_cleanup(&b);
 	if (c)
 		curl_easy_cleanup(c);
 	wipe_slist(hdrs);

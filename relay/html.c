@@ -1,42 +1,25 @@
 /* html.c: page rendering with a capped growable buffer. */
 #include "html.h"
 
-#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "err.h"
-#include "secret.h"
 
 #define PAGE_MAX (64 * 1024)
 
-struct buf {
-	char *p;
-	size_t len, cap;
-	int fail;
-};
+/* Pages hold the csrf token and the confirmation code: lib/buf.c grows
+ * without realloc and wipes what it leaves. Errors are sticky in b->err. */
+static void page_init(struct buf *b)
+{
+	buf_init(b, 2048, PAGE_MAX);
+}
 
 static void put(struct buf *b, const char *s, size_t n)
 {
-	if (b->fail)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 2048;
-		char *np;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (cap > PAGE_MAX || !(np = realloc(b->p, cap))) {
-			b->fail = 1;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
+	(void)buf_add(b, s, n);
 }
 
 static void puts_(struct buf *b, const char *s)
@@ -56,7 +39,7 @@ static void putf(struct buf *b, const char *fmt, ...)
 	n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(tmp))
-		b->fail = 1;
+		b->err = b->err ? b->err : ERR_INTERNAL;
 	else
 		put(b, tmp, (size_t)n);
 }
@@ -118,21 +101,15 @@ static void head(struct buf *b, const char *title)
 static int finish(struct buf *b, char **out, size_t *len)
 {
 	puts_(b, "</main></body></html>\n");
-	if (b->fail) {
-		if (b->p)
-			secret_free(b->p, b->cap);
-		return ERR_NOMEM;
-	}
-	*out = b->p;
-	*len = b->len;
-	return ERR_OK;
+	return buf_take(b, out, len) == ERR_OK ? ERR_OK : ERR_NOMEM;
 }
 
 int html_static(enum html_kind k, char **out, size_t *len)
 {
 	const char *title = "Error", *text = "Something went wrong.";
-	struct buf b = { 0 };
+	struct buf b;
 
+	page_init(&b);
 	switch (k) {
 	case HTML_NOT_FOUND:
 		title = "Link not valid";
@@ -214,8 +191,9 @@ static void put_duration(struct buf *b, uint64_t ms, int round_up)
 int html_context_page(const struct store_link *l, const char *action_url, uint64_t now,
 		      char **out, size_t *len)
 {
-	struct buf b = { 0 };
+	struct buf b;
 
+	page_init(&b);
 	head(&b, "Sign-in request");
 	puts_(&b, "<p>Someone asked to sign in to a computer with your account. Continue only "
 		  "if <strong>you</strong> started this sign-in yourself, just now, on this "
@@ -248,8 +226,9 @@ int html_context_page(const struct store_link *l, const char *action_url, uint64
 
 int html_confirm_page(const char *confirm, char **out, size_t *len)
 {
-	struct buf b = { 0 };
+	struct buf b;
 
+	page_init(&b);
 	head(&b, "Signed in");
 	puts_(&b, "<p>Type this confirmation code at the computer you are signing in to:</p>\n"
 		  "<p class=\"code\">");

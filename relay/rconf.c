@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "file.h"
 #include "log.h"
 #include "secret.h"
 #include "url.h"
@@ -641,43 +642,15 @@ static int set_key(struct loader *ld, struct rconf *c, int line, const char *k, 
 static int read_secret(struct loader *ld, const char *key, const char *file, int line, char *buf,
 		       size_t *lenp)
 {
-	struct stat st;
-	ssize_t n;
+	char ferr[512], *raw = NULL;
 	size_t len = 0;
-	int fd;
+	int r;
 
-	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return fail(ld, line, ERR_IO, "%s: cannot open %s: %s", key, file, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(ld, line, ERR_CONFIG_PERM, "%s: %s is not a regular file", key, file);
-	}
-	if (st.st_mode & 077) {
-		close(fd);
-		return fail(ld, line, ERR_CONFIG_PERM,
-			    "%s: %s must not be accessible by group or others (chmod 600)", key,
-			    file);
-	}
-	if (st.st_uid != geteuid() && st.st_uid != 0) {
-		close(fd);
-		return fail(ld, line, ERR_CONFIG_PERM,
-			    "%s: %s must be owned by root or the relay's user", key, file);
-	}
-	while (len < SECRET_FILE_MAX + 1 &&
-	       (n = read(fd, buf + len, SECRET_FILE_MAX + 1 - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			return fail(ld, line, ERR_IO, "%s: cannot read %s: %s", key, file,
-				    strerror(errno));
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len > SECRET_FILE_MAX)
-		return fail(ld, line, ERR_CONFIG, "%s: too large", key);
+	r = file_read(file, FILE_SECRET, SECRET_FILE_MAX, &raw, &len, ferr, sizeof(ferr));
+	if (r != 0)
+		return fail(ld, line, r == ERR_TOO_LARGE ? ERR_CONFIG : r, "%s: %s", key, ferr);
+	memcpy(buf, raw, len + 1);
+	secret_free(raw, SECRET_FILE_MAX + 1);
 	if (len > 0 && buf[len - 1] == '\n')
 		len--;
 	if (len < SECRET_MIN)
@@ -794,48 +767,25 @@ static int parse_text(struct loader *ld, struct rconf *c, char *text)
 	return ERR_OK;
 }
 
+/* The configuration through lib/file.c (no symlink, root or our own, not
+ * group/world writable, FILE_MAX); fail() names the file, so ferr's own
+ * "path: " prefix is skipped. */
 static int read_file(struct loader *ld, char **out)
 {
-	struct stat st;
-	char *buf;
-	size_t len = 0;
-	ssize_t n;
-	int fd;
+	char ferr[512], *buf = NULL;
+	const char *why = ferr;
+	size_t len = 0, pl = strlen(ld->path);
+	int r;
 
-	if ((fd = open(ld->path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return fail(ld, 0, ERR_IO, "cannot open: %s", strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return fail(ld, 0, ERR_CONFIG, "not a regular file");
-	}
-	if (st.st_mode & 002) {
-		close(fd);
-		return fail(ld, 0, ERR_CONFIG_PERM, "world-writable configuration refused");
-	}
-	if (!(buf = malloc(FILE_MAX + 1))) {
-		close(fd);
-		return ERR_NOMEM;
-	}
-	while (len <= FILE_MAX && (n = read(fd, buf + len, FILE_MAX + 1 - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			close(fd);
-			free(buf);
-			return fail(ld, 0, ERR_IO, "read error: %s", strerror(errno));
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len > FILE_MAX) {
-		free(buf);
-		return fail(ld, 0, ERR_CONFIG, "file too large");
+	if ((r = file_read(ld->path, 0, FILE_MAX, &buf, &len, ferr, sizeof(ferr))) != 0) {
+		if (strncmp(ferr, ld->path, pl) == 0 && strncmp(ferr + pl, ": ", 2) == 0)
+			why = ferr + pl + 2;
+		return fail(ld, 0, r == ERR_TOO_LARGE ? ERR_CONFIG : r, "%s", why);
 	}
 	if (memchr(buf, '\0', len)) {
 		free(buf);
 		return fail(ld, 0, ERR_CONFIG, "NUL byte in file");
 	}
-	buf[len] = '\0';
 	*out = buf;
 	return ERR_OK;
 }

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "b64url.h"
+#include "buf.h"
 #include "err.h"
 #include "forwarded.h"
 #include "html.h"
@@ -136,8 +137,8 @@ struct conn {
 	struct worker *wk;
 	enum cstate st;
 	uint32_t events; /* registered with epoll */
-	char *in;
-	size_t in_len, in_cap, scan;
+	struct buf in; /* lib/buf.c: capped at IN_MAX, never realloc'd */
+	size_t scan;
 	char *out;
 	size_t out_len, out_off;
 	int out_secret; /* wipe out before freeing it */
@@ -370,10 +371,7 @@ static void conn_free(struct conn *c)
 		c->a_next->a_prev = c->a_prev;
 	req_reset(c);
 	out_free(c);
-	if (c->in) {
-		OPENSSL_cleanse(c->in, c->in_len);
-		free(c->in);
-	}
+	buf_cleanup(&c->in);
 	free(c);
 }
 
@@ -1227,7 +1225,7 @@ static int respond_framing(struct conn *c, unsigned status)
 	return respond_page(c, status, k);
 }
 
-/* A complete head at c->in: set the request up. 1: read a body; 0: an
+/* A complete head at c->in.p: set the request up. 1: read a body; 0: an
  * answer is queued or the poll is held; -1: close. */
 static int begin_request(struct conn *c)
 {
@@ -1297,25 +1295,7 @@ static int send_continue(struct conn *c)
  * only while no request points into it (C_READ before a head). */
 static int reserve(struct conn *c, size_t need)
 {
-	size_t cap = c->in_cap ? c->in_cap : IN_INIT;
-	char *p;
-
-	if (need <= c->in_cap)
-		return 0;
-	while (cap < need)
-		cap *= 2;
-	if (cap > IN_MAX)
-		cap = IN_MAX;
-	if (cap < need || !(p = malloc(cap)))
-		return -1;
-	if (c->in) {
-		memcpy(p, c->in, c->in_len);
-		OPENSSL_cleanse(c->in, c->in_len);
-		free(c->in);
-	}
-	c->in = p;
-	c->in_cap = cap;
-	return 0;
+	return buf_reserve(&c->in, need) == ERR_OK ? 0 : -1;
 }
 
 /* Reads what is there. 1: got bytes; 0: nothing now; -1: closed, error,
@@ -1324,18 +1304,18 @@ static int fill(struct conn *c)
 {
 	ssize_t n;
 
-	if (c->in_len == c->in_cap) {
+	if (c->in.len == c->in.cap) {
 		/* Full: a head past HTTP1_HEAD_MAX was already answered (431 or
 		 * 414), a body has its room reserved; anything else is a client
 		 * sending what it must not. */
-		if (c->st != C_READ || c->in_cap >= HTTP1_HEAD_MAX + 8)
+		if (c->st != C_READ || c->in.cap >= HTTP1_HEAD_MAX + 8)
 			return -1;
-		if (reserve(c, c->in_cap ? c->in_cap * 2 : IN_INIT) != 0)
+		if (reserve(c, c->in.cap ? c->in.cap * 2 : IN_INIT) != 0)
 			return -1;
 	}
-	n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+	n = recv(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len, 0);
 	if (n > 0) {
-		c->in_len += (size_t)n;
+		c->in.len += (size_t)n;
 		return 1;
 	}
 	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
@@ -1346,9 +1326,9 @@ static int fill(struct conn *c)
 /* Drops the first n input bytes (a finished request). */
 static void consume(struct conn *c, size_t n)
 {
-	OPENSSL_cleanse(c->in, n);
-	memmove(c->in, c->in + n, c->in_len - n);
-	c->in_len -= n;
+	OPENSSL_cleanse(c->in.p, n);
+	memmove(c->in.p, c->in.p + n, c->in.len - n);
+	c->in.len -= n;
 	c->scan = 0;
 }
 
@@ -1402,7 +1382,7 @@ static int after_answer(struct conn *c)
 	c->st = C_READ;
 	timer_arm(c, mono_ms());
 	set_events(c, EPOLLIN | EPOLLRDHUP);
-	return c->in_len != 0;
+	return c->in.len != 0;
 }
 
 /* One request as far as the bytes at hand allow; 1 when another one is
@@ -1416,7 +1396,7 @@ static int process_one(struct conn *c)
 
 	for (;;) {
 		if (c->st == C_READ) {
-			r = http1_parse_head(c->in, c->in_len, &c->scan, &rq->h);
+			r = http1_parse_head(c->in.p, c->in.len, &c->scan, &rq->h);
 			if (r == HTTP1_MORE)
 				return 0;
 			if (r < 0) {
@@ -1431,11 +1411,11 @@ static int process_one(struct conn *c)
 						 : rq->h.has_clen && rq->h.clen <= REG_BODY_MAX
 							 ? (size_t)rq->h.clen
 							 : 0);
-			if (need > c->in_cap) {
+			if (need > c->in.cap) {
 				if (reserve(c, need) != 0)
 					goto close;
 				c->scan = 0;
-				if (http1_parse_head(c->in, c->in_len, &c->scan, &rq->h) <= 0)
+				if (http1_parse_head(c->in.p, c->in.len, &c->scan, &rq->h) <= 0)
 					goto close;
 			}
 			k = begin_request(c);
@@ -1457,15 +1437,15 @@ static int process_one(struct conn *c)
 			if (rq->h.chunked && !(rq->body = malloc(rq->body_max + 1)))
 				goto close;
 			rq->body_owned = rq->h.chunked;
-			if (rq->h.expect_continue && c->in_len == rq->h.head_len &&
+			if (rq->h.expect_continue && c->in.len == rq->h.head_len &&
 			    send_continue(c) != 0)
 				goto close;
 		}
 		if (c->st == C_BODY) {
-			size_t avail = c->in_len - rq->h.head_len;
+			size_t avail = c->in.len - rq->h.head_len;
 			if (rq->h.chunked) {
 				int done = 0;
-				long used = http1_chunked_feed(&rq->ck, c->in + rq->h.head_len,
+				long used = http1_chunked_feed(&rq->ck, c->in.p + rq->h.head_len,
 							       avail, rq->body, &rq->body_len,
 							       rq->body_max, &done);
 				if (used < 0) {
@@ -1474,16 +1454,16 @@ static int process_one(struct conn *c)
 					break;
 				}
 				/* the decoded bytes leave the input; the head stays */
-				memmove(c->in + rq->h.head_len, c->in + rq->h.head_len + used,
+				memmove(c->in.p + rq->h.head_len, c->in.p + rq->h.head_len + used,
 					avail - (size_t)used);
-				c->in_len -= (size_t)used;
+				c->in.len -= (size_t)used;
 				if (!done)
 					return 0;
 				rq->body[rq->body_len] = '\0';
 			} else {
 				if (avail < rq->h.clen)
 					return 0;
-				rq->body = c->in + rq->h.head_len;
+				rq->body = c->in.p + rq->h.head_len;
 				rq->body_len = (size_t)rq->h.clen;
 			}
 			if (dispatch(c) != 0)
@@ -1519,7 +1499,7 @@ static void on_readable(struct conn *c)
 	int r = fill(c);
 
 	if (r < 0) {
-		if (c->st == C_READ && c->in_len == 0)
+		if (c->st == C_READ && c->in.len == 0)
 			conn_free(c); /* an idle keep-alive connection closed: normal */
 		else
 			conn_close(c);
@@ -1629,6 +1609,7 @@ static void on_accept(struct worker *wk, int lfd, int metrics)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c->fd = fd;
 		c->wk = wk;
+		buf_init(&c->in, IN_INIT, IN_MAX);
 		c->st = C_READ;
 		memcpy(c->ip, ip, 16);
 		c->family = fam;
@@ -1665,7 +1646,7 @@ static void expire(struct worker *wk, uint64_t now)
 
 	while (wk->t_head && wk->t_head->deadline <= now) {
 		struct conn *c = wk->t_head;
-		if (c->st == C_READ && c->in_len == 0) {
+		if (c->st == C_READ && c->in.len == 0) {
 			conn_free(c); /* idle keep-alive */
 			continue;
 		}
@@ -1698,7 +1679,7 @@ static void *worker_main(void *arg)
 				stop_at = now + STOP_GRACE_MS;
 				for (c = wk->t_head; c; c = cn) {
 					cn = c->t_next;
-					if (c->st == C_READ && c->in_len == 0)
+					if (c->st == C_READ && c->in.len == 0)
 						conn_free(c); /* idle keep-alive */
 				}
 			}

@@ -13,111 +13,12 @@
 #include "secret.h"
 #include "text.h"
 
-#define QS_NAME_MAX 64
-
-/* ---- query strings ---------------------------------------------------------- */
-
-static int hexval(char c)
+/* A query or form body from the network: ERR_RELAY_REQUEST when malformed. */
+static int request_qs(const char *q, size_t len, struct qs *out)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+	int r = qs_parse(q, len, out);
 
-/* Decodes s[0..len): "+" -> ' ', %XX strict; refuses NUL. */
-static int pct_decode(const char *s, size_t len, char **out, size_t *outlen)
-{
-	char *d;
-	size_t o = 0;
-
-	if (!(d = malloc(len + 1)))
-		return ERR_NOMEM;
-	for (size_t i = 0; i < len; i++) {
-		int c = (unsigned char)s[i];
-		if (c == '%') {
-			int h, l;
-			if (i + 2 >= len)
-				goto bad;
-			if ((h = hexval(s[i + 1])) < 0 || (l = hexval(s[i + 2])) < 0)
-				goto bad;
-			c = h * 16 + l;
-			i += 2;
-		} else if (c == '+') {
-			c = ' ';
-		}
-		if (c == 0)
-			goto bad;
-		d[o++] = (char)c;
-	}
-	d[o] = '\0';
-	*out = d;
-	*outlen = o;
-	return ERR_OK;
-bad:
-	secret_free(d, len + 1);
-	return ERR_RELAY_REQUEST;
-}
-
-int qs_parse(const char *q, size_t len, struct qs *out)
-{
-	size_t i = 0, nlen;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if (len == 0)
-		return ERR_OK;
-	while (i <= len) {
-		const char *seg = q + i, *amp = memchr(seg, '&', len - i), *eq;
-		size_t sl = amp ? (size_t)(amp - seg) : len - i;
-		struct qs_pair *p;
-
-		if (sl == 0 || !(eq = memchr(seg, '=', sl)))
-			return ERR_RELAY_REQUEST;
-		if (out->n >= QS_MAX_PAIRS)
-			return ERR_RELAY_REQUEST;
-		p = &out->p[out->n];
-		if ((r = pct_decode(seg, (size_t)(eq - seg), &p->name, &nlen)) != 0)
-			return r;
-		out->n++; /* owned from here on, so qs_cleanup frees it */
-		if ((r = pct_decode(eq + 1, sl - (size_t)(eq - seg) - 1, &p->value, &p->value_len)) !=
-		    0)
-			return r;
-		if (nlen == 0 || nlen > QS_NAME_MAX)
-			return ERR_RELAY_REQUEST;
-		/* every name and value, used or not, is valid UTF-8 once decoded */
-		if (!json_utf8_valid(p->name, nlen) || !json_utf8_valid(p->value, p->value_len))
-			return ERR_RELAY_REQUEST;
-		for (size_t k = 0; k + 1 < out->n; k++)
-			if (strcmp(out->p[k].name, p->name) == 0)
-				return ERR_RELAY_REQUEST;
-		if (!amp)
-			break;
-		i += sl + 1;
-		if (i == len)
-			return ERR_RELAY_REQUEST; /* trailing '&' */
-	}
-	return ERR_OK;
-}
-
-const struct qs_pair *qs_get(const struct qs *q, const char *name)
-{
-	for (size_t i = 0; i < q->n; i++)
-		if (strcmp(q->p[i].name, name) == 0)
-			return &q->p[i];
-	return NULL;
-}
-
-void qs_cleanup(struct qs *q)
-{
-	for (size_t i = 0; i < q->n; i++) {
-		free(q->p[i].name);
-		secret_free(q->p[i].value, q->p[i].value_len);
-	}
-	memset(q, 0, sizeof(*q));
+	return r == ERR_QUERY ? ERR_RELAY_REQUEST : r;
 }
 
 /* ---- small checks ------------------------------------------------------------- */
@@ -214,7 +115,7 @@ int authurl_check(const char *url, size_t len, const struct rconf *cf, const cha
 		return ERR_RELAY_AUTH_URL;
 	}
 	if ((r = qs_parse(qm + 1, len - base_len - 1, &q)) != 0) {
-		if (r == ERR_RELAY_REQUEST) {
+		if (r == ERR_QUERY) {
 			*why = "authorization_url: malformed or duplicated query parameter";
 			r = ERR_RELAY_AUTH_URL;
 		}
@@ -483,7 +384,7 @@ int cbq_parse(const char *query, size_t len, struct cbq *out)
 	int r;
 
 	memset(&c, 0, sizeof(c));
-	if ((r = qs_parse(query, len, &q)) != 0)
+	if ((r = request_qs(query, len, &q)) != 0)
 		goto out;
 	r = ERR_RELAY_REQUEST;
 	st = qs_get(&q, "state");
@@ -533,7 +434,7 @@ int linkform_parse(const char *body, size_t len, enum link_action *act,
 	struct qs q;
 	int r;
 
-	if ((r = qs_parse(body, len, &q)) != 0)
+	if ((r = request_qs(body, len, &q)) != 0)
 		goto out;
 	r = ERR_RELAY_REQUEST;
 	c = qs_get(&q, "csrf");
@@ -557,7 +458,7 @@ int pollq_parse(const char *q, size_t len, unsigned *wait)
 	int r;
 
 	*wait = 0;
-	if ((r = qs_parse(q, len, &qs)) != 0)
+	if ((r = request_qs(q, len, &qs)) != 0)
 		goto out;
 	r = ERR_RELAY_REQUEST;
 	w = qs_get(&qs, "wait");

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "qs.h"
 #include "rconf.h"
 #include "store.h"
 
@@ -17,29 +18,8 @@
 #define CB_ISS_MAX 1024
 #define CB_ERROR_MAX 256
 #define CB_ERROR_DESC_MAX 1024
-#define QS_MAX_PAIRS 32
 #define POLL_WAIT_MAX 30
 
-/* One decoded query parameter ("+" is a space, %XX strict, no NUL). */
-struct qs_pair {
-	char *name;
-	char *value;
-	size_t value_len;
-};
-
-struct qs {
-	struct qs_pair p[QS_MAX_PAIRS];
-	size_t n;
-};
-
-/* Parses "a=1&b=2" (no leading '?'). Refuses empty segments, a segment
- * without '=', bad escapes, decoded NUL bytes, more than QS_MAX_PAIRS
- * pairs, and any name that occurs twice (compared after decoding).
- * ERR_RELAY_REQUEST or ERR_NOMEM; *out is valid (maybe empty) either way
- * and must be cleaned up. */
-int qs_parse(const char *q, size_t len, struct qs *out);
-const struct qs_pair *qs_get(const struct qs *q, const char *name);
-void qs_cleanup(struct qs *q);
 
 /* A validated registration (POST /v1/sessions). */
 struct reg {

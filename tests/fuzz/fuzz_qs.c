@@ -1,14 +1,17 @@
-/* fuzz_relay_qs.c: the relay's query-string parser (relay/validate.c
- * qs_parse), as every query and form body reaches it. Beyond "no crash":
+/* fuzz_qs.c: the one query-string parser (lib/qs.c qs_parse), as every
+ * relay query and form body and a callback URL's query reach it. Beyond
+ * "no crash":
  * a parsed query has at most QS_MAX_PAIRS pairs, one pair per '&'-segment,
  * no name twice, names 1..64 bytes, no NUL in a name or a value, and
- * qs_get finds each pair; qs_cleanup frees all (ASan leak check). */
+ * qs_get finds each pair; qs_cleanup frees all (ASan leak check); the
+ * parsed view goes through authz_check_response. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "err.h"
-#include "validate.h"
+#include "qs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int r;
 
 	r = qs_parse(in, size, &q);
-	if (r != ERR_OK && r != ERR_RELAY_REQUEST && r != ERR_NOMEM)
+	if (r != ERR_OK && r != ERR_QUERY && r != ERR_NOMEM)
 		abort();
 	if (q.n > QS_MAX_PAIRS)
 		abort();
@@ -40,6 +43,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (strcmp(q.p[k].name, p->name) == 0)
 					abort();
 		}
+		struct authz_response ar = { qs_value(&q, "code"), qs_value(&q, "state"),
+					     qs_value(&q, "iss"), qs_value(&q, "error") };
+		int c = authz_check_response(&ar, "state", "https://idp.example", 1);
+		if (c == ERR_OK && (!ar.code || !ar.code[0] || ar.error || !ar.iss ||
+				    strcmp(ar.state, "state") != 0))
+			abort();
 	}
 	qs_cleanup(&q);
 	if (q.n != 0)

@@ -18,6 +18,7 @@
 #include "log.h"
 #include "oidc.h"
 #include "pkce.h"
+#include "qs.h"
 #include "rand.h"
 
 static int refuse(const char *what, int r, const char *detail)
@@ -55,9 +56,10 @@ int main(int argc, char **argv)
 	struct pkce p;
 	struct authz_request q = { 0 };
 	struct authz_response resp = { 0 };
+	struct qs cq = { 0 };
 	struct token_response *tr = NULL, *tr2 = NULL;
 	struct jwt *t = NULL;
-	char err[512], line[AUTHZ_MAX_QUERY + 1024], *url = NULL, *query;
+	char err[512], line[8192 + 1024], *url = NULL, *query;
 	char other[PKCE_STR_LEN + 1];
 
 	for (int i = 1; i < argc; i++) {
@@ -108,10 +110,14 @@ int main(int argc, char **argv)
 	}
 	line[strcspn(line, "\r\n")] = '\0';
 	query = strchr(line, '?');
-	if (!query || (r = authz_parse_query(query + 1, strlen(query + 1), &resp)) != 0) {
+	if (!query || (r = qs_parse(query + 1, strlen(query + 1), &cq)) != 0) {
 		refuse("callback", query ? r : ERR_AUTHZ_RESPONSE, NULL);
 		goto out;
 	}
+	resp.code = qs_value(&cq, "code");
+	resp.state = qs_value(&cq, "state");
+	resp.iss = qs_value(&cq, "iss");
+	resp.error = qs_value(&cq, "error");
 	if ((r = authz_check_response(&resp, p.state, cfg->issuer, o.disc->iss_parameter_supported)) != 0) {
 		refuse("callback", r, resp.error);
 		goto out;
@@ -147,7 +153,7 @@ out:
 	jwt_free(t);
 	token_response_free(tr);
 	token_response_free(tr2);
-	authz_response_cleanup(&resp);
+	qs_cleanup(&cq);
 	free(url);
 	pkce_cleanup(&p);
 	oidc_cleanup(&o);

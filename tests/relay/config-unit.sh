@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 CC=${CC:-cc}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-src=(tests/relay/config_unit.c relay/rconf.c lib/log.c lib/err.c lib/secret.c lib/url.c)
+src=(tests/relay/config_unit.c relay/rconf.c lib/log.c lib/err.c lib/secret.c lib/url.c lib/file.c)
 flags=(-std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes
 	-Wmissing-prototypes -Wno-missing-field-initializers -Werror -Ilib -Irelay -Itests/unit)
 san=(-fsanitize=address,undefined -fno-sanitize-recover=all)

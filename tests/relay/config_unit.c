@@ -173,10 +173,10 @@ static void secrets(void)
 	T_OK(err_has("must not be accessible by group or others"));
 	snprintf(extra, sizeof(extra), "registration_secret_file = %s/missing\n", dir);
 	T_EQ(load(extra, &c), ERR_IO);
-	T_OK(err_has(":4: registration_secret_file: cannot open"));
+	T_OK(err_has(":4: registration_secret_file: ") && err_has("/missing: cannot open"));
 	snprintf(extra, sizeof(extra), "registration_secret_file = %s\n", dir);
 	T_EQ(load(extra, &c), ERR_CONFIG_PERM);
-	T_OK(err_has("is not a regular file"));
+	T_OK(err_has("not a regular file"));
 }
 
 static void threads_metrics(void)
