@@ -1,6 +1,6 @@
 /* test_file.c: the defensive reader (lib/file.c) behind the configuration,
- * map_file, secrets and admin-command files: each refusal, and that errors
- * name the file. */
+ * map_file, secrets and admin-command files (PAM-15): each refusal, and that
+ * errors name the file. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
