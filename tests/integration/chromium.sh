@@ -12,29 +12,18 @@
 # Needs root (creates the local account alice if missing and removes it
 # afterwards; root-owned 0600 config). Without Chromium or playwright-core:
 # skipped when not root; as root (CI) both are installed first.
-# Last line: "N passed, N failed"; exit status non-zero on any failure.
+# Last line: "chromium: N passed, N failed"; exit status non-zero on any failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+SUITE=chromium
+. tests/lib/common.sh
+. tests/lib/accounts.sh
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 export CHROMIUM
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 20 | sed 's/^/     /'
-	return 0
-}
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
 
 have_browser() { [ -x "$CHROMIUM" ] && [ -f tests/idp/node_modules/playwright-core/package.json ]; }
 if ! have_browser; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "chromium: skipped (chromium not installed)"
-		echo "0 passed, 0 failed"
-		exit 0
-	fi
+	[ "$(id -u)" -eq 0 ] || skip "chromium not installed"
 	if [ ! -x "$CHROMIUM" ]; then
 		echo "chromium: installing the Debian package chromium"
 		{ DEBIAN_FRONTEND=noninteractive apt-get install -y chromium ||
@@ -44,25 +33,21 @@ if ! have_browser; then
 		echo "chromium: npm ci --prefix tests/idp (playwright-core)"
 		npm ci --prefix tests/idp --no-audit --no-fund --loglevel=error >/dev/null
 	fi
-	have_browser || { bad "chromium or playwright-core could not be installed ($CHROMIUM)"; finish; }
+	have_browser || give_up "chromium or playwright-core could not be installed ($CHROMIUM)"
 fi
 
-MOD=$(realpath "$B/pam_oauth2_pkce.so" 2>/dev/null)
-HELPER=$(realpath "$B/oauth2-pkce-helper" 2>/dev/null)
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay" 2>/dev/null)
-for f in "$MOD" "$HELPER" "$RELAYBIN"; do
-	{ [ -n "$f" ] && [ -e "$f" ]; } || { bad "missing build outputs in $B (make B=$B all)"; finish; }
-done
-if [ "$(id -u)" -ne 0 ]; then
-	bad "needs root (local account alice, root-owned config)"; finish
-fi
+need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
+MOD=$(realpath "$B/pam_oauth2_pkce.so")
+HELPER=$(realpath "$B/oauth2-pkce-helper")
+RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
+need_root "local account alice, root-owned config"
 . tests/idp/lib.sh
 . tests/lib/stack.sh
-idp_ensure_deps || { bad "idp: node modules"; finish; }
+idp_ensure_deps || give_up "idp: node modules"
 
-T=$(mktemp -d)
+tmpdir
 chmod 0755 "$T"
-RELAY_PID='' PAM_PID='' BR_PID='' created=''
+RELAY_PID='' PAM_PID='' BR_PID=''
 cleanup() {
 	exec 9>&- 2>/dev/null
 	local k
@@ -74,11 +59,9 @@ cleanup() {
 	fi
 	if [ -n "$RELAY_PID" ]; then kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; fi
 	idp_stop
-	if [ -n "$created" ]; then userdel alice 2>/dev/null || echo "warning: userdel alice failed"; fi
-	rm -rf "$T"
+	accounts_remove
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+at_exit cleanup
 
 echo "== chromium $("$CHROMIUM" --version 2>/dev/null | grep -o '[0-9][0-9.]*' | head -n 1)," \
 	"playwright-core $(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' tests/idp/node_modules/playwright-core/package.json | head -n 1)"
@@ -86,17 +69,11 @@ echo "== chromium $("$CHROMIUM" --version 2>/dev/null | grep -o '[0-9][0-9.]*' |
 # ---- IdP + relay (as tests/demo.sh) ------------------------------------------------
 port=$(stack_freeport)
 RELAY=http://127.0.0.1:$port
-idp_start "$T/idp" --redirect-uri "$RELAY/callback" || { bad "IdP did not start"; finish; }
-stack_relay_start "$T" "$port" pkce-es256 || { bad "relay did not start"; finish; }
+idp_start "$T/idp" --redirect-uri "$RELAY/callback" || give_up "IdP did not start"
+stack_relay_start "$T" "$port" pkce-es256 || give_up "relay did not start"
 
 # ---- local account, module configuration ----------------------------------------------
-if ! id alice >/dev/null 2>&1; then
-	if useradd -M -s /usr/sbin/nologin alice 2>/dev/null; then
-		created=1
-	elif ! id alice >/dev/null 2>&1; then # (another test may have made it meanwhile)
-		bad "useradd alice"; finish
-	fi
-fi
+accounts_ensure -M -s /usr/sbin/nologin -- alice || give_up "useradd alice"
 cat >"$T/pam_oauth2_pkce.conf" <<CONF
 issuer = $IDP_ISSUER
 client_id = pkce-es256

@@ -9,58 +9,35 @@
 # The helper logs to syslog and these machines have no /dev/log: pamtester
 # (and so the helper) runs in a private mount namespace whose /dev is an
 # overlay with /dev/log bound to a datagram socket this script reads.
-# Needs root. Last line: "N passed, N failed"; exit status non-zero on failure.
+# Needs root. Last line: "rotation: N passed, N failed"; exit status non-zero on failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+SUITE=rotation
+. tests/lib/common.sh
+. tests/lib/accounts.sh
+need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
 MOD=$(realpath "$B/pam_oauth2_pkce.so")
 HELPER=$(realpath "$B/oauth2-pkce-helper")
 RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
 BROWSER=$(realpath tests/idp/browser.mjs)
-NAME=rotation
-for f in "$MOD" "$HELPER" "$RELAYBIN"; do
-	[ -e "$f" ] || { echo "missing $f (make B=$B all)"; echo "$NAME: 0 passed, 1 failed"; exit 1; }
-done
-if [ "$(id -u)" -ne 0 ]; then
-	echo "$NAME: needs root (local account, root-owned config, mount namespace)"
-	echo "$NAME: 0 passed, 1 failed"; exit 1
-fi
+need_root "local account, root-owned config, mount namespace"
 . tests/idp/lib.sh
 . tests/lib/stack.sh
-idp_ensure_deps || { echo "$NAME: 0 passed, 1 failed"; exit 1; }
+idp_ensure_deps || give_up "test IdP dependencies (tests/idp)"
 
-T=$(mktemp -d)
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 20 | sed 's/^/     /'
-	return 0
-}
-finish() { echo "$NAME: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
-
-PRELOAD=libpam_wrapper.so
-if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
-	PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so):$PRELOAD"
-fi
-CREATED_USERS=()
+tmpdir
+PRELOAD=$(stack_pam_preload "$MOD")
 RELAY_PID= LOG_PID= PT_PID=
 cleanup() {
 	[ -n "$PT_PID" ] && kill -KILL "$PT_PID" 2>/dev/null
 	stack_relay_stop
 	idp_stop
 	[ -n "$LOG_PID" ] && kill "$LOG_PID" 2>/dev/null && wait "$LOG_PID" 2>/dev/null
-	for u in "${CREATED_USERS[@]}"; do userdel "$u" 2>/dev/null || echo "warning: userdel $u failed"; done
-	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+	accounts_remove
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+at_exit cleanup
 
-if ! getent passwd alice >/dev/null; then
-	useradd -M -s /usr/sbin/nologin alice || { bad "useradd alice"; finish; }
-	CREATED_USERS+=(alice)
-fi
+accounts_ensure -M -s /usr/sbin/nologin -- alice || give_up "useradd alice"
 
 # ---- syslog listener (the helper's audit lines) ---------------------------------
 SYSLOG=$T/syslog
@@ -73,14 +50,14 @@ while True:
 ' "$T/log.sock" >"$SYSLOG" &
 LOG_PID=$!
 for _ in $(seq 50); do [ -S "$T/log.sock" ] && break; sleep 0.1; done
-[ -S "$T/log.sock" ] || { bad "syslog listener did not start"; finish; }
+[ -S "$T/log.sock" ] || give_up "syslog listener did not start"
 mkdir -p "$T/ovl/up" "$T/ovl/work"
 
 # ---- IdP + relay -------------------------------------------------------------------
 RPORT=$(stack_freeport)
 RELAY=http://127.0.0.1:$RPORT
-idp_start "$T/idp" --redirect-uri "$RELAY/callback" || { bad "IdP did not start"; finish; }
-stack_relay_start "$T" "$RPORT" pkce-rs256 "max_ttl = 120" || { bad "relay did not start"; finish; }
+idp_start "$T/idp" --redirect-uri "$RELAY/callback" || give_up "IdP did not start"
+stack_relay_start "$T" "$RPORT" pkce-rs256 "max_ttl = 120" || give_up "relay did not start"
 
 # CONF FILE CACHE_DIR: root-owned 0600
 helper_conf() {
