@@ -49,6 +49,7 @@
 #include "http1.h"
 #include "logline.h"
 #include "rand.h"
+#include "secret.h"
 #include "store.h"
 #include "validate.h"
 
@@ -331,10 +332,8 @@ static void req_reset(struct conn *c)
 
 	if (rq->client_counted)
 		ip_release(c->wk->srv, rq->client_ip);
-	if (rq->body_owned && rq->body) {
-		OPENSSL_cleanse(rq->body, rq->body_len);
-		free(rq->body);
-	}
+	if (rq->body_owned)
+		secret_free(rq->body, rq->body_len);
 	OPENSSL_cleanse(rq, sizeof(*rq));
 }
 
@@ -528,8 +527,7 @@ static int respond_owned(struct conn *c, unsigned status, const char *ctype, cha
 {
 	int r = respond(c, status, ctype, body, len, 1, hname, hvalue);
 
-	OPENSSL_cleanse(body, len);
-	free(body);
+	secret_free(body, len);
 	return r;
 }
 
