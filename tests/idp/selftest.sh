@@ -4,16 +4,17 @@
 # browser (browser.mjs) and lib.sh. Needs node, npm (first run), curl, openssl.
 #
 #   bash tests/idp/selftest.sh        (KEEP_TMP=1 keeps the temp dir)
+# Last line: "idp: N passed, N failed".
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../.."
+SUITE=idp
+. tests/lib/common.sh
 # shellcheck source=lib.sh
 . "$here/lib.sh"
 
-passed=0
-failed=0
-ok() { passed=$((passed + 1)); echo "ok   - $*"; }
-nok() { failed=$((failed + 1)); echo "FAIL - $*"; }
+nok() { bad "$*"; }
 # check NAME COMMAND...: run COMMAND, count the result.
 check() {
     local name=$1
@@ -21,19 +22,14 @@ check() {
     if "$@"; then ok "$name"; else nok "$name"; fi
 }
 
-tmp=$(mktemp -d)
+tmpdir
+tmp=$T
 relay_pid=
 cleanup() {
     idp_stop
     if [ -n "$relay_pid" ]; then kill "$relay_pid" 2>/dev/null || true; fi
-    if [ -n "${KEEP_TMP:-}" ]; then
-        echo "kept $tmp"
-    else
-        rm -rf "$tmp"
-    fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+at_exit cleanup
 
 idp_ensure_deps
 
@@ -127,7 +123,7 @@ contains() { case " $1 " in *" $2 "*) return 0 ;; esac; echo "     [$1] lacks [$
 
 # ---------------------------------------------------------------- start
 
-if idp_start "$tmp/idp"; then ok "idp starts ($IDP_ISSUER)"; else nok "idp starts"; exit 1; fi
+if idp_start "$tmp/idp"; then ok "idp starts ($IDP_ISSUER)"; else give_up "idp starts"; fi
 check "issuer is http://127.0.0.1:PORT" eq "$IDP_ISSUER" "http://127.0.0.1:$IDP_PORT"
 
 disc=$("${CURL[@]}" "$IDP_ISSUER/.well-known/openid-configuration" || true)
@@ -402,5 +398,4 @@ else
     nok "https idp (issuer-host localhost) starts"
 fi
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+finish

@@ -86,6 +86,7 @@ $1"
 
 common_exit() {
 	trap - EXIT INT TERM HUP
+	set +e # every step runs, also in a `set -e` suite
 	eval "$COMMON_AT_EXIT"
 	if [ -n "$T" ] && [ -d "$T" ]; then
 		if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
