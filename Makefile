@@ -330,4 +330,4 @@ format-check:
 	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format: $(words $(FORMAT_SRCS)) files clean"
 
 # the compiler's header lists (-MMD); missing on a clean tree, then everything builds anyway
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
