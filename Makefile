@@ -179,6 +179,7 @@ CHECK_SUITES = 'tests/run-unit.sh $(UNIT_BINS)' \
 	tests/idp/selftest.sh \
 	tests/integration/run.sh tests/integration/doctor.sh tests/integration/login.sh \
 	tests/integration/assurance.sh tests/integration/rotation.sh tests/integration/chromium.sh \
+	tests/integration/llng.sh \
 	tests/e2e/sshd.sh tests/e2e/sudo.sh tests/e2e/console.sh tests/e2e/fallback.sh \
 	'FUZZ_SECONDS=5 tests/fuzz/run.sh $(if $(HAVE_FUZZ_CC),$(FUZZ_BINS))'
 

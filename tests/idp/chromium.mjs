@@ -3,6 +3,7 @@
 //
 //   node tests/idp/chromium.mjs --url LINK --user USER --password PW
 //        [--deny-context] [--account NAME] [--service NAME]
+//        [--idp test|lemonldap] [--stop-at-callback]
 //        [--screenshot FILE] [--timeout SECONDS] [--executable PATH]
 //
 // Opens the relay's link (/l/<id>), checks the context page shows the account
@@ -12,6 +13,14 @@
 //     password, "Sign in"), clicks "Allow" on the consent page and waits for
 //     the relay's callback page ("Signed in", or "Signed in" + the
 //     confirmation code in code mode);
+//   * with --idp lemonldap the IdP is a LemonLDAP::NG portal
+//     (tests/llng/lib.sh): its login form (#userfield, #passwordfield,
+//     "Connect"), then its consent page ("Accept") if it shows one (LLNG
+//     remembers a consent per user and client); the first line printed is
+//     then "consent: shown" or "consent: remembered";
+//   * with --stop-at-callback the browser does not load the relay's
+//     callback: the URL it was sent to is printed (one line) instead, for
+//     a caller that delivers it itself (timing from the callback on);
 //   * with --deny-context, clicks "This wasn't me" and waits for the relay's
 //     "Login refused" page.
 // Prints the final page's text (innerText) on stdout and exits 0.
@@ -29,7 +38,8 @@ import * as path from 'node:path';
 function usage(msg) {
   if (msg) process.stderr.write(`chromium.mjs: ${msg}\n`);
   process.stderr.write('usage: node chromium.mjs --url LINK --user USER --password PW [--deny-context] '
-    + '[--account NAME] [--service NAME] [--screenshot FILE] [--timeout SECONDS] [--executable PATH]\n');
+    + '[--account NAME] [--service NAME] [--idp test|lemonldap] [--stop-at-callback] [--screenshot FILE] '
+    + '[--timeout SECONDS] [--executable PATH]\n');
   process.exit(2);
 }
 
@@ -43,6 +53,8 @@ const opts = {
   screenshot: undefined,
   timeout: 20,
   executable: process.env.CHROMIUM || '/usr/bin/chromium',
+  idp: 'test',
+  stopAtCallback: false,
 };
 {
   const argv = process.argv.slice(2);
@@ -63,6 +75,8 @@ const opts = {
       case '--screenshot': opts.screenshot = val(); break;
       case '--timeout': opts.timeout = Number(val()); break;
       case '--executable': opts.executable = val(); break;
+      case '--idp': opts.idp = val(); break;
+      case '--stop-at-callback': opts.stopAtCallback = true; break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument ${a}`);
     }
@@ -72,6 +86,7 @@ const opts = {
     usage('--user and --password are required (unless --deny-context)');
   }
   if (!(opts.timeout > 0)) usage('--timeout must be a positive number');
+  if (opts.idp !== 'test' && opts.idp !== 'lemonldap') usage('--idp must be test or lemonldap');
   opts.account ??= opts.user;
 }
 
@@ -111,6 +126,8 @@ let context;
 let page;
 const consoleErrors = [];
 let lastDoc; // the last main-frame document response: {url, status}
+let consent; // --idp lemonldap: 'shown' or 'remembered'
+let callbackUrl; // --stop-at-callback: where the IdP sent the browser
 
 // What the browser is on now: URL, title, and for the IdP's pages their kind
 // (<meta name="idp-page" content="login|consent|error">, else null).
@@ -163,6 +180,21 @@ async function main() {
     }
   });
 
+  if (opts.stopAtCallback) {
+    // page.route() does not see the targets of redirects (the IdP answers
+    // the last form post with a redirect to the callback): intercept in
+    // Chromium itself (CDP Fetch, request stage) and answer with a stub.
+    const cdp = await context.newCDPSession(page);
+    cdp.on('Fetch.requestPaused', (e) => {
+      callbackUrl ??= e.request.url;
+      cdp.send('Fetch.fulfillRequest', { requestId: e.requestId, responseCode: 200,
+        responseHeaders: [{ name: 'Content-Type', value: 'text/html; charset=utf-8' }],
+        body: Buffer.from('<!doctype html><title>Stopped at the callback</title>').toString('base64') })
+        .catch(() => {});
+    });
+    await cdp.send('Fetch.enable', { patterns: [{ urlPattern: `${relay.origin}/callback*`, requestStage: 'Request' }] });
+  }
+
   // 1. The relay's context page.
   const resp = await page.goto(opts.url, { waitUntil: 'load' });
   if (!resp || resp.status() !== 200) fail(`context page: HTTP ${resp ? resp.status() : '?'} (${await page.title()})`);
@@ -186,8 +218,27 @@ async function main() {
 
   // 2. Continue → the IdP's login page.
   w = await step('"Continue to sign in"', () => page.getByRole('button', { name: 'Continue to sign in' }).click());
-  if (w.idp !== 'login') fail(`after "Continue to sign in": expected the IdP's login page, got ${describe(w)}`);
   if (w.url.origin === relay.origin) fail(`after "Continue to sign in": still on the relay (${describe(w)})`);
+  if (opts.idp === 'lemonldap') {
+    w = await lemonldapSignIn(w);
+  } else {
+    w = await testIdpSignIn(w);
+  }
+
+  // 5. The relay's callback page.
+  if (opts.stopAtCallback) {
+    if (!callbackUrl) fail(`expected a redirect to the relay's /callback, got ${describe(w)}`);
+    return;
+  }
+  if (w.url.origin !== relay.origin || w.url.pathname !== '/callback') fail(`expected the relay's /callback, got ${describe(w)}`);
+  if (lastDoc && lastDoc.status !== 200) fail(`callback page: ${describe(w)}`);
+  if (w.title !== 'Signed in') fail(`callback page: ${describe(w)}`);
+}
+
+// Steps 3 and 4 at the bundled test IdP (tests/idp/server.mjs): its pages
+// name themselves in <meta name="idp-page">.
+async function testIdpSignIn(w) {
+  if (w.idp !== 'login') fail(`after "Continue to sign in": expected the IdP's login page, got ${describe(w)}`);
   const idpOrigin = w.url.origin;
 
   // 3. Sign in.
@@ -207,18 +258,49 @@ async function main() {
     const msg = await page.locator('body').innerText().catch(() => '');
     fail(`IdP page instead of the relay's callback: ${describe(w)}: ${oneLine(msg)}`);
   }
+  return w;
+}
 
-  // 5. The relay's callback page.
-  if (w.url.origin !== relay.origin || w.url.pathname !== '/callback') fail(`expected the relay's /callback, got ${describe(w)}`);
-  if (lastDoc && lastDoc.status !== 200) fail(`callback page: ${describe(w)}`);
-  if (w.title !== 'Signed in') fail(`callback page: ${describe(w)}`);
+// Steps 3 and 4 at a LemonLDAP::NG portal (2.16, bootstrap skin): the login
+// form #lform (user, password, hidden token/url/skin/timezone) posts back to
+// the authorization URL; the consent page is form.confirm with "Accept"
+// (button.positive) and "Refuse"; an error is shown in .alert-danger /
+// .message-negative on the page it happened on.
+async function lemonldapSignIn(w) {
+  const idpOrigin = w.url.origin;
+  const portalError = async () => oneLine(await page.locator('.alert-danger, .message-negative, #errormsg')
+    .first().innerText({ timeout: 1000 }).catch(() => ''));
+  if (await page.locator('form#lform #userfield').count() !== 1) {
+    fail(`after "Continue to sign in": expected the LemonLDAP::NG login form, got ${describe(w)}: ${await portalError()}`);
+  }
+  await page.locator('#userfield').fill(opts.user);
+  await page.locator('#passwordfield').fill(opts.password);
+  w = await step('"Connect"', () => page.locator('form#lform button[type=submit]').click());
+  if (w.url.origin === idpOrigin && await page.locator('form#lform #userfield').count() > 0) {
+    fail(`login rejected: ${(await portalError()) || 'the login form again'}`);
+  }
+  consent = 'remembered';
+  if (w.url.origin === idpOrigin && await page.locator('form.confirm button.positive').count() === 1) {
+    consent = 'shown';
+    w = await step('"Accept"', () => page.locator('form.confirm button.positive').click());
+  }
+  if (w.url.origin === idpOrigin) {
+    const msg = (await portalError()) || await page.locator('body').innerText().catch(() => '');
+    fail(`LemonLDAP::NG page instead of the relay's callback: ${describe(w)}: ${oneLine(msg)}`);
+  }
+  return w;
 }
 
 let rc = 0;
 try {
   await main();
-  const text = await page.locator('body').innerText();
-  process.stdout.write(`${text.replace(/\s+$/, '')}\n`);
+  if (consent) process.stdout.write(`consent: ${consent}\n`);
+  if (opts.stopAtCallback) {
+    process.stdout.write(`${callbackUrl}\n`);
+  } else {
+    const text = await page.locator('body').innerText();
+    process.stdout.write(`${text.replace(/\s+$/, '')}\n`);
+  }
 } catch (err) {
   rc = 1;
   const msg = err instanceof Failure ? err.message : `${err.name}: ${err.message}`;

@@ -1,0 +1,262 @@
+#!/bin/bash
+# Whole logins against a second, independent OpenID Provider: LemonLDAP::NG
+# (Debian lemonldap-ng 2.16), configured by this test (tests/llng/lib.sh: a
+# private configuration, portal under nginx + FastCGI on a free loopback
+# port), driven by headless Chromium (tests/idp/chromium.mjs --idp
+# lemonldap) through its real login form and consent page, with the real
+# relay, pam_oauth2_pkce.so under pamtester (pam_wrapper, no /etc/pam.d
+# changes) and oauth2-pkce-helper.
+#   1. oauth2-pkce-helper check against it (discovery, JWKS, algorithms).
+#   2. wait = poll: dwho signs in (consent page shown): granted.
+#   3. wait = code: the code from the callback page typed in: granted
+#      (consent remembered by LLNG).
+#   4. PAM_USER rtyler, dwho signs in: refused (PAM-16).
+#   5. PKCE enforced by the IdP: the code taken at the callback and sent to
+#      the token endpoint without code_verifier is refused by LLNG (400
+#      invalid_grant); the callback delivered afterwards: refused (LLNG
+#      burns a code at its first use, so the helper's exchange fails).
+# Needs root (local accounts dwho and rtyler, created if missing and removed
+# afterwards; root-owned 0600 config; the portal runs as www-data). Not root
+# and LemonLDAP::NG, nginx or Chromium missing: skipped; as root they are
+# installed first. Last line: "llng: N passed, N failed"; exit non-zero on
+# failure.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+SUITE=llng
+. tests/lib/common.sh
+CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
+export CHROMIUM
+
+. tests/llng/lib.sh
+have_all() {
+	[ -x "$CHROMIUM" ] && [ -f tests/idp/node_modules/playwright-core/package.json ] && llng_available 2>/dev/null
+}
+if ! have_all; then
+	[ "$(id -u)" -eq 0 ] || skip "not root, and LemonLDAP::NG, nginx or Chromium not installed"
+	echo "llng: installing lemonldap-ng lemonldap-ng-fastcgi-server nginx chromium"
+	{ DEBIAN_FRONTEND=noninteractive apt-get install -y lemonldap-ng lemonldap-ng-fastcgi-server nginx chromium ||
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y lemonldap-ng \
+			lemonldap-ng-fastcgi-server nginx chromium; }; } >/dev/null 2>&1
+	[ -f tests/idp/node_modules/playwright-core/package.json ] ||
+		npm ci --prefix tests/idp --no-audit --no-fund --loglevel=error >/dev/null
+	have_all || { llng_available; give_up "LemonLDAP::NG, nginx, chromium or playwright-core could not be installed"; }
+fi
+
+need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
+need_root "local accounts, root-owned config, the portal as www-data"
+MOD=$(realpath "$B/pam_oauth2_pkce.so")
+HELPER=$(realpath "$B/oauth2-pkce-helper")
+RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
+. tests/lib/stack.sh
+
+tmpdir
+chmod 0755 "$T"
+START_S=$(date +%s)
+RELAY_PID='' PAM_PID='' BR_PID='' CREATED=()
+cleanup() {
+	exec 9>&- 2>/dev/null
+	local k u
+	if [ -n "$BR_PID" ]; then kill -TERM "$BR_PID" 2>/dev/null; wait "$BR_PID" 2>/dev/null; fi
+	if [ -n "$PAM_PID" ]; then
+		for k in $(pgrep -P "$PAM_PID" 2>/dev/null); do kill -KILL "$k" 2>/dev/null; done
+		kill -KILL "$PAM_PID" 2>/dev/null
+		wait "$PAM_PID" 2>/dev/null
+	fi
+	stack_relay_stop
+	llng_stop
+	for u in "${CREATED[@]}"; do userdel "$u" 2>/dev/null || echo "warning: userdel $u failed"; done
+}
+at_exit cleanup
+
+# ---- LemonLDAP::NG, relay --------------------------------------------------------------
+RPORT=$(stack_freeport)
+RELAY=http://127.0.0.1:$RPORT
+t0=$(date +%s%N)
+if ! llng_start "$T/llng" --redirect-uri "$RELAY/callback"; then
+	give_up "LemonLDAP::NG did not start" "$(tail -n 20 "$T/llng/cli.log" "$T/llng/portal.log" 2>/dev/null)"
+fi
+echo "== LemonLDAP::NG $(dpkg-query -W -f='${Version}' lemonldap-ng 2>/dev/null) at $LLNG_ISSUER" \
+	"(configured and started in $((($(date +%s%N) - t0) / 1000000)) ms)"
+# stack_relay_start allows $IDP_ISSUER/auth (oidc-provider's path); LLNG's
+# authorization endpoint is /oauth2/authorize.
+if ! IDP_ISSUER=$LLNG_ISSUER stack_relay_start "$T" "$RPORT" "$LLNG_CLIENT_ID" \
+	"allowed_authorization_endpoint = $LLNG_ISSUER/oauth2/authorize"; then
+	give_up "relay did not start" "$(tail -n 20 "$T/relay.log")"
+fi
+
+# ---- local accounts, module configuration ------------------------------------------------
+for u in dwho rtyler; do
+	if ! id "$u" >/dev/null 2>&1; then
+		if useradd -M -s /usr/sbin/nologin "$u" 2>/dev/null; then
+			CREATED+=("$u")
+		elif ! id "$u" >/dev/null 2>&1; then
+			give_up "useradd $u"
+		fi
+	fi
+done
+cat >"$T/pam_oauth2_pkce.conf" <<CONF
+issuer = $LLNG_ISSUER
+client_id = $LLNG_CLIENT_ID
+scopes = openid profile email
+cache_dir = $T/cache
+allow_insecure_loopback = yes
+relay_url = $RELAY
+relay_secret_file = $RELAY_SECRET_FILE
+max_logins_per_minute = 0
+[service llngpoll]
+wait = poll
+qr = off
+[service llngcode]
+wait = code
+qr = off
+CONF
+chmod 0600 "$T/pam_oauth2_pkce.conf"
+mkdir -p "$T/pam.d"
+for s in llngpoll llngcode; do
+	echo "auth required $MOD helper=$HELPER config=$T/pam_oauth2_pkce.conf timeout=60" >"$T/pam.d/$s"
+done
+
+# ---- one login (as tests/integration/chromium.sh) -----------------------------------------
+N=0
+# start_login SERVICE USER: pamtester in the background, stdin a FIFO on fd 9.
+start_login() {
+	exec 9>&- 2>/dev/null
+	N=$((N + 1))
+	OUT=$T/out$N
+	mkfifo "$T/in$N"
+	LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+		stdbuf -o0 -e0 pamtester "$1" "$2" authenticate <"$T/in$N" >"$OUT" 2>&1 9>&- &
+	PAM_PID=$!
+	exec 9>"$T/in$N"
+	LINK=
+}
+wait_for() {
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		grep -Eq -- "$1" "$OUT" 2>/dev/null && return 0
+		kill -0 "$PAM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -Eq -- "$1" "$OUT" 2>/dev/null
+}
+wait_link() {
+	wait_for "$RELAY/l/[A-Za-z0-9_-]{16}" 15 || return 1
+	LINK=$(grep -Eo "$RELAY/l/[A-Za-z0-9_-]{16}" "$OUT" | head -n 1)
+}
+# browse USER [chromium.mjs args]: Chromium on $LINK through LLNG (password =
+# login for the demo users); BOUT (stdout+stderr), BRC, BR_MS.
+browse() {
+	local u=$1 t0
+	shift
+	t0=$(date +%s%N)
+	TMPDIR=$T node tests/idp/chromium.mjs --idp lemonldap --url "$LINK" --user "$u" --password "$u" \
+		--timeout 30 --screenshot "$T/shot$N.png" "$@" >"$T/br$N" 2>&1 &
+	BR_PID=$!
+	wait "$BR_PID"; BRC=$?
+	BR_PID=
+	BOUT=$(cat "$T/br$N")
+	BR_MS=$((($(date +%s%N) - t0) / 1000000))
+}
+end_login() {
+	local i k
+	for ((i = 0; i < ${1:-30} * 10; i++)); do
+		kill -0 "$PAM_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$PAM_PID" 2>/dev/null; then
+		for k in $(pgrep -P "$PAM_PID" 2>/dev/null); do kill -KILL "$k" 2>/dev/null; done
+		kill -KILL "$PAM_PID" 2>/dev/null
+		echo "(pamtester killed after ${1:-30} s)" >>"$OUT"
+	fi
+	wait "$PAM_PID"; RC=$?
+	PAM_PID=
+	exec 9>&- 2>/dev/null
+	OUTS=$(grep -v '^PWRAP' "$OUT")
+}
+after() { if [ "$BRC" = 0 ]; then echo "$1"; else echo 2; fi; }
+granted() { [ "$RC" = 0 ] && grep -q "successfully authenticated" <<<"$OUTS"; }
+portal_log() { tail -n 8 "$T/llng/portal.log" 2>/dev/null; }
+
+# ---- 1. oauth2-pkce-helper check ----------------------------------------------------------
+echo "== oauth2-pkce-helper check against LemonLDAP::NG"
+out=$("$HELPER" check --config "$T/pam_oauth2_pkce.conf" 2>&1); rc=$?
+if [ "$rc" = 0 ] && grep -qx "issuer: $LLNG_ISSUER" <<<"$out" &&
+	grep -qx "token_endpoint: $LLNG_ISSUER/oauth2/token" <<<"$out" &&
+	grep -q "^key: kid=llng-test-1 kty=RSA bits=2048" <<<"$out" &&
+	grep -qx "usable_keys: 1 of 1" <<<"$out" && ! grep -q "^problem:" <<<"$out"; then
+	ok "check: discovery, JWKS (kid llng-test-1, RSA 2048), no problem, exit 0"
+else bad "check (rc=$rc)" "$out"; fi
+# LLNG advertises none and HS* for ID tokens: only the RS* remain usable (IDT-01, IDT-02).
+if grep -qx "usable_algs: RS256 RS384 RS512" <<<"$out"; then
+	ok "IDT-01 IDT-02 check: of LLNG's none/HS*/RS* only RS256 RS384 RS512 usable"
+else bad "check: usable_algs" "$(grep -E '_algs' <<<"$out")"; fi
+
+echo "== real Chromium through relay, LemonLDAP::NG's login form and consent page, PAM"
+# ---- 2. wait = poll ----------------------------------------------------------------------
+start_login llngpoll dwho
+if wait_link; then
+	browse dwho --service llngpoll
+	end_login "$(after 30)"
+	if [ "$BRC" = 0 ] && grep -qx 'consent: shown' <<<"$BOUT" && grep -q '^Signed in' <<<"$BOUT" && granted; then
+		ok "wait=poll: dwho signed in at LLNG, consent page accepted; pamtester granted dwho (browser ${BR_MS} ms)"
+	else bad "wait=poll (browser rc=$BRC, pamtester rc=$RC)" "$OUTS"$'\n'"$BOUT"$'\n'"$(portal_log)"; fi
+else
+	end_login 1
+	bad "wait=poll: no link from pamtester" "$OUTS"
+fi
+
+# ---- 3. wait = code ----------------------------------------------------------------------
+start_login llngcode dwho
+if wait_link && wait_for "Then type the code the browser shows" 5; then
+	browse dwho --service llngcode
+	code=$(grep -Ex '[0-9]{6}' <<<"$BOUT" | head -n 1)
+	if [ -n "$code" ]; then printf '%s\n' "$code" >&9; elif [ "$BRC" = 0 ]; then BRC="0, no code"; fi
+	end_login "$(after 30)"
+	if [ "$BRC" = 0 ] && [ -n "$code" ] && grep -qx 'consent: remembered' <<<"$BOUT" && granted; then
+		ok "wait=code: consent remembered by LLNG; the callback page's code typed into pamtester: granted (browser ${BR_MS} ms)"
+	else bad "wait=code (browser rc=$BRC, code=${code:-none}, pamtester rc=$RC)" "$OUTS"$'\n'"$BOUT"$'\n'"$(portal_log)"; fi
+else
+	end_login 1
+	bad "wait=code: no link or no code prompt from pamtester" "$OUTS"
+fi
+
+# ---- 4. the mapped user differs ----------------------------------------------------------
+start_login llngpoll rtyler
+if wait_link; then
+	browse dwho --account rtyler --service llngpoll
+	end_login "$(after 30)"
+	if [ "$BRC" = 0 ] && [ "$RC" != 0 ] && ! grep -q "successfully authenticated" <<<"$OUTS" &&
+		grep -qF "This account (dwho) is not the one you logged in as (rtyler)" <<<"$OUTS"; then
+		ok "PAM-16 PAM_USER rtyler, dwho signed in at LLNG: refused"
+	else bad "PAM-16 mapped user differs (browser rc=$BRC, pamtester rc=$RC)" "$OUTS"$'\n'"$BOUT"; fi
+else
+	end_login 1
+	bad "PAM-16: no link from pamtester" "$OUTS"
+fi
+
+# ---- 5. PKCE required by the IdP; a burned code fails closed -------------------------------
+start_login llngpoll dwho
+if wait_link; then
+	browse dwho --service llngpoll --stop-at-callback
+	CB=$(grep -E "^$RELAY/callback\?" <<<"$BOUT" | head -n 1)
+	lcode=$(sed -n 's/.*[?&]code=\([^&]*\).*/\1/p' <<<"$CB")
+	if [ -n "$lcode" ]; then
+		tok=$(curl -sS --max-time 10 -w '\n%{http_code}' --data-urlencode grant_type=authorization_code \
+			--data-urlencode "code=$lcode" --data-urlencode "client_id=$LLNG_CLIENT_ID" \
+			--data-urlencode "redirect_uri=$RELAY/callback" "$LLNG_ISSUER/oauth2/token")
+		if [ "$(tail -n 1 <<<"$tok")" = 400 ] && grep -q '"invalid_grant"' <<<"$tok" && ! grep -q id_token <<<"$tok"; then
+			ok "LLNG RequirePKCE: the code without code_verifier: 400 invalid_grant"
+		else bad "LLNG accepted a token request without code_verifier" "$tok"; fi
+		st=$(curl -s --max-time 10 -o /dev/null -w '%{http_code}' "$CB")
+	fi
+	end_login "$(if [ -n "$lcode" ]; then echo 20; else echo 2; fi)"
+	if [ -n "$lcode" ] && [ "$RC" != 0 ] && ! grep -q "successfully authenticated" <<<"$OUTS"; then
+		ok "the callback delivered after that (HTTP $st): the helper's exchange fails (code burned by LLNG): refused"
+	else bad "burned code (browser rc=$BRC, code ${lcode:+seen}, pamtester rc=$RC)" "$OUTS"$'\n'"$BOUT"; fi
+else
+	end_login 1
+	bad "PKCE: no link from pamtester" "$OUTS"
+fi
+
+echo "llng: $(($(date +%s) - START_S)) s"
+finish
