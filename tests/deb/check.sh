@@ -77,7 +77,7 @@ start=$(date +%s)
 out=$(lintian --fail-on error,warning "$DEBDIR"/*.deb 2>&1)
 rc=$?
 echo "$out" | sed 's/^/     lintian: /'
-check "lintian: no error, no warning" '[ $rc -eq 0 ] && ! echo "$out" | grep -q "^[EW]: "' "$out"
+check "lintian: no error, no warning (PKG-01)" '[ $rc -eq 0 ] && ! echo "$out" | grep -q "^[EW]: "' "$out"
 
 # ---- 2. install ---------------------------------------------------------------
 cp -a /etc/pam.d "$T/pam.d.before"
@@ -104,7 +104,7 @@ check "/etc/oauth2-pkce-relay.conf is a conffile" \
 	'dpkg-query -W -f="\${Conffiles}\n" oauth2-pkce-relay | grep -q "^ /etc/oauth2-pkce-relay.conf "'
 check "pam-auth-update profile is opt-in (Default: no)" \
 	'grep -qx "Default: no" /usr/share/pam-configs/oauth2-pkce'
-check "/etc/pam.d unchanged by the install" 'diff -r "$T/pam.d.before" /etc/pam.d >/dev/null' \
+check "/etc/pam.d unchanged by the install (PKG-01)" 'diff -r "$T/pam.d.before" /etc/pam.d >/dev/null' \
 	"$(diff -r "$T/pam.d.before" /etc/pam.d)"
 for u in _oauth2-pkce _oauth2-pkce-relay; do
 	ent=$(getent passwd "$u")
@@ -120,7 +120,7 @@ check "/var/cache/pam-oauth2-pkce: _oauth2-pkce, 0700" \
 # the relay's unit as shipped: systemd's own exposure score (0 best, 10 worst)
 exposure=$(systemd-analyze security --offline=true "$UNIT" 2>&1 |
 	sed -n 's/.*Overall exposure level for .*: \([0-9.]*\).*/\1/p')
-check "systemd-analyze security: $UNIT_NAME exposure ${exposure:-?} < 2.0" \
+check "systemd-analyze security: $UNIT_NAME exposure ${exposure:-?} < 2.0 (PKG-03)" \
 	'[ -n "$exposure" ] && awk -v e="$exposure" "BEGIN { exit !(e < 2.0) }"' \
 	"$(systemd-analyze security --offline=true "$UNIT" 2>&1 | grep -F "✗")"
 
@@ -163,7 +163,7 @@ for _ in $(seq 100); do
 done
 curl -fsS --max-time 1 "$RELAY/healthz" >/dev/null 2>&1 ||
 	give_up "the installed relay did not start ($execstart)" "$(cat "$T/relay.log")"
-check "relay runs from $RELAYBIN as the unit's User= ($unit_user)" \
+check "relay runs from $RELAYBIN as the unit's User= ($unit_user) (PKG-03)" \
 	'[ "$(stat -c %U /proc/$RELAY_PID)" = "$unit_user" ] &&
 	 [ "$(readlink /proc/$RELAY_PID/exe)" = "$RELAYBIN" ]'
 
@@ -210,7 +210,7 @@ check "login through the installed module, helper and relay: PAM_SUCCESS (${ms} 
 # PAM-23: a helper that drops to helper_user caches as _oauth2-pkce in the
 # directory postinst made for it (a helper without the drop skips this)
 if grep -qa "cache: cannot give" "$HELPER"; then
-	check "the helper cached into /var/cache/pam-oauth2-pkce as _oauth2-pkce" \
+	check "the helper cached into /var/cache/pam-oauth2-pkce as _oauth2-pkce (PAM-23)" \
 		'[ -n "$(find /var/cache/pam-oauth2-pkce -mindepth 1 -user _oauth2-pkce)" ] &&
 		 [ -z "$(find /var/cache/pam-oauth2-pkce -mindepth 1 ! -user _oauth2-pkce)" ]' \
 		"$(ls -la /var/cache/pam-oauth2-pkce; grep -i cache "$T/out")"
@@ -233,11 +233,11 @@ out=$(cd "$T" && apt-get install -y -qq ./libpam-oauth2-pkce_*+checkdeb1.deb \
 	./oauth2-pkce-relay_*+checkdeb1.deb 2>&1)
 check "upgrade $ver -> ${ver}+checkdeb1" \
 	'[ "$(dpkg-query -W -f="\${Version}" oauth2-pkce-relay libpam-oauth2-pkce)" = "${ver}+checkdeb1${ver}+checkdeb1" ]' "$out"
-check "upgrade keeps the edited /etc/oauth2-pkce-relay.conf" 'cmp -s "$T/relay.conf.edited" "$RCONF"'
+check "upgrade keeps the edited /etc/oauth2-pkce-relay.conf (PKG-03)" 'cmp -s "$T/relay.conf.edited" "$RCONF"'
 out=$(cd "$T" && apt-get install -y -qq --reinstall ./oauth2-pkce-relay_*+checkdeb1.deb 2>&1)
-check "reinstall keeps the edited /etc/oauth2-pkce-relay.conf" \
+check "reinstall keeps the edited /etc/oauth2-pkce-relay.conf (PKG-03)" \
 	'cmp -s "$T/relay.conf.edited" "$RCONF"' "$out"
-check "/etc/pam.d unchanged by the upgrade" 'diff -r "$T/pam.d.before" /etc/pam.d >/dev/null' \
+check "/etc/pam.d unchanged by the upgrade (PKG-01)" 'diff -r "$T/pam.d.before" /etc/pam.d >/dev/null' \
 	"$(diff -r "$T/pam.d.before" /etc/pam.d)"
 
 # ---- 5. the profile enabled, then purge -----------------------------------------
@@ -252,14 +252,14 @@ for p in $PKGS; do
 	check "purged: dpkg -L $p fails" '! dpkg -L "$p" >/dev/null 2>&1'
 done
 left=$(while read -r f; do [ -d "$f" ] || { [ -e "$f" ] && echo "$f"; }; done <"$T/files")
-check "no packaged file left" '[ -z "$left" ]' "$left"
+check "no packaged file left (PKG-02)" '[ -z "$left" ]' "$left"
 for f in /etc/oauth2-pkce-relay.conf /etc/oauth2-pkce-relay /var/cache/pam-oauth2-pkce \
 	/usr/share/pam-configs/oauth2-pkce /usr/libexec/pam-oauth2-pkce /usr/share/doc/libpam-oauth2-pkce \
 	/usr/share/doc/oauth2-pkce-relay; do
 	check "gone after purge: $f" '[ ! -e "$f" ]'
 done
 check "/var/lib/pam no longer names oauth2-pkce" '! grep -rqx oauth2-pkce /var/lib/pam 2>/dev/null'
-check "/etc/pam.d byte-for-byte as before the install (profile removed)" \
+check "/etc/pam.d byte-for-byte as before the install, profile removed (PKG-02)" \
 	'diff -r "$T/pam.d.before" /etc/pam.d >/dev/null' "$(diff -r "$T/pam.d.before" /etc/pam.d)"
 for u in _oauth2-pkce _oauth2-pkce-relay; do
 	check "system account $u kept (nologin, no home)" \
