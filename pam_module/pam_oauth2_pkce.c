@@ -101,36 +101,92 @@ static int item_text(pam_handle_t *pamh, int item, const char **out)
 	return 0;
 }
 
+/* The limits the helper needs whatever the host set (PAM-23), worked out in
+ * the parent: no core files; files it writes not cut short (RLIMIT_FSIZE:
+ * a short write or SIGXFSZ would truncate the cache); a floor of 1024 open
+ * files. Raising a hard limit needs privilege (sudo, sshd, login have it);
+ * without it the child falls back to soft = hard. */
+struct child_limits {
+	struct rlimit core, fsize, nofile;
+};
+
+static void child_limits_init(struct child_limits *cl)
+{
+	struct rlimit cur;
+
+	cl->core = (struct rlimit){ 0, 0 };
+	cl->fsize = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
+	if (getrlimit(RLIMIT_NOFILE, &cur) != 0)
+		cur = (struct rlimit){ 1024, 1024 };
+	cl->nofile = cur;
+	if (cur.rlim_cur == RLIM_INFINITY || cur.rlim_cur < 1024) {
+		cl->nofile.rlim_cur = 1024;
+		if (cur.rlim_max != RLIM_INFINITY && cur.rlim_max < 1024)
+			cl->nofile.rlim_max = 1024;
+	}
+}
+
+/* setrlimit, or with the hard limit unchanged when raising it is refused. */
+static void child_setrlimit(int res, const struct rlimit *want)
+{
+	struct rlimit cur;
+
+	if (setrlimit(res, want) == 0 || getrlimit(res, &cur) != 0)
+		return;
+	if (want->rlim_cur == RLIM_INFINITY || want->rlim_cur > cur.rlim_max)
+		cur.rlim_cur = cur.rlim_max;
+	else
+		cur.rlim_cur = want->rlim_cur;
+	setrlimit(res, &cur);
+}
+
+/* In the child: every signal back to SIG_DFL (an ignored SIGTERM, SIGHUP or
+ * SIGXFSZ survives execve), an empty mask, the limits above (PAM-23).
+ * Async-signal-safe calls only (get/setrlimit are one system call each). */
+static void child_reset(const struct child_limits *cl)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t none;
+
+	sigemptyset(&dfl.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &dfl, NULL); /* EINVAL for libc's own: harmless */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	child_setrlimit(RLIMIT_CORE, &cl->core);
+	child_setrlimit(RLIMIT_FSIZE, &cl->fsize);
+	child_setrlimit(RLIMIT_NOFILE, &cl->nofile);
+}
+
 /* Starts the helper with only `sock` open, as fd 3, stdin/stdout/stderr on
- * /dev/null and a fixed environment. Returns the pid or -1. */
+ * /dev/null, a fixed environment, default signals and sane limits. Returns
+ * the pid or -1. */
 static pid_t start_helper(const char *helper, int sock)
 {
 	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8", NULL };
 	char *const argv[] = { "oauth2-pkce-helper", "login", "--fd", "3", NULL };
-	pid_t pid = fork();
+	struct child_limits cl;
+	pid_t pid;
 
-	if (pid != 0)
+	child_limits_init(&cl);
+	if ((pid = fork()) != 0)
 		return pid;
 	/* child: async-signal-safe calls only until execve. The socket and
 	 * /dev/null are first moved above the target fds, so neither can be one
 	 * of 0..3 already (a host with closed stdio) and every dup2 below
 	 * really makes a new, inheritable descriptor (PAM-10). */
-	{
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC), s2, n2;
-		if (null < 0 || (s2 = fcntl(sock, F_DUPFD_CLOEXEC, 10)) < 0 ||
-		    (n2 = fcntl(null, F_DUPFD_CLOEXEC, 10)) < 0 || dup2(s2, 3) < 0 ||
-		    dup2(n2, 0) < 0 || dup2(n2, 1) < 0 || dup2(n2, 2) < 0)
-			_exit(127);
-		if (close_range(4, ~0U, 0) != 0)
-			for (int fd = 4; fd < 65536; fd++)
-				close(fd);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		execve(helper, argv, envp);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC), s2, n2;
+	if (null < 0 || (s2 = fcntl(sock, F_DUPFD_CLOEXEC, 10)) < 0 ||
+	    (n2 = fcntl(null, F_DUPFD_CLOEXEC, 10)) < 0 || dup2(s2, 3) < 0 || dup2(n2, 0) < 0 ||
+	    dup2(n2, 1) < 0 || dup2(n2, 2) < 0)
 		_exit(127);
-	}
+	if (close_range(4, ~0U, 0) != 0)
+		for (int fd = 4; fd < 65536; fd++)
+			close(fd);
+	child_reset(&cl);
+	execve(helper, argv, envp);
+	_exit(127);
 }
 
 /* Kills (if still running) and reaps our own child, waiting at most

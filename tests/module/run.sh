@@ -156,4 +156,67 @@ out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/svc-env" pam
 if [ $rc -eq 0 ] && grep -q ' 0 -> /dev/null' "$T/fd.out" && grep -q ' 3 -> socket:' "$T/fd.out"; then ok "PAM-10 host with stdin closed: helper still gets /dev/null on 0 and the socket on 3"; else bad "PAM-10 closed stdin (rc=$rc)" "$out $(cat "$T/fd.out" 2>/dev/null)"; fi
 if grep -qx 'user=alice' "$T/ctx.out" && grep -qx 'service=test' "$T/ctx.out" && ! grep -q 'ruser' "$T/ctx.out"; then ok "CONTEXT carries user and service, no ruser"; else bad "CONTEXT" "$(cat "$T/ctx.out")"; fi
 
+echo "== PAM-24 helper signal dispositions and limits reset (hostile host)"
+# The host (pamtester here, sudo or sshd for real) ignores HUP INT TERM XFSZ
+# PIPE QUIT USR1 and a real-time signal, blocks USR2 TERM and a real-time
+# signal, and sets RLIMIT_FSIZE=1000 bytes, RLIMIT_NOFILE=64 and core files
+# as large as allowed. Ignored signals, the mask and limits survive fork and
+# execve; the helper must see none of it. Read from outside through /proc
+# while the helper waits (the host's own /proc first: the setup took).
+cat >"$T/hostile.py" <<'PY'
+import os, resource, signal, sys
+for s in (signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGXFSZ, signal.SIGPIPE,
+          signal.SIGQUIT, signal.SIGUSR1, signal.SIGRTMIN + 3):
+    signal.signal(s, signal.SIG_IGN)
+signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2, signal.SIGTERM, signal.SIGRTMIN + 4})
+# hard limits too when the module may raise them again (CAP_SYS_RESOURCE, as
+# sudo, sshd and login have on a normal host); else only the soft ones
+cap = sys.argv[3] == "1"
+resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000 if cap else resource.RLIM_INFINITY))
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64 if cap else resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+resource.setrlimit(resource.RLIMIT_CORE, resource.getrlimit(resource.RLIMIT_CORE)[1:] * 2)
+env = dict(os.environ, LD_PRELOAD=sys.argv[1], PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=sys.argv[2])
+os.execvpe("pamtester", ["pamtester", "test", "alice", "authenticate"], env)
+PY
+mkfifo "$T/go"
+# dash, not bash: bash ignores SIGQUIT for itself and would mask the result
+printf '#!/bin/sh\nread -r go <%s/go\nprintf "RESULT 26\\nstatus=success\\nuser=alice\\n" >&3\n' "$T" >"$T/hold"
+chmod 0755 "$T/hold"
+capres=0; (( 0x$(awk '$1 == "CapEff:" {print $2}' /proc/self/status) >> 24 & 1 )) && capres=1
+svc=$T/svc-hold; mkdir -p "$svc"; echo "auth required $MOD helper=$T/hold timeout=20" >"$svc/test"
+python3 "$T/hostile.py" "$PRELOAD" "$svc" $capres >"$T/hold.out" 2>&1 &
+host=$!
+hpid=
+for _ in $(seq 100); do
+	hpid=$(pgrep -P "$host" | head -n 1)
+	[ -n "$hpid" ] && grep -q "$T/hold" "/proc/$hpid/cmdline" 2>/dev/null && break
+	hpid=
+	sleep 0.1
+done
+mask() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+lim() { awk -v k="$2" 'index($0, k) == 1 {print $(NF - 2), $(NF - 1)}' "/proc/$1/limits"; }
+if [ -n "$hpid" ]; then
+	# the host really is hostile (else the checks below prove nothing):
+	# SigIgn bits HUP(1) INT(2) QUIT(3) USR1(10) PIPE(13) TERM(15) XFSZ(25) RTMIN+3(37)
+	hign=$(mask "$host" SigIgn) hblk=$(mask "$host" SigBlk)
+	hfs=$(lim "$host" "Max file size") hnf=$(lim "$host" "Max open files")
+	if (( (0x$hign & 0x1001005207) == 0x1001005207 )) && [ "${hfs% *}" = 1000 ] && [ "${hnf% *}" = 64 ]; then
+		ok "PAM-24 host ignores HUP INT QUIT USR1 PIPE TERM XFSZ RTMIN+3 (SigIgn $hign), blocks $hblk, fsize $hfs, nofile $hnf"
+	else bad "PAM-24 host setup: SigIgn $hign"; fi
+	ign=$(mask "$hpid" SigIgn) blk=$(mask "$hpid" SigBlk)
+	if [ "$ign" = 0000000000000000 ]; then ok "PAM-24 helper ignores no signal (SigIgn 0)"; else bad "PAM-24 helper SigIgn $ign (host $hign)"; fi
+	if [ "$blk" = 0000000000000000 ]; then ok "PAM-24 helper blocks no signal (SigBlk 0)"; else bad "PAM-24 helper SigBlk $blk (host $hblk)"; fi
+	fs=$(lim "$hpid" "Max file size")
+	if [ "$fs" = "unlimited unlimited" ]; then ok "PAM-24 helper RLIMIT_FSIZE unlimited (host: $hfs)"; else bad "PAM-24 helper RLIMIT_FSIZE $fs (host $hfs)"; fi
+	read -r nfs nfh <<<"$(lim "$hpid" "Max open files")"
+	if [ "$nfs" != unlimited ] && [ "$nfs" -ge 1024 ]; then ok "PAM-24 helper RLIMIT_NOFILE soft $nfs >= 1024 (host: $hnf)"; else bad "PAM-24 helper RLIMIT_NOFILE $nfs $nfh (host $hnf)"; fi
+	co=$(lim "$hpid" "Max core file size")
+	if [ "$co" = "0 0" ]; then ok "PAM-24 helper RLIMIT_CORE 0 from the start (host: $(lim "$host" "Max core file size"))"; else bad "PAM-24 helper RLIMIT_CORE $co"; fi
+else
+	bad "PAM-24 helper process not found under the host" "$(cat "$T/hold.out")"
+fi
+echo go >"$T/go" &
+wait "$host"; rc=$?
+if [ $rc -eq 0 ]; then ok "PAM-24 login under the hostile host still granted"; else bad "PAM-24 hostile host login (rc=$rc)" "$(cat "$T/hold.out")"; fi
+
 finish
