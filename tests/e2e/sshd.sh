@@ -108,6 +108,8 @@ RELAY=http://127.0.0.1:$RPORT
 idp_start "$T/idp" --redirect-uri "$RELAY/callback" || give_up "IdP did not start"
 stack_relay_start "$T" "$RPORT" pkce-es256 "max_ttl = 120" || give_up "relay did not start" "$(cat "$T/relay.log")"
 
+stack_helper_reach "$T" # PAM-23: the helper uses $T/cache as _oauth2-pkce
+
 # ---- the helper's config (rewritten between cases) and the PAM service ----------------
 # helper_conf [policy lines for the [service sshd] section...]
 helper_conf() {

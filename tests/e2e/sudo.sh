@@ -146,6 +146,8 @@ for _ in $(seq 50); do [ -s "$T/proxy.log.port" ] && break; sleep 0.1; done
 PPORT=$(cat "$T/proxy.log.port" 2>/dev/null)
 [ -n "$PPORT" ] || give_up "the proxy listener did not start"
 
+stack_helper_reach "$T" # PAM-23: the helper uses $T/cache as _oauth2-pkce
+
 # ---- helper config (root 0600), PAM service, sudoers drop-in -------------------------
 cat >"$T/pam.conf" <<EOF
 issuer = $IDP_ISSUER
