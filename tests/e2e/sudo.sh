@@ -24,30 +24,21 @@
 # "sudo: N passed, N failed"; exit status non-zero on any failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+SUITE=sudo BAD_DETAIL='tail -n 25'
+. tests/lib/common.sh
+. tests/lib/accounts.sh
+. tests/lib/pty.sh
 NAME=oauth2-pkce-sudo-test # PAM service (and the helper config's [service] section)
 SUDOERS=/etc/sudoers.d/pam-oauth2-pkce-test
 PAMFILE=/etc/pam.d/$NAME
 TSFILE=/run/sudo/ts/alice
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 25 | sed 's/^/     /'
-	return 0
-}
-give_up() { bad "$1" "${2:-}"; echo "sudo: $pass passed, $fail failed"; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || give_up "needs root (installs /etc/pam.d and /etc/sudoers.d files, runs sudo as alice)"
-MOD=$(realpath "$B/pam_oauth2_pkce.so" 2>/dev/null)
-HELPER=$(realpath "$B/oauth2-pkce-helper" 2>/dev/null)
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay" 2>/dev/null)
+need_root "installs /etc/pam.d and /etc/sudoers.d files, runs sudo as alice"
+need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
+MOD=$(realpath "$B/pam_oauth2_pkce.so")
+HELPER=$(realpath "$B/oauth2-pkce-helper")
+RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
 BROWSER=$(realpath tests/idp/browser.mjs)
-for f in "$MOD" "$HELPER" "$RELAYBIN"; do
-	[ -n "$f" ] && [ -e "$f" ] || give_up "missing build output in $B (make B=$B all)"
-done
 if ! command -v sudo >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then
 	echo "sudo: installing the Debian packages sudo tmux"
 	{ DEBIAN_FRONTEND=noninteractive apt-get install -y sudo tmux ||
@@ -63,48 +54,29 @@ fi
 . tests/lib/stack.sh
 idp_ensure_deps || give_up "test IdP dependencies (npm ci --prefix tests/idp)"
 
-T=$(mktemp -d)
+tmpdir
 chmod 0755 "$T" # the helper config inside stays root-only (0600)
 START_MS=$(($(date +%s%N) / 1000000))
-TM=(tmux -u -S "$T/tmux.sock" -f /dev/null)
 RELAY_PID='' PROXY_PID='' TS_EXISTED=''
-CREATED_USERS=() INSTALLED_SUDOERS='' INSTALLED_PAM=''
+INSTALLED_SUDOERS='' INSTALLED_PAM=''
 [ -e "$TSFILE" ] && TS_EXISTED=1
 
 cleanup() {
-	local w p
-	trap - EXIT INT TERM HUP
 	# the sudo processes this test started (their helpers die with them: PDEATHSIG)
-	if [ -S "$T/tmux.sock" ]; then
-		for w in $("${TM[@]}" list-panes -a -F '#{pane_pid}' 2>/dev/null); do
-			for p in $(descendants "$w"); do kill -KILL "$p" 2>/dev/null; done
-		done
-		"${TM[@]}" kill-server 2>/dev/null
-	fi
+	pty_stop
 	[ -n "$INSTALLED_SUDOERS" ] && rm -f "$SUDOERS"
 	[ -n "$INSTALLED_PAM" ] && rm -f "$PAMFILE"
 	if [ -n "$RELAY_PID" ]; then kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; fi
 	if [ -n "$PROXY_PID" ]; then kill -TERM "$PROXY_PID" 2>/dev/null; wait "$PROXY_PID" 2>/dev/null; fi
 	idp_stop
 	[ -z "$TS_EXISTED" ] && rm -f "$TSFILE"
-	for u in "${CREATED_USERS[@]}"; do
-		userdel -r "$u" 2>/dev/null || userdel "$u" 2>/dev/null || echo "warning: userdel $u failed"
-	done
-	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+	accounts_remove
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+at_exit cleanup
 
 freeport() { stack_freeport; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# descendants PID: all processes below PID, depth first
-descendants() {
-	local c
-	for c in $(pgrep -P "$1" 2>/dev/null); do
-		echo "$c"
-		descendants "$c"
-	done
-}
+now_ms() { pty_now_ms; }
+descendants() { pty_descendants "$1"; } # all processes below PID, depth first
 # child_comm PID COMM-PREFIX: the first descendant whose comm starts with it
 child_comm() {
 	local p
@@ -119,12 +91,7 @@ threads() { ls "/proc/$1/task" 2>/dev/null | wc -l; }
 # alice runs sudo; bob must exist locally for PAM-16 (bob's IdP identity maps to
 # the local bob, which is not PAM_USER alice). Another test may create or remove
 # them concurrently: only remove what this test created.
-for u in alice bob; do
-	if ! getent passwd "$u" >/dev/null; then
-		if useradd -m -s /bin/bash "$u" 2>/dev/null; then CREATED_USERS+=("$u")
-		elif ! getent passwd "$u" >/dev/null; then give_up "useradd $u"; fi
-	fi
-done
+accounts_ensure -m -s /bin/bash -- alice bob || give_up "useradd alice bob"
 
 # ---- IdP, relay, a proxy that must never be used -------------------------------------
 RPORT=$(freeport)
@@ -188,35 +155,19 @@ install -m 0440 -o root -g root "$T/sudoers" "$SUDOERS" || give_up "install $SUD
 visudo -c >/dev/null 2>&1 || give_up "visudo -c fails with the drop-in installed" "$(visudo -c 2>&1)"
 
 # ---- sudo on a pty ------------------------------------------------------------------
-"${TM[@]}" new-session -d -s e2e -x 200 -y 60 'sleep 86400' || give_up "tmux did not start"
-"${TM[@]}" set-option -g remain-on-exit on >/dev/null
-"${TM[@]}" set-option -g history-limit 20000 >/dev/null
+pty_start "$T" || give_up "tmux did not start"
 
 W= # the current case's tmux window
 # run_pty NAME SCRIPT-BODY: runs a sh script (as root) in a new tmux window;
 # it prints EXIT=<status> at the end. Sets W, PANE_PID, RUN_T0.
 run_pty() {
-	W=$1
-	printf '%s\necho "EXIT=$?"\n' "$2" >"$T/$W.sh"
-	"${TM[@]}" new-window -d -t e2e -n "$W" "sh $T/$W.sh"
-	RUN_T0=$(now_ms)
-	PANE_PID=$("${TM[@]}" display-message -p -t "e2e:$W" '#{pane_pid}')
+	pty_run "$1" "$2"
+	W=$PTY_W RUN_T0=$PTY_T0 PANE_PID=$PTY_PANE_PID
 }
-# screen: the pane's whole history, wrapped lines joined, without the blank rows below
-screen() { "${TM[@]}" capture-pane -p -J -S - -E - -t "e2e:$W" 2>/dev/null | sed -e :a -e '/^[[:space:]]*$/{$d;N;ba' -e '}'; }
-# wait_screen ERE SECONDS [COUNT]: until the pane shows the pattern (COUNT times)
-wait_screen() {
-	local i n
-	for ((i = 0; i < $2 * 20; i++)); do
-		n=$(screen | grep -Ec -- "$1")
-		[ "$n" -ge "${3:-1}" ] && return 0
-		screen | grep -q '^EXIT=' && break
-		sleep 0.05
-	done
-	[ "$(screen | grep -Ec -- "$1")" -ge "${3:-1}" ]
-}
+screen() { pty_screen; }
+wait_screen() { pty_wait "$@"; } # ERE SECONDS [COUNT]
 links() { screen | grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" | awk '!seen[$0]++'; }
-exit_status() { screen | sed -n 's/^EXIT=\([0-9]*\).*/\1/p' | tail -n 1; }
+exit_status() { pty_exit_status; }
 # browse LINK USER PW: the phone signs in and follows the relay's callback
 browse() {
 	node "$BROWSER" --url "$1" --user "$2" --password "$3" --follow-callback >"$T/browser.out" 2>"$T/browser.err"
@@ -303,7 +254,7 @@ if wait_screen "$RELAY/l/[A-Za-z0-9_-]{16}" 10; then
 	SUDO_PID=$(child_comm "$PANE_PID" sudo)
 	HPID=$(child_comm "${SUDO_PID:-0}" oauth2-pkce-hel)
 	t0=$(now_ms)
-	"${TM[@]}" send-keys -t "e2e:$W" C-c
+	pty_keys C-c
 	for _ in $(seq 100); do gone "${SUDO_PID:-0}" "${HPID:-0}" && break; sleep 0.05; done
 	ms=$(($(now_ms) - t0))
 	wait_screen '^EXIT=' 5
@@ -343,23 +294,7 @@ echo "== the QR as a phone sees it: sudo at 80x24 and 120x50"
 # qr_screen NAME COLSxROWS LOCALE: sudo as alice in its own COLSxROWS tmux
 # session with LC_ALL=LOCALE; sets QRSHOT, QRLINK, QROUT, QRRC.
 qr_screen() {
-	local n=$1 i
-	QRSHOT=$T/qr-$n.screen QRLINK='' QROUT='' QRRC=''
-	"${TM[@]}" new-session -d -s "$n" -x "${2%x*}" -y "${2#*x}" \
-		"env LC_ALL=$3 LANG=$3 runuser -u alice -- sudo -k -- true; sleep 600" || return 1
-	for ((i = 0; i < 200; i++)); do
-		"${TM[@]}" capture-pane -p -J -S - -t "$n" | grep -q 'Waiting for you to sign in' && break
-		sleep 0.05
-	done
-	"${TM[@]}" capture-pane -p -t "$n" >"$QRSHOT"
-	QRLINK=$("${TM[@]}" capture-pane -p -J -S - -t "$n" | grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" | head -n 1)
-	QROUT=$(python3 tests/lib/qrscreen.py --first 'To log in as' --last 'Waiting for you to sign in' \
-		--expect "${QRLINK:-no link on the screen}" "$QRSHOT" 2>&1)
-	QRRC=$?
-	"${TM[@]}" send-keys -t "$n" C-c
-	sleep 0.3
-	"${TM[@]}" kill-session -t "$n" 2>/dev/null
-	return 0
+	pty_qr "$1" "$2" 'Waiting for you to sign in' 10 "env LC_ALL=$3 LANG=$3 runuser -u alice -- sudo -k -- true"
 }
 if ! command -v zbarimg >/dev/null 2>&1; then
 	bad "QR scan: zbarimg needed (apt-get install -y zbar-tools)"
@@ -455,5 +390,4 @@ echo "MS=$((($(date +%s%N) - t0) / 1000000))"
 fi
 
 echo "== took $((($(now_ms) - START_MS) / 1000)) s"
-echo "sudo: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

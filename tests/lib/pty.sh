@@ -6,10 +6,14 @@
 #   pty_run NAME 'shell script'    # new window; the script ends with EXIT=<status>
 #   pty_wait ERE SECONDS [COUNT]   # until the window shows ERE (COUNT times)
 #   pty_keys 'text' Enter          # tmux send-keys to the current window
+#   pty_type 'line'                # the line typed literally, then Enter
 #   pty_screen / pty_exit_status / pty_ms (ms since pty_run)
+#   pty_qr NAME COLSxROWS LAST SECONDS COMMAND
+#                                  # the QR as a phone sees it, see below
 #   pty_stop                       # kills every process under the windows, then tmux
 #
-# Wrapped lines are joined (capture-pane -J): long URLs stay whole.
+# Wrapped lines are joined (capture-pane -J): long URLs stay whole; tmux's
+# "Pane is dead" line is left out.
 
 pty_now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
@@ -40,7 +44,7 @@ pty_run() {
 pty_ms() { echo $(($(pty_now_ms) - PTY_T0)); }
 
 pty_screen() {
-	"${PTY_TM[@]}" capture-pane -p -J -S - -E - -t "pty:$PTY_W" 2>/dev/null |
+	"${PTY_TM[@]}" capture-pane -p -J -S - -E - -t "pty:$PTY_W" 2>/dev/null | grep -v '^Pane is dead (' |
 		sed -e :a -e '/^[[:space:]]*$/{$d;N;ba' -e '}'
 }
 
@@ -57,7 +61,38 @@ pty_wait() {
 
 pty_keys() { "${PTY_TM[@]}" send-keys -t "pty:$PTY_W" "$@"; }
 
+pty_type() { pty_keys -l -- "$1" && pty_keys Enter; }
+
 pty_exit_status() { pty_screen | sed -n 's/^EXIT=\([0-9]*\).*/\1/p' | tail -n 1; }
+
+# pty_qr NAME COLSxROWS LAST SECONDS COMMAND: COMMAND (a sh command line) in
+# its own COLSxROWS session until the screen shows the ERE LAST (SECONDS at
+# most). The visible screen at that moment (capture-pane -p: no scrollback)
+# goes to QRSHOT ($PTY_DIR/qr-NAME.screen), the link shown ($RELAY/l/...)
+# to QRLINK; tests/lib/qrscreen.py rebuilds the screen as an image, decodes
+# it with zbarimg and compares with the link: its output in QROUT, its status
+# in QRRC (0: the QR decodes to the link shown). Then Ctrl-C, every process
+# left under the session killed, the session closed.
+pty_qr() {
+	local n=$1 last=$3 i p pane
+	QRSHOT=$PTY_DIR/qr-$n.screen QRLINK='' QROUT='' QRRC=''
+	"${PTY_TM[@]}" new-session -d -s "$n" -x "${2%x*}" -y "${2#*x}" "$5; sleep 600" || return 1
+	pane=$("${PTY_TM[@]}" display-message -p -t "$n" '#{pane_pid}')
+	for ((i = 0; i < $4 * 20; i++)); do
+		"${PTY_TM[@]}" capture-pane -p -J -S - -t "$n" | grep -qE -- "$last" && break
+		sleep 0.05
+	done
+	"${PTY_TM[@]}" capture-pane -p -t "$n" >"$QRSHOT"
+	QRLINK=$("${PTY_TM[@]}" capture-pane -p -J -S - -t "$n" | grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" | head -n 1)
+	QROUT=$(python3 tests/lib/qrscreen.py --first 'To log in as' --last "$last" \
+		--expect "${QRLINK:-no link on the screen}" "$QRSHOT" 2>&1)
+	QRRC=$?
+	"${PTY_TM[@]}" send-keys -t "$n" C-c
+	sleep 0.3
+	for p in $(pty_descendants "$pane"); do kill -KILL "$p" 2>/dev/null; done
+	"${PTY_TM[@]}" kill-session -t "$n" 2>/dev/null
+	return 0
+}
 
 pty_stop() {
 	local w p
