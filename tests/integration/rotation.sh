@@ -51,6 +51,9 @@ while True:
 LOG_PID=$!
 for _ in $(seq 50); do [ -S "$T/log.sock" ] && break; sleep 0.1; done
 [ -S "$T/log.sock" ] || give_up "syslog listener did not start"
+# PAM-23: the helper logs and caches as _oauth2-pkce once it has dropped root
+chmod 0666 "$T/log.sock"
+stack_helper_reach "$T"
 mkdir -p "$T/ovl/up" "$T/ovl/work"
 
 # ---- IdP + relay -------------------------------------------------------------------
@@ -156,6 +159,18 @@ rl1=$(nlines 'refresh rate-limited')
 if ! granted && [ "$RC" != 0 ] && [ "$ref2" -eq "$ref1" ] && [ "$rl1" -eq $((rl0 + 1)) ]; then
 	ok "IDT-12 a second unknown kid within 60 s (another rotation): no refetch, refused"
 else bad "IDT-12 rate limit (rc=$RC, refreshes $ref1 -> $ref2, rate-limited $rl0 -> $rl1)" "$OUT$(tail -n 8 "$SYSLOG")"; fi
+
+echo "== PAM-23 helper_user without an account: one log line names it and the option"
+sed '1a helper_user = _oauth2-nosuch' "$T/pam.conf" >"$T/nouser.conf"
+chmod 0600 "$T/nouser.conf"
+echo "auth required $MOD helper=$HELPER config=$T/nouser.conf timeout=25" >"$T/svc/login"
+n0=$(nlines 'helper_user _oauth2-nosuch: no such account')
+login_run alice
+echo "auth required $MOD helper=$HELPER config=$T/pam.conf timeout=25" >"$T/svc/login"
+if ! granted && [ "$RC" != 0 ] && ! grep -q "$RELAY/l/" <<<"$OUT" &&
+	[ "$(nlines "helper_user _oauth2-nosuch: no such account (create the account, or set helper_user in $T/nouser.conf)")" -eq $((n0 + 1)) ]; then
+	ok "PAM-23 missing helper_user: refused, no link, one log line naming the account, the option and the file"
+else bad "PAM-23 missing helper_user (rc=$RC)" "$OUT$(tail -n 5 "$SYSLOG")"; fi
 
 echo "== IDT-12 a key the IdP never published"
 helper_conf "$T/forged.conf" "$T/cache-forged"
