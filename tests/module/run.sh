@@ -7,14 +7,10 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 SUITE=module BAD_DETAIL='tail -n 15'
 . tests/lib/common.sh
+. tests/lib/stack.sh
 MOD=$(realpath "$B/pam_oauth2_pkce.so")
 tmpdir
-
-# A sanitized module under ASan needs the runtime first in LD_PRELOAD.
-PRELOAD=libpam_wrapper.so
-if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
-	PRELOAD="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so):$PRELOAD"
-fi
+PRELOAD=$(stack_pam_preload "$MOD")
 
 # helper NAME BODY: a scripted helper; BODY runs after CONTEXT was read into
 # $ctx; send TYPE TEXT writes a frame.
