@@ -172,8 +172,8 @@ static void check_config(struct doctor *d)
 		free(buf);
 	}
 	helper_log_reset(&d->hl);
-	if (cache_dir_check(d->cfg->cache_dir, &d->hl.log) != 0)
-		finding(d, PROBLEM, "config", "mkdir -m 0700 the cache_dir, owned by root",
+	if (helper_cache_check(d->cfg, &d->hl.log) != 0)
+		finding(d, PROBLEM, "config", "create helper_user's account and give it the cache_dir, mode 0700 (make install does)",
 			"cache_dir: %s", helper_log_detail(&d->hl));
 }
 

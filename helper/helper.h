@@ -45,6 +45,12 @@ void helper_sanitize(char *s);
 struct jwk;
 unsigned helper_key_algs(const struct jwk *k);
 
+/* PAM-23: cache_dir as a login will find it. As root (doctor, check): the
+ * helper_user account exists and owns cache_dir (0700, no symlink), nothing
+ * created; otherwise cache_dir_check. 0 or an err.h code, logged. */
+struct config;
+int helper_cache_check(const struct config *cfg, const struct log *log);
+
 int cmd_verify_id_token(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_login(int argc, char **argv);

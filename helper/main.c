@@ -10,8 +10,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cache.h"
+#include "config.h"
 #include "err.h"
 #include "helper.h"
+#include "priv.h"
 
 struct command {
 	const char *name;
@@ -113,6 +116,21 @@ void helper_sanitize(char *s)
 	for (; s && *s; s++)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
 			*s = '?';
+}
+
+int helper_cache_check(const struct config *cfg, const struct log *log)
+{
+	struct priv_target t;
+	int r;
+
+	if (geteuid() != 0)
+		return cache_dir_check(cfg->cache_dir, log);
+	if ((r = priv_lookup(cfg->helper_user, &t)) != 0) {
+		log_msg(log, LOG_ERR, "helper_user %s: %s (logins refuse; create the account)",
+			cfg->helper_user, err_str(r));
+		return r;
+	}
+	return cache_dir_owned(cfg->cache_dir, t.uid, log);
 }
 
 int main(int argc, char **argv)

@@ -16,7 +16,7 @@
 
 /* Opens dir as a directory without following a symlink in its last
  * component, and checks owner and mode. */
-static int open_dir(const char *dir, const struct log *log, int *out)
+static int open_dir_of(const char *dir, uid_t owner, const struct log *log, int *out)
 {
 	struct stat st;
 	int fd;
@@ -33,9 +33,9 @@ static int open_dir(const char *dir, const struct log *log, int *out)
 		close(fd);
 		return ERR_CACHE;
 	}
-	if (st.st_uid != geteuid()) {
+	if (st.st_uid != owner) {
 		log_msg(log, LOG_WARNING, "cache: %s: owned by uid %lu, not %lu", dir,
-			(unsigned long)st.st_uid, (unsigned long)geteuid());
+			(unsigned long)st.st_uid, (unsigned long)owner);
 		close(fd);
 		return ERR_CACHE;
 	}
@@ -46,6 +46,23 @@ static int open_dir(const char *dir, const struct log *log, int *out)
 		return ERR_CACHE;
 	}
 	*out = fd;
+	return ERR_OK;
+}
+
+static int open_dir(const char *dir, const struct log *log, int *out)
+{
+	return open_dir_of(dir, geteuid(), log, out);
+}
+
+int cache_dir_owned(const char *dir, uid_t owner, const struct log *log)
+{
+	int fd, r;
+
+	if (!dir || dir[0] != '/')
+		return ERR_INVAL;
+	if ((r = open_dir_of(dir, owner, log, &fd)) != 0)
+		return r;
+	close(fd);
 	return ERR_OK;
 }
 

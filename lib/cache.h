@@ -7,6 +7,7 @@
 #define OP_CACHE_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "log.h"
@@ -16,6 +17,11 @@
  * symlink, not a directory, not owned by the effective uid, or group/world
  * accessible. Every other call repeats the owner/mode check. */
 int cache_dir_check(const char *dir, const struct log *log);
+
+/* The same checks for a dir that another account uses (the login runs as
+ * helper_user, PAM-23; doctor and check run as root): owned by owner, mode
+ * without group/other bits, no symlink. Never creates it. */
+int cache_dir_owned(const char *dir, uid_t owner, const struct log *log);
 
 /* "<first 128 bits of sha256(issuer), 32 hex chars>.<kind>" into out;
  * kind is [a-z0-9.-] (ERR_INVAL otherwise, or when outlen is too small). */

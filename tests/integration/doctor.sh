@@ -42,7 +42,7 @@ config() {
 	} >"$f"
 	chmod 0600 "$f"
 }
-mkdir -m 0700 "$T/cache"
+install -d -m 0700 -o _oauth2-pkce "$T/cache" # PAM-23: the logins' account owns it
 config "$T/ok.conf"
 
 # the helper as installed: root-owned, in root-owned directories
@@ -135,6 +135,13 @@ expect_one "module after sufficient pam_permit.so: bypass reported" pam "sshd: s
 cp -p "$T/ok.conf" "$T/readable.conf" && chmod 0644 "$T/readable.conf"
 doctor "$T/readable.conf"
 expect_one "config world-readable: config problem" config "world-readable.*0644"
+mkdir -m 0700 "$T/cache-root"
+sed "s|^cache_dir = .*|cache_dir = $T/cache-root|" "$T/ok.conf" >"$T/cache-root.conf" && chmod 0600 "$T/cache-root.conf"
+doctor "$T/cache-root.conf"
+expect_one "PAM-23 cache_dir owned by root, not by helper_user: config problem" config "cache_dir: .*owned by uid 0, not $(id -u _oauth2-pkce)"
+sed '1a helper_user = _oauth2-nosuch' "$T/ok.conf" >"$T/nouser.conf" && chmod 0600 "$T/nouser.conf"
+doctor "$T/nouser.conf"
+expect_one "PAM-23 helper_user without an account: config problem naming it" config "helper_user _oauth2-nosuch: helper_user account does not exist"
 
 echo "== usage"
 "$HELPER" doctor --bogus >/dev/null 2>&1; rc=$?

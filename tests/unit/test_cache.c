@@ -71,7 +71,20 @@ int main(void)
 		T_EQ(chown(p("foreign"), 65534, 65534), 0);
 		T_EQ(cache_dir_check(p("foreign"), NULL), ERR_CACHE);
 		T_EQ(cache_write(p("foreign"), name, "x", 1), ERR_CACHE);
+		T_CASE("PAM-23 cache_dir_owned: the other account's dir passes for that account only");
+		T_EQ(cache_dir_owned(p("foreign"), 65534, NULL), 0);
+		T_EQ(cache_dir_owned(p("foreign"), 0, NULL), ERR_CACHE);
 	}
+	T_CASE("PAM-23 cache_dir_owned: owner, mode, symlink checked; nothing created");
+	T_EQ(cache_dir_owned(dir, geteuid(), NULL), 0);
+	T_EQ(cache_dir_owned(dir, geteuid() + 1, NULL), ERR_CACHE);
+	chmod(dir, 0710);
+	T_EQ(cache_dir_owned(dir, geteuid(), NULL), ERR_CACHE);
+	chmod(dir, 0700);
+	T_EQ(cache_dir_owned(p("link"), geteuid(), NULL), ERR_CACHE);
+	T_EQ(cache_dir_owned(p("not-there"), geteuid(), NULL), ERR_CACHE);
+	T_OK(access(p("not-there"), F_OK) != 0);
+	T_EQ(cache_dir_owned("relative", geteuid(), NULL), ERR_INVAL);
 
 	T_CASE("write then read back; 0600; no temp file left behind");
 	T_EQ(cache_write(dir, name, "{\"a\":1}", 7), 0);
