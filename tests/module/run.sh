@@ -98,6 +98,16 @@ expect_refused "PAM-01 success without user" alice "helper=$T/nouser timeout=10"
 expect_refused "PAM-01 success then exit 1" alice "helper=$T/crashafter timeout=10"
 expect_refused "PAM-01 status=auth_err" alice "helper=$T/autherr timeout=10"
 expect_refused "PAM-01 status=SUCCESS (not exact)" alice "helper=$T/unknownstatus timeout=10"
+# each refusal word maps to its own PAM code (pamtester prints pam_strerror)
+for sc in "auth_err:Authentication failure" "maxtries:Have exhausted maximum number of retries" \
+	"authinfo_unavail:Authentication service cannot retrieve authentication info" \
+	"user_unknown:User not known to the underlying authentication module" \
+	"success :Authentication failure" "granted:Authentication failure"; do
+	i=$((${i:-0} + 1))
+	helper "st-$i" "send RESULT \$'status=${sc%%:*}\\nuser=alice\\n'"
+	run "st-$i" alice "helper=$T/st-$i timeout=10"
+	if [ $rc -ne 0 ] && grep -q "${sc#*:}" <<<"$out"; then ok "PAM-01 status='${sc%%:*}' -> ${sc#*:}"; else bad "PAM-01 status='${sc%%:*}' (rc=$rc)" "$out"; fi
+done
 
 echo "== PAM-03 bad arguments are errors, not PAM_IGNORE"
 expect_refused "PAM-03 unknown argument" alice "helper=$T/good bogus=1"
