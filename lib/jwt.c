@@ -304,12 +304,12 @@ int jwt_parse(const char *token, size_t len, const struct log *log, struct jwt *
 	slen = len - (size_t)(d2 + 1 - token);
 	/* struct jwt, signing_input and sig in one block (jwt_free frees it),
 	 * and one scratch buffer for the decoded header, then the payload */
-	if (!(t = malloc(sizeof(*t) + hlen + 1 + plen + 1 + B64URL_DECODED_MAX(slen))) ||
-	    !(buf = malloc(B64URL_DECODED_MAX(hlen > plen ? hlen : plen)))) {
-		r = ERR_NOMEM;
+	r = ERR_NOMEM;
+	if (!(t = malloc(sizeof(*t) + hlen + 1 + plen + 1 + B64URL_DECODED_MAX(slen))))
 		goto out;
-	}
-	memset(t, 0, sizeof(*t));
+	memset(t, 0, sizeof(*t)); /* before any goto out: jwt_free reads header, payload */
+	if (!(buf = malloc(B64URL_DECODED_MAX(hlen > plen ? hlen : plen))))
+		goto out;
 	t->signing_input_len = hlen + 1 + plen;
 	t->signing_input = (char *)(t + 1);
 	t->sig = (unsigned char *)t->signing_input + t->signing_input_len + 1;
