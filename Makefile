@@ -143,6 +143,11 @@ $(B)/tests/%: tests/unit/%.c $(LIBA)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) -o $@ $< \
 	    $(LIBA) $(DEP_LIBS)
 
+# failure injection: lib/'s malloc, calloc, realloc, strdup, strndup and read go
+# through the test's wrappers (tests/unit/test_failinj.c)
+$(B)/tests/test_failinj: DEP_LIBS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc \
+	-Wl,--wrap=strdup,--wrap=strndup,--wrap=read
+
 # test-only programs that drive lib/ against the real IdP
 $(B)/tests/integration/%: tests/integration/%.c $(LIBA)
 	@mkdir -p $(@D)
