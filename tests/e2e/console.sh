@@ -35,28 +35,19 @@
 # failure. KEEP_TMP=1 keeps the temp dir (screens, logs).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+SUITE=console BAD_DETAIL="grep -v '[▀▄█]' | tail -n 25"
+. tests/lib/common.sh
+. tests/lib/accounts.sh
+. tests/lib/pty.sh
 LOGIN=/bin/login
 START_MS=$(($(date +%s%N) / 1000000))
 
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | grep -v '[▀▄█]' | tail -n 25 | sed 's/^/     /'
-	return 0
-}
-give_up() { bad "$1" "${2:-}"; echo "console: $pass passed, $fail failed"; exit 1; }
-
-[ "$(id -u)" -eq 0 ] || give_up "needs root (/bin/login runs as root; the local accounts alice and bob)"
-MOD=$(realpath "$B/pam_oauth2_pkce.so" 2>/dev/null)
-HELPER=$(realpath "$B/oauth2-pkce-helper" 2>/dev/null)
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay" 2>/dev/null)
+need_root "/bin/login runs as root; the local accounts alice and bob"
+need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
+MOD=$(realpath "$B/pam_oauth2_pkce.so")
+HELPER=$(realpath "$B/oauth2-pkce-helper")
+RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
 BROWSER=$(realpath tests/idp/browser.mjs)
-for f in "$MOD" "$HELPER" "$RELAYBIN"; do
-	if [ -z "$f" ] || [ ! -e "$f" ]; then give_up "missing build output in $B (make B=$B all)"; fi
-done
 missing=
 [ -x "$LOGIN" ] || missing+=" login"
 command -v tmux >/dev/null 2>&1 || missing+=" tmux"
@@ -76,51 +67,30 @@ idp_ensure_deps || give_up "test IdP dependencies (npm ci --prefix tests/idp)"
 # "You are trying to dlopen a .../libpam.so.0 shared library with
 # RTLD_DEEPBIND flag which is incompatible with sanitizer runtime", abort).
 if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
-	echo "skip: $B has an ASan module; pam_wrapper inside /bin/login (LD_* dropped by login) dlopens libpam with RTLD_DEEPBIND, which ASan refuses (use the normal build)"
-	echo "console: 0 passed, 0 failed"
-	exit 0
+	skip "$B has an ASan module; pam_wrapper inside /bin/login (LD_* dropped by login) dlopens libpam with RTLD_DEEPBIND, which ASan refuses (use the normal build)"
 fi
 PRELOAD=libpam_wrapper.so # for /bin/login only, never exported
 
-T=$(mktemp -d)
+tmpdir
 chmod 0755 "$T" # the helper config inside stays root-only (0600)
-# a private tmux server: its socket in $T
-TM=(env TMUX_TMPDIR="$T" tmux -u -L console-e2e -f /dev/null)
-RELAY_PID='' CREATED_USERS=()
+RELAY_PID=''
 
 cleanup() {
-	local w p k
-	trap - EXIT INT TERM HUP
+	local k
 	# the login processes this test started (their helpers die with them: PDEATHSIG)
-	if [ -S "$T/tmux-0/console-e2e" ] || "${TM[@]}" has-session 2>/dev/null; then
-		for w in $("${TM[@]}" list-panes -a -F '#{pane_pid}' 2>/dev/null); do
-			for p in $(descendants "$w"); do kill -KILL "$p" 2>/dev/null; done
-		done
-		"${TM[@]}" kill-server 2>/dev/null
-	fi
+	pty_stop
 	if [ -n "$RELAY_PID" ]; then kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; fi
 	idp_stop
 	# pam_wrapper's copies of the service dir (/tmp/pam.X) left by killed logins
 	for k in /tmp/pam.?; do
 		[ -f "$k/login" ] && grep -qsF "config=$T/pam.conf " "$k/login" && rm -rf "$k"
 	done
-	for u in "${CREATED_USERS[@]}"; do
-		userdel -r "$u" 2>/dev/null || userdel "$u" 2>/dev/null || echo "warning: userdel $u failed"
-	done
-	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+	accounts_remove
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+at_exit cleanup
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
-# descendants PID: all processes below PID, depth first
-descendants() {
-	local c
-	for c in $(pgrep -P "$1" 2>/dev/null); do
-		echo "$c"
-		descendants "$c"
-	done
-}
+now_ms() { pty_now_ms; }
+descendants() { pty_descendants "$1"; } # all processes below PID, depth first
 # user_shell PID USER: a descendant of PID that runs as USER (the login shell)
 user_shell() {
 	local p uid
@@ -135,11 +105,8 @@ user_shell() {
 # alice logs in at the console; bob is the kiosk's account and the wrong
 # account of PAM-16 (his IdP identity must map to a local account). Other
 # tests may create or remove them concurrently: only remove what we created.
+accounts_ensure -m -s /bin/bash -- alice bob || give_up "useradd alice bob"
 for u in alice bob; do
-	if ! getent passwd "$u" >/dev/null; then
-		if useradd -m -s /bin/bash "$u" 2>/dev/null; then CREATED_USERS+=("$u")
-		elif ! getent passwd "$u" >/dev/null; then give_up "useradd $u"; fi
-	fi
 	case $(getent passwd "$u" | cut -d: -f7) in
 	*/nologin | */false | "") give_up "the existing account $u has no usable shell ($(getent passwd "$u" | cut -d: -f7)): no console session can run" ;;
 	esac
@@ -192,44 +159,23 @@ pam_service "$T/pam-console"
 pam_service "$T/pam-kiosk" "service=kiosk user_from_token"
 
 # ---- login on a pty ---------------------------------------------------------------------
-"${TM[@]}" new-session -d -s e2e -x 200 -y 60 'sleep 86400' || give_up "tmux did not start"
-"${TM[@]}" set-option -g remain-on-exit on >/dev/null
-"${TM[@]}" set-option -g history-limit 20000 >/dev/null
+pty_start "$T" || give_up "tmux did not start"
 
 W= # the current case's tmux window
 # run_login NAME SERVICE-DIR [login args...]: /bin/login in a new tmux window,
 # pam_wrapper in its environment only; "EXIT=<status>" is printed after it.
 # Sets W, PANE_PID, RUN_T0.
 run_login() {
-	W=$1
-	local dir=$2
+	local name=$1 dir=$2
 	shift 2
-	printf 'LD_PRELOAD=%s PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=%s %s %s\necho "EXIT=$?"\n' \
-		"$PRELOAD" "$dir" "$LOGIN" "$*" >"$T/$W.sh"
-	"${TM[@]}" new-window -d -t e2e -n "$W" "sh $T/$W.sh"
-	RUN_T0=$(now_ms)
-	PANE_PID=$("${TM[@]}" display-message -p -t "e2e:$W" '#{pane_pid}')
+	pty_run "$name" "LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$dir $LOGIN $*"
+	W=$PTY_W RUN_T0=$PTY_T0 PANE_PID=$PTY_PANE_PID
 }
-# screen: the pane's whole history, wrapped lines joined, without the blank rows
-# below (nor tmux's "Pane is dead" line)
-screen() {
-	"${TM[@]}" capture-pane -p -J -S - -E - -t "e2e:$W" 2>/dev/null | grep -v '^Pane is dead (' |
-		sed -e :a -e '/^[[:space:]]*$/{$d;N;ba' -e '}'
-}
-# wait_screen ERE SECONDS [COUNT]: until the pane shows the pattern (COUNT lines)
-wait_screen() {
-	local i n
-	for ((i = 0; i < $2 * 20; i++)); do
-		n=$(screen | grep -Ec -- "$1")
-		[ "$n" -ge "${3:-1}" ] && return 0
-		screen | grep -q '^EXIT=' && break
-		sleep 0.05
-	done
-	[ "$(screen | grep -Ec -- "$1")" -ge "${3:-1}" ]
-}
-type_line() { "${TM[@]}" send-keys -t "e2e:$W" -l -- "$1" && "${TM[@]}" send-keys -t "e2e:$W" Enter; }
+screen() { pty_screen; }
+wait_screen() { pty_wait "$@"; } # ERE SECONDS [COUNT]
+type_line() { pty_type "$1"; }
 links() { screen | grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" | awk '!seen[$0]++'; }
-exit_status() { screen | sed -n 's/^EXIT=\([0-9]*\).*/\1/p' | tail -n 1; }
+exit_status() { pty_exit_status; }
 has_qr() { grep -qF -e '▀' -e '▄' -e '█'; }
 # browse LINK USER PW: the phone signs in and follows the relay's callback;
 # CONFIRM = the 6-digit code on the callback page (code mode)
@@ -368,23 +314,8 @@ echo "== 5. the QR as a phone sees it: console login at 80x24 and 120x50"
 # qr_screen NAME COLSxROWS: login alice (wait = poll) in its own COLSxROWS tmux
 # session; sets QRSHOT, QRLINK, QROUT, QRRC.
 qr_screen() {
-	local n=$1 i p pane
-	QRSHOT=$T/qr-$n.screen QRLINK='' QROUT='' QRRC=''
-	"${TM[@]}" new-session -d -s "$n" -x "${2%x*}" -y "${2#*x}" \
-		"LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$T/pam-console $LOGIN alice; sleep 600" || return 1
-	pane=$("${TM[@]}" display-message -p -t "$n" '#{pane_pid}')
-	for ((i = 0; i < 200; i++)); do
-		"${TM[@]}" capture-pane -p -J -S - -t "$n" | grep -q 'Waiting for you to sign in' && break
-		sleep 0.05
-	done
-	"${TM[@]}" capture-pane -p -t "$n" >"$QRSHOT"
-	QRLINK=$("${TM[@]}" capture-pane -p -J -S - -t "$n" | grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" | head -n 1)
-	QROUT=$(python3 tests/lib/qrscreen.py --first 'To log in as' --last 'Waiting for you to sign in' \
-		--expect "${QRLINK:-no link on the screen}" "$QRSHOT" 2>&1)
-	QRRC=$?
-	for p in $(descendants "$pane"); do kill -KILL "$p" 2>/dev/null; done
-	"${TM[@]}" kill-session -t "$n" 2>/dev/null
-	return 0
+	pty_qr "$1" "$2" 'Waiting for you to sign in' 10 \
+		"LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR=$T/pam-console $LOGIN alice"
 }
 if ! command -v zbarimg >/dev/null 2>&1; then
 	bad "QR scan: zbarimg needed (apt-get install -y zbar-tools)"
@@ -401,5 +332,4 @@ else
 fi
 
 echo "== took $((($(now_ms) - START_MS) / 1000)) s"
-echo "console: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish

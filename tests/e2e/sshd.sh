@@ -12,31 +12,23 @@
 # and removed afterwards) and the packages openssh-server, expect,
 # libpam-wrapper, nodejs. The helper reads its config file per login, so the
 # cases switch it between logins; sshd is reloaded (SIGHUP) once for XD-09.
-# Last line: "N passed, N failed"; exit status non-zero on any failure.
+# Last line: "sshd: N passed, N failed"; exit status non-zero on any failure.
 # KEEP_TMP=1 keeps the temp dir (logs, screens).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+SUITE=sshd BAD_DETAIL='tail -n 25'
+. tests/lib/common.sh
+. tests/lib/accounts.sh
+. tests/lib/pty.sh
 START_S=$(date +%s)
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | tail -n 25 | sed 's/^/     /'
-	return 0
-}
-give_up() { bad "$1" "${2:-}"; echo "sshd: $pass passed, $fail failed"; exit 1; }
 
-MOD=$(realpath "$B/pam_oauth2_pkce.so" 2>/dev/null)
-HELPER=$(realpath "$B/oauth2-pkce-helper" 2>/dev/null)
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay" 2>/dev/null)
+need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
+MOD=$(realpath "$B/pam_oauth2_pkce.so")
+HELPER=$(realpath "$B/oauth2-pkce-helper")
+RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
 BROWSER=$(realpath tests/idp/browser.mjs)
 SSHD=/usr/sbin/sshd
-for f in "$MOD" "$HELPER" "$RELAYBIN"; do
-	if [ -z "$f" ] || [ ! -e "$f" ]; then give_up "missing build output in $B (make B=$B all)"; fi
-done
-[ "$(id -u)" -eq 0 ] || give_up "needs root (sshd, the local account alice)"
+need_root "sshd, the local account alice"
 missing=
 [ -x "$SSHD" ] || missing+=" openssh-server"
 command -v ssh >/dev/null 2>&1 && command -v ssh-keygen >/dev/null 2>&1 || missing+=" openssh-client"
@@ -52,15 +44,13 @@ idp_ensure_deps || give_up "test IdP dependencies (npm ci --prefix tests/idp)"
 # seccomp-sandboxed pre-auth child then dies with SIGSYS (measured: "preauth
 # child terminated by signal 31", the session breaks). Not testable here.
 if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
-	echo "skip: $B has an ASan module; sshd's seccomp sandbox kills ASan-preloaded children (use the normal build)"
-	echo "sshd: 0 passed, 0 failed"
-	exit 0
+	skip "$B has an ASan module; sshd's seccomp sandbox kills ASan-preloaded children (use the normal build)"
 fi
 PRELOAD=libpam_wrapper.so
 
-T=$(mktemp -d)
+tmpdir
 chmod 0755 "$T"
-SSHD_PID='' RELAY_PID='' CREATED_USER=''
+SSHD_PID='' RELAY_PID=''
 TERMS=() # expect drivers still running
 cleanup() {
 	local p k
@@ -79,25 +69,20 @@ cleanup() {
 		wait "$SSHD_PID" 2>/dev/null
 	fi
 	if [ -n "$RELAY_PID" ]; then kill -TERM "$RELAY_PID" 2>/dev/null; wait "$RELAY_PID" 2>/dev/null; fi
-	[ -S "$T/qr.sock" ] && tmux -S "$T/qr.sock" kill-server 2>/dev/null
+	pty_stop
 	idp_stop
 	# pam_wrapper's copies of the service dir (/tmp/pam.X) left by sshd processes that ended without exit()
 	for k in /tmp/pam.?; do
 		[ -f "$k/sshd" ] && grep -qsF "config=$T/pam.conf " "$k/sshd" && rm -rf "$k"
 	done
-	if [ -n "$CREATED_USER" ]; then userdel -r "$CREATED_USER" 2>/dev/null || echo "warning: userdel -r $CREATED_USER failed"; fi
-	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
+	accounts_remove
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+at_exit cleanup
 
 freeport() { stack_freeport; }
 
 # ---- the local account --------------------------------------------------------------
-if ! getent passwd alice >/dev/null; then
-	useradd -m -s /bin/sh alice || give_up "useradd alice"
-	CREATED_USER=alice
-fi
+accounts_ensure -m -s /bin/sh -- alice || give_up "useradd alice"
 case $(getent passwd alice | cut -d: -f7) in
 */nologin | */false) give_up "the existing account alice has no usable shell ($(getent passwd alice | cut -d: -f7)): the ssh session cannot run" ;;
 esac
@@ -403,35 +388,19 @@ else bad "wait=enter over ssh (rc=$RC)" "$(diag)"; fi
 # prompt the visible screen is captured (capture-pane -p, what is on the
 # glass, no scrollback), rebuilt as an image and decoded by zbarimg
 # (tests/lib/qrscreen.py); the decoded text must be the link shown.
-QRTM=(tmux -u -S "$T/qr.sock" -f /dev/null)
 # qr_screen NAME COLSxROWS LOCALE QR: ssh alice@ in a COLSxROWS terminal, the
 # client's LC_ALL=LOCALE, the helper's "qr = QR". Sets QRSHOT (the visible
 # screen's file), QRLINK (the link, from the scrollback with wrapped lines
 # joined), QROUT (qrscreen.py's lines) and QRRC (its status).
 qr_screen() {
-	local n=$1 i
 	helper_conf "wait = code" "qr = $4"
-	QRSHOT=$T/qr-$n.screen QRLINK='' QROUT='' QRRC=''
-	"${QRTM[@]}" new-session -d -s "$n" -x "${2%x*}" -y "${2#*x}" \
-		"env LC_ALL=$3 LANG=$3 $(printf '%q ' "${SSH_BASE[@]}") -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 alice@127.0.0.1 true; sleep 600" || return 1
-	for ((i = 0; i < 400; i++)); do
-		"${QRTM[@]}" capture-pane -p -J -S - -t "$n" | grep -q 'the browser shows:' && break
-		sleep 0.05
-	done
-	"${QRTM[@]}" capture-pane -p -t "$n" >"$QRSHOT"
-	QRLINK=$("${QRTM[@]}" capture-pane -p -J -S - -t "$n" | grep -oE "$RELAY/l/[A-Za-z0-9_-]{16}" | head -n 1)
-	QROUT=$(python3 tests/lib/qrscreen.py --first 'To log in as' --last 'the browser shows:' \
-		--expect "${QRLINK:-no link on the screen}" "$QRSHOT" 2>&1)
-	QRRC=$?
-	"${QRTM[@]}" send-keys -t "$n" C-c
-	"${QRTM[@]}" kill-session -t "$n" 2>/dev/null
-	return 0
+	pty_qr "$1" "$2" 'the browser shows:' 20 "env LC_ALL=$3 LANG=$3 $(printf '%q ' "${SSH_BASE[@]}") -o PreferredAuthentications=keyboard-interactive -o NumberOfPasswordPrompts=1 alice@127.0.0.1 true"
 }
 if ! command -v tmux >/dev/null 2>&1 || ! command -v zbarimg >/dev/null 2>&1; then
 	bad "QR scan: tmux and zbarimg needed (apt-get install -y tmux zbar-tools)"
 else
-	# a session that holds the server while the cases come and go
-	"${QRTM[@]}" new-session -d -s hold 'sleep 600'
+	# the pty session holds the server while the cases come and go
+	pty_start "$T" || bad "QR scan: tmux did not start"
 	qr_screen utf8-80x24 80x24 C.UTF-8 utf8
 	rows=$(sed -n 's/^screen: \([0-9]*\) rows x \([0-9]*\) columns.*/\1/p' <<<"$QROUT")
 	cols=$(sed -n 's/^screen: \([0-9]*\) rows x \([0-9]*\) columns.*/\2/p' <<<"$QROUT")
@@ -495,5 +464,4 @@ if ! grep -Eq 'fatal|Sanitizer|segfault|signal 11' "$T/sshd.log" && kill -0 "$SS
 else bad "sshd log" "$(grep -E 'fatal|Sanitizer|segfault|signal 11' "$T/sshd.log" | head -n 10)"; fi
 
 echo "== took $(($(date +%s) - START_S)) s"
-echo "sshd: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
