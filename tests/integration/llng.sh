@@ -7,10 +7,13 @@
 # relay, pam_oauth2_pkce.so under pamtester (pam_wrapper, no /etc/pam.d
 # changes) and oauth2-pkce-helper.
 #   1. oauth2-pkce-helper check against it (discovery, JWKS, algorithms).
-#   2. wait = poll: dwho signs in (consent page shown): granted.
-#   3. wait = code: the code from the callback page typed in: granted
-#      (consent remembered by LLNG).
-#   4. PAM_USER rtyler, dwho signs in: refused (PAM-16).
+#   2. wait = poll: dwho signs in (consent page shown): granted; the claims
+#      were in the ID token (IDTokenForceClaims): no UserInfo request.
+#   3. wait = code, a second client with LLNG's default (profile claims from
+#      UserInfo only): the code from the callback page typed in: granted
+#      after exactly one UserInfo request (IDT-29).
+#   4. PAM_USER rtyler, dwho signs in (consent remembered by LLNG): refused
+#      (PAM-16).
 #   5. PKCE enforced by the IdP: the code taken at the callback and sent to
 #      the token endpoint without code_verifier is refused by LLNG (400
 #      invalid_grant); the callback delivered afterwards: refused (LLNG
@@ -72,7 +75,7 @@ at_exit cleanup
 RPORT=$(stack_freeport)
 RELAY=http://127.0.0.1:$RPORT
 t0=$(date +%s%N)
-if ! llng_start "$T/llng" --redirect-uri "$RELAY/callback"; then
+if ! llng_start "$T/llng" --redirect-uri "$RELAY/callback" --userinfo-client-id pkce-userinfo; then
 	give_up "LemonLDAP::NG did not start" "$(tail -n 20 "$T/llng/cli.log" "$T/llng/portal.log" 2>/dev/null)"
 fi
 echo "== LemonLDAP::NG $(dpkg-query -W -f='${Version}' lemonldap-ng 2>/dev/null) at $LLNG_ISSUER" \
@@ -80,7 +83,7 @@ echo "== LemonLDAP::NG $(dpkg-query -W -f='${Version}' lemonldap-ng 2>/dev/null)
 # stack_relay_start allows $IDP_ISSUER/auth (oidc-provider's path); LLNG's
 # authorization endpoint is /oauth2/authorize.
 if ! IDP_ISSUER=$LLNG_ISSUER stack_relay_start "$T" "$RPORT" "$LLNG_CLIENT_ID" \
-	"allowed_authorization_endpoint = $LLNG_ISSUER/oauth2/authorize"; then
+	"allowed_authorization_endpoint = $LLNG_ISSUER/oauth2/authorize" "allowed_client_id = $LLNG_UI_CLIENT_ID"; then
 	give_up "relay did not start" "$(tail -n 20 "$T/relay.log")"
 fi
 
@@ -94,27 +97,27 @@ for u in dwho rtyler; do
 		fi
 	fi
 done
-cat >"$T/pam_oauth2_pkce.conf" <<CONF
+# pam_oauth2_pkce.conf: the client with the claims in the ID token (service
+# llngpoll); ui.conf: the UserInfo client (service llngcode).
+for c in pam_oauth2_pkce:"$LLNG_CLIENT_ID":poll ui:"$LLNG_UI_CLIENT_ID":code; do
+	IFS=: read -r f client mode <<<"$c"
+	cat >"$T/$f.conf" <<CONF
 issuer = $LLNG_ISSUER
-client_id = $LLNG_CLIENT_ID
+client_id = $client
 scopes = openid profile email
 cache_dir = $T/cache
 allow_insecure_loopback = yes
 relay_url = $RELAY
 relay_secret_file = $RELAY_SECRET_FILE
 max_logins_per_minute = 0
-[service llngpoll]
-wait = poll
-qr = off
-[service llngcode]
-wait = code
+wait = $mode
 qr = off
 CONF
-chmod 0600 "$T/pam_oauth2_pkce.conf"
-mkdir -p "$T/pam.d"
-for s in llngpoll llngcode; do
-	echo "auth required $MOD helper=$HELPER config=$T/pam_oauth2_pkce.conf timeout=60" >"$T/pam.d/$s"
+	chmod 0600 "$T/$f.conf"
 done
+mkdir -p "$T/pam.d"
+echo "auth required $MOD helper=$HELPER config=$T/pam_oauth2_pkce.conf timeout=60" >"$T/pam.d/llngpoll"
+echo "auth required $MOD helper=$HELPER config=$T/ui.conf timeout=60" >"$T/pam.d/llngcode"
 
 # ---- one login (as tests/integration/chromium.sh) -----------------------------------------
 N=0
@@ -176,6 +179,7 @@ end_login() {
 after() { if [ "$BRC" = 0 ]; then echo "$1"; else echo 2; fi; }
 granted() { [ "$RC" = 0 ] && grep -q "successfully authenticated" <<<"$OUTS"; }
 portal_log() { tail -n 8 "$T/llng/portal.log" 2>/dev/null; }
+userinfo_calls() { grep -c ' /oauth2/userinfo' "$T/llng/access.log"; }
 
 # ---- 1. oauth2-pkce-helper check ----------------------------------------------------------
 echo "== oauth2-pkce-helper check against LemonLDAP::NG"
@@ -194,27 +198,36 @@ else bad "check: usable_algs" "$(grep -E '_algs' <<<"$out")"; fi
 echo "== real Chromium through relay, LemonLDAP::NG's login form and consent page, PAM"
 # ---- 2. wait = poll ----------------------------------------------------------------------
 start_login llngpoll dwho
+m0=$(userinfo_calls)
 if wait_link; then
 	browse dwho --service llngpoll
 	end_login "$(after 30)"
 	if [ "$BRC" = 0 ] && grep -qx 'consent: shown' <<<"$BOUT" && grep -q '^Signed in' <<<"$BOUT" && granted; then
 		ok "wait=poll: dwho signed in at LLNG, consent page accepted; pamtester granted dwho (browser ${BR_MS} ms)"
 	else bad "wait=poll (browser rc=$BRC, pamtester rc=$RC)" "$OUTS"$'\n'"$BOUT"$'\n'"$(portal_log)"; fi
+	m1=$(userinfo_calls)
+	if granted && [ "$m1" = "$m0" ]; then ok "IDT-29 claims in LLNG's ID token (IDTokenForceClaims): no UserInfo request"
+	else bad "IDT-29 UserInfo requests with IDTokenForceClaims: $m0 -> $m1"; fi
 else
 	end_login 1
 	bad "wait=poll: no link from pamtester" "$OUTS"
 fi
 
-# ---- 3. wait = code ----------------------------------------------------------------------
+# ---- 3. wait = code, claims from UserInfo -------------------------------------------------
 start_login llngcode dwho
+m0=$(userinfo_calls)
 if wait_link && wait_for "Then type the code the browser shows" 5; then
 	browse dwho --service llngcode
 	code=$(grep -Ex '[0-9]{6}' <<<"$BOUT" | head -n 1)
 	if [ -n "$code" ]; then printf '%s\n' "$code" >&9; elif [ "$BRC" = 0 ]; then BRC="0, no code"; fi
 	end_login "$(after 30)"
-	if [ "$BRC" = 0 ] && [ -n "$code" ] && grep -qx 'consent: remembered' <<<"$BOUT" && granted; then
-		ok "wait=code: consent remembered by LLNG; the callback page's code typed into pamtester: granted (browser ${BR_MS} ms)"
+	if [ "$BRC" = 0 ] && [ -n "$code" ] && grep -qx 'consent: shown' <<<"$BOUT" && granted; then
+		ok "wait=code: the callback page's code typed into pamtester: granted (browser ${BR_MS} ms)"
 	else bad "wait=code (browser rc=$BRC, code=${code:-none}, pamtester rc=$RC)" "$OUTS"$'\n'"$BOUT"$'\n'"$(portal_log)"; fi
+	m1=$(userinfo_calls)
+	if granted && [ "$m1" = $((m0 + 1)) ]; then
+		ok "IDT-29 LLNG's default (preferred_username only in UserInfo): granted after exactly one UserInfo request"
+	else bad "IDT-29 UserInfo client: UserInfo requests $m0 -> $m1"; fi
 else
 	end_login 1
 	bad "wait=code: no link or no code prompt from pamtester" "$OUTS"
@@ -226,8 +239,9 @@ if wait_link; then
 	browse dwho --account rtyler --service llngpoll
 	end_login "$(after 30)"
 	if [ "$BRC" = 0 ] && [ "$RC" != 0 ] && ! grep -q "successfully authenticated" <<<"$OUTS" &&
-		grep -qF "This account (dwho) is not the one you logged in as (rtyler)" <<<"$OUTS"; then
-		ok "PAM-16 PAM_USER rtyler, dwho signed in at LLNG: refused"
+		grep -qF "This account (dwho) is not the one you logged in as (rtyler)" <<<"$OUTS" &&
+		grep -qx 'consent: remembered' <<<"$BOUT"; then
+		ok "PAM-16 PAM_USER rtyler, dwho signed in at LLNG (consent remembered): refused"
 	else bad "PAM-16 mapped user differs (browser rc=$BRC, pamtester rc=$RC)" "$OUTS"$'\n'"$BOUT"; fi
 else
 	end_login 1

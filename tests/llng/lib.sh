@@ -4,7 +4,7 @@
 #
 #   . tests/llng/lib.sh
 #   llng_available || skip
-#   llng_start DIR --redirect-uri URI [--client-id ID]
+#   llng_start DIR --redirect-uri URI [--client-id ID] [--userinfo-client-id ID]
 #   ... IdP at $LLNG_ISSUER (http://localhost:PORT), client $LLNG_CLIENT_ID
 #   llng_stop            # also from an EXIT trap; safe to call twice
 #
@@ -16,8 +16,10 @@
 # demo configuration shipped by the package is the starting point).
 #
 # Exports after llng_start: LLNG_ISSUER, LLNG_PORT, LLNG_CLIENT_ID,
-# LLNG_DIR, LLNG_NGINX_PID, LLNG_FCGI_PID. Logs: DIR/portal.log (the
-# portal's own log, on stderr via Logger::Std), DIR/nginx-error.log.
+# LLNG_UI_CLIENT_ID, LLNG_DIR, LLNG_NGINX_PID, LLNG_FCGI_PID. Logs:
+# DIR/portal.log (the portal's own log, on stderr via Logger::Std),
+# DIR/access.log (nginx: every request, e.g. to count /oauth2/userinfo),
+# DIR/nginx-error.log, DIR/cli.log.
 #
 # What LemonLDAP::NG does that the bundled oidc-provider never did (seen
 # here, and relied upon or tolerated by the tests):
@@ -70,19 +72,24 @@ _llng_cli() {
 	}
 }
 
-# llng_start DIR --redirect-uri URI [--redirect-uri URI...] [--client-id ID] [--port PORT]
+# llng_start DIR --redirect-uri URI [--redirect-uri URI...] [--client-id ID]
+#            [--userinfo-client-id ID] [--port PORT]
 # Configures a private LemonLDAP::NG in DIR (created, must be new or empty),
+# with the client ID (default pkce-rs256) and, with --userinfo-client-id, a
+# second one that differs only in keeping LLNG's default for the profile
+# claims: not in the ID token, from UserInfo only (OIDC Core 5.4);
 # starts its portal (llng-fastcgi-server as www-data) behind an nginx on
 # 127.0.0.1:PORT (default: a free port) and waits until the discovery
 # document answers with the configured issuer.
 llng_start() {
 	local dir=$1 port='' uris='' u i
 	shift
-	LLNG_CLIENT_ID=pkce-rs256
+	LLNG_CLIENT_ID=pkce-rs256 LLNG_UI_CLIENT_ID=''
 	while [ $# -gt 0 ]; do
 		case $1 in
 			--redirect-uri) uris="${uris:+$uris }$2"; shift 2 ;;
 			--client-id) LLNG_CLIENT_ID=$2; shift 2 ;;
+			--userinfo-client-id) LLNG_UI_CLIENT_ID=$2; shift 2 ;;
 			--port) port=$2; shift 2 ;;
 			*) echo "llng_start: unknown argument $1" >&2; return 1 ;;
 		esac
@@ -90,7 +97,7 @@ llng_start() {
 	[ -n "$uris" ] || { echo "llng_start: --redirect-uri is required" >&2; return 1; }
 	[ -n "$port" ] || port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	LLNG_DIR=$dir LLNG_PORT=$port LLNG_ISSUER=http://localhost:$port
-	export LLNG_DIR LLNG_PORT LLNG_ISSUER LLNG_CLIENT_ID
+	export LLNG_DIR LLNG_PORT LLNG_ISSUER LLNG_CLIENT_ID LLNG_UI_CLIENT_ID
 
 	# ---- a private configuration: nothing under /etc or /var/lib is written
 	mkdir -p "$dir" && chmod 0755 "$dir" || return 1
@@ -153,37 +160,49 @@ INI
 		oidcServicePrivateKeySig "$(cat "$dir/sig.key")" \
 		oidcServicePublicKeySig "$(cat "$dir/sig.pub")" \
 		oidcServiceKeyIdSig llng-test-1 || return 1
+	# One addKey for the rest (each lemonldap-ng-cli run costs a second or two).
 	# Storage (the demo's are under /var/lib/lemonldap-ng): SSO sessions,
 	# persistent sessions (remembered consents), the local session cache and
 	# notifications, all in DIR.
-	# The client (relying party "pam" in LLNG's terms; keys under
-	# oidcRPMetaDataOptions/pam):
+	local keys=(
+		globalStorageOptions Directory "$dir/sessions"
+		globalStorageOptions LockDirectory "$dir/sessions/lock"
+		persistentStorageOptions Directory "$dir/psessions"
+		persistentStorageOptions LockDirectory "$dir/psessions/lock"
+		localSessionStorageOptions cache_root "$dir/cache"
+		notificationStorageOptions dirName "$dir/notifications"
+	)
+	# The client: a relying party ("pam" is only its name in LLNG's
+	# configuration; its keys are under oidcRPMetaDataOptions/pam):
 	#   ClientID            the module's client_id
 	#   Public 1            a public client: no client secret at the token endpoint
 	#   RequirePKCE 1       a token request without code_verifier is refused
+	#                       (LLNG still accepts method plain; our client sends S256)
 	#   RedirectUris        the relay's callback (space-separated, exact match)
 	#   IDTokenSignAlg      RS256 (the default HS512 needs a client secret: a
 	#                       public client then gets 500 server_error)
-	#   IDTokenForceClaims  put the claims of the granted scopes in the ID token
-	#                       (by default LLNG sends them only from UserInfo)
+	#   IDTokenForceClaims  1: the claims of the granted scopes go into the ID
+	#                       token too (by default LLNG sends them from UserInfo
+	#                       only; the helper then asks UserInfo, userinfo = auto).
+	#                       The second client "pamui" keeps that default (0).
 	# oidcRPMetaDataExportedVars/pam: claim name -> session attribute, here the
 	#   demo backend's uid, mail and cn.
-	_llng_cli addKey \
-		globalStorageOptions Directory "$dir/sessions" \
-		globalStorageOptions LockDirectory "$dir/sessions/lock" \
-		persistentStorageOptions Directory "$dir/psessions" \
-		persistentStorageOptions LockDirectory "$dir/psessions/lock" \
-		localSessionStorageOptions cache_root "$dir/cache" \
-		notificationStorageOptions dirName "$dir/notifications" \
-		oidcRPMetaDataOptions/pam oidcRPMetaDataOptionsClientID "$LLNG_CLIENT_ID" \
-		oidcRPMetaDataOptions/pam oidcRPMetaDataOptionsPublic 1 \
-		oidcRPMetaDataOptions/pam oidcRPMetaDataOptionsRequirePKCE 1 \
-		oidcRPMetaDataOptions/pam oidcRPMetaDataOptionsRedirectUris "$uris" \
-		oidcRPMetaDataOptions/pam oidcRPMetaDataOptionsIDTokenSignAlg RS256 \
-		oidcRPMetaDataOptions/pam oidcRPMetaDataOptionsIDTokenForceClaims 1 \
-		oidcRPMetaDataExportedVars/pam preferred_username uid \
-		oidcRPMetaDataExportedVars/pam email mail \
-		oidcRPMetaDataExportedVars/pam name cn || return 1
+	local rp id force
+	for rp in pam ${LLNG_UI_CLIENT_ID:+pamui}; do
+		if [ "$rp" = pam ]; then id=$LLNG_CLIENT_ID force=1; else id=$LLNG_UI_CLIENT_ID force=0; fi
+		keys+=(
+			"oidcRPMetaDataOptions/$rp" oidcRPMetaDataOptionsClientID "$id"
+			"oidcRPMetaDataOptions/$rp" oidcRPMetaDataOptionsPublic 1
+			"oidcRPMetaDataOptions/$rp" oidcRPMetaDataOptionsRequirePKCE 1
+			"oidcRPMetaDataOptions/$rp" oidcRPMetaDataOptionsRedirectUris "$uris"
+			"oidcRPMetaDataOptions/$rp" oidcRPMetaDataOptionsIDTokenSignAlg RS256
+			"oidcRPMetaDataOptions/$rp" oidcRPMetaDataOptionsIDTokenForceClaims "$force"
+			"oidcRPMetaDataExportedVars/$rp" preferred_username uid
+			"oidcRPMetaDataExportedVars/$rp" email mail
+			"oidcRPMetaDataExportedVars/$rp" name cn
+		)
+	done
+	_llng_cli addKey "${keys[@]}" || return 1
 
 	# ---- the portal: FastCGI server (as www-data) + nginx (as in the
 	# package's portal-nginx.conf: everything but static files goes to
@@ -197,7 +216,7 @@ pid $dir/run/nginx.pid;
 error_log $dir/nginx-error.log warn;
 events { worker_connections 256; }
 http {
-	access_log off;
+	access_log $dir/access.log;
 	server_tokens off;
 	include /etc/nginx/mime.types;
 	client_body_temp_path $dir/tmp/body;
