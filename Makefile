@@ -138,10 +138,23 @@ $(B)/helper/%.o: helper/%.c
 $(HELPER): $(HELPER_SRCS:%.c=$(B)/%.o) $(LIBA)
 	$(call say,LD,$@)$(CC) $(CFLAGS) -pie $(LDFLAGS) -o $@ $^ $(DEP_LIBS)
 
-$(B)/tests/%: tests/unit/%.c $(LIBA)
+# test fixtures compiled once (tests/unit/jwt_mint.c); unit tests and benches link the
+# archive, so each takes only what it calls
+TESTFIX_SRCS := tests/unit/jwt_mint.c
+TESTFIX_A := $(B)/tests/libtestfix.a
+
+$(B)/tests/obj/%.o: tests/unit/%.c
+	@mkdir -p $(@D)
+	$(call say,CC,$<)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) -c -o $@ $<
+
+$(TESTFIX_A): $(TESTFIX_SRCS:tests/unit/%.c=$(B)/tests/obj/%.o)
+	@rm -f $@
+	$(call say,AR,$@)ar rcs $@ $^
+
+$(B)/tests/%: tests/unit/%.c $(TESTFIX_A) $(LIBA)
 	@mkdir -p $(@D)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) -o $@ $< \
-	    $(LIBA) $(DEP_LIBS)
+	    $(TESTFIX_A) $(LIBA) $(DEP_LIBS)
 
 # failure injection: lib/'s malloc, calloc, realloc, strdup, strndup and read go
 # through the test's wrappers (tests/unit/test_failinj.c)
@@ -154,10 +167,10 @@ $(B)/tests/integration/%: tests/integration/%.c $(LIBA)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) -o $@ $< $(LIBA) \
 	    $(DEP_LIBS)
 
-$(B)/bench/%: bench/%.c $(LIBA)
+$(B)/bench/%: bench/%.c $(TESTFIX_A) $(LIBA)
 	@mkdir -p $(@D)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) -Itests/unit $(CFLAGS) $(DEPFLAGS) $(DEP_CFLAGS) -o $@ $< \
-	    $(LIBA) $(DEP_LIBS)
+	    $(TESTFIX_A) $(LIBA) $(DEP_LIBS)
 
 # the relay bench's load driver needs only libcrypto (SHA-256), not lib/
 CRYPTO_CFLAGS := $(call pkg,--cflags libcrypto)
