@@ -173,6 +173,19 @@ rc=$?
 	grep -qF "$T/nocred.conf: registration needs a credential: set registration_secret_file (or open_registration = yes" <<<"$out"
 check "RLY-04 config: no registration_secret_file and no open_registration -> exit 2, one line" $? "rc=$rc $out"
 config_error "open_registration = no is no credential" "registration needs a credential" "open_registration = no"
+# The configuration itself through lib/file.c (PAM-15): no symlink, not group-writable.
+printf 'base_url = %s\nallowed_authorization_endpoint = %s\nallowed_client_id = c\nopen_registration = yes\n' \
+	"$BASE" "$EP" >"$T/ok.conf"
+ln -sf "$T/ok.conf" "$T/link.conf"
+out=$(timeout 5 "$RELAY" --config "$T/link.conf" 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -qF "$T/link.conf: is a symbolic link" <<<"$out"
+check "PAM-15 config: a symlinked configuration -> exit 2, named" $? "rc=$rc $out"
+chmod 0664 "$T/ok.conf"
+out=$(timeout 5 "$RELAY" --config "$T/ok.conf" 2>&1)
+rc=$?
+[ $rc -eq 2 ] && grep -qF "$T/ok.conf: mode 0664: must not be writable by group or others" <<<"$out"
+check "PAM-15 config: a group-writable configuration -> exit 2, named" $? "rc=$rc $out"
 REGSEC=$(rnd43)
 REGSEC2=$(rnd43)
 (umask 077; printf '%s\n' "$REGSEC" >"$T/reg.secret"; printf '%s' "$REGSEC2" >"$T/reg2.secret")
@@ -182,7 +195,7 @@ config_error "the same secret file twice" "cerr.conf:9: registration_secret_file
 	"registration_secret_file = $T/reg.secret" "registration_secret_file = $T/reg.secret"
 config_error "relative secret path" "cerr.conf:8: registration_secret_file: must be an absolute path" \
 	"registration_secret_file = reg.secret"
-config_error "missing secret file" "cerr.conf:9: registration_secret_file: cannot open $T/none.secret" \
+config_error "missing secret file" "cerr.conf:9: registration_secret_file: $T/none.secret: cannot open" \
 	"registration_secret_file = $T/reg.secret" "registration_secret_file = $T/none.secret"
 many=()
 for i in $(seq 17); do
@@ -214,7 +227,7 @@ config_error "redis_url: other scheme" "cerr.conf:9: redis_url: expected redis:/
 	"store = redis" "redis_url = http://127.0.0.1:6379"
 config_error "redis_url: bad database" "cerr.conf:9: redis_url: database number 0..255" "store = redis" "redis_url = redis://127.0.0.1/300"
 config_error "redis_url: relative socket" "cerr.conf:9: redis_url: unix: needs an absolute socket path" "store = redis" "redis_url = unix:redis.sock"
-config_error "redis_password_file: group-readable" "cerr.conf:10: redis_password_file: $T/weak.secret must not be accessible by group or others" \
+config_error "redis_password_file: group-readable" "cerr.conf:10: redis_password_file: $T/weak.secret: mode 0644: must not be accessible by group or others" \
 	"store = redis" "redis_url = redis://127.0.0.1" "redis_password_file = $T/weak.secret"
 config_error "redis_password_file with store = memory" "cerr.conf:8: redis_password_file: only with store = redis" \
 	"redis_password_file = $T/reg.secret"
