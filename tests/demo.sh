@@ -41,6 +41,7 @@ if ! id alice >/dev/null 2>&1; then
 	useradd -M -s /usr/sbin/nologin alice && created=1
 	echo "   created the local account alice (removed at the end)"
 fi
+stack_helper_reach "$T" # PAM-23: the helper uses its cache in $T as _oauth2-pkce
 cat >"$T/pam_oauth2_pkce.conf" <<CONF
 issuer = $IDP_ISSUER
 client_id = pkce-es256

@@ -118,6 +118,8 @@ RELAY=http://127.0.0.1:$RPORT
 idp_start "$T/idp" --redirect-uri "$RELAY/callback" || give_up "the test IdP did not start"
 stack_relay_start "$T" "$RPORT" pkce-es256 "max_ttl = 120" || give_up "the relay did not start" "$(cat "$T/relay.log")"
 
+stack_helper_reach "$T" # PAM-23: the helper uses its cache in $T as _oauth2-pkce
+
 # ---- the helper's config (rewritten between cases) and the PAM services ---------------
 # helper_conf [lines for the [service kiosk] section...]
 helper_conf() {

@@ -133,6 +133,8 @@ P500=$(cat "$T/fault-500.port" 2>/dev/null) PHANG=$(cat "$T/fault-hang.port" 2>/
 PTLS=$(cat "$T/fault-tls.port" 2>/dev/null)
 [ -n "$P500" ] && [ -n "$PHANG" ] && [ -n "$PTLS" ] || give_up "faultd did not start" "$(cat "$T/faultd.log")"
 
+stack_helper_reach "$T" # PAM-23: the helper uses its cache in $T as _oauth2-pkce
+
 # ---- helper configs (root, 0600); http_timeout and first_contact_timeout: defaults ---------
 # conf FILE ISSUER RELAY_URL CACHE_DIR [global lines...]
 conf() {

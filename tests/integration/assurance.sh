@@ -55,6 +55,7 @@ if ! stack_relay_start "$T" "$RPORT" pkce-rs256 "max_ttl = 120"; then
 	give_up "relay did not start" "$(cat "$T/relay.log")"
 fi
 
+stack_helper_reach "$T" # PAM-23: the helper uses its cache in $T as _oauth2-pkce
 cat >"$T/pam.conf" <<EOF
 issuer = $IDP_ISSUER
 client_id = pkce-rs256

@@ -74,6 +74,7 @@ stack_relay_start "$T" "$port" pkce-es256 || give_up "relay did not start"
 
 # ---- local account, module configuration ----------------------------------------------
 accounts_ensure -M -s /usr/sbin/nologin -- alice || give_up "useradd alice"
+stack_helper_reach "$T" # PAM-23: the helper uses its cache in $T as _oauth2-pkce
 cat >"$T/pam_oauth2_pkce.conf" <<CONF
 issuer = $IDP_ISSUER
 client_id = pkce-es256
