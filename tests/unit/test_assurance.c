@@ -7,20 +7,12 @@
 #include "assurance.h"
 #include "err.h"
 #include "json.h"
+#include "log_capture.h"
 #include "tap.h"
 
 #define NOW 1800000000L
 
-static char last_log[512];
-
-static void sink(void *ctx, int prio, const char *msg)
-{
-	(void)ctx;
-	(void)prio;
-	snprintf(last_log, sizeof(last_log), "%s", msg);
-}
-
-static const struct log lg = { sink, NULL, 0 };
+static const struct log lg = { logcap_sink, NULL, 0 };
 
 /* A fresh policy: no rule, skew 60, NOW. */
 static struct assurance_policy pol(void)
@@ -36,7 +28,7 @@ static int check(const char *json, const struct assurance_policy *p)
 
 	if (json_parse(json, strlen(json), 65536, 16, &j) != 0)
 		return 12345;
-	last_log[0] = '\0';
+	logcap_reset();
 	r = assurance_check(j, p, &lg);
 	cJSON_Delete(j);
 	return r;
@@ -61,13 +53,13 @@ int main(void)
 	T_EQ(check("{\"acr\":\"phr\"}", &p), 0);
 	T_EQ(check("{\"acr\":\"urn:x:loa:2\"}", &p), 0);
 	T_EQ(check("{\"acr\":\"urn:x:loa:1\"}", &p), ERR_CLAIM_ACR);
-	T_OK(strstr(last_log, "acr urn:x:loa:1 is not one of urn:x:loa:2 phr") != NULL);
+	T_OK(strstr(logcap.last, "acr urn:x:loa:1 is not one of urn:x:loa:2 phr") != NULL);
 	T_EQ(check("{\"acr\":\"PHR\"}", &p), ERR_CLAIM_ACR);          /* exact */
 	T_EQ(check("{\"acr\":\"ph\"}", &p), ERR_CLAIM_ACR);           /* no prefix match */
 	T_EQ(check("{\"acr\":\"phr urn:x:loa:2\"}", &p), ERR_CLAIM_ACR); /* not a list */
 	T_EQ(check("{\"acr\":\"\"}", &p), ERR_CLAIM_ACR);
 	T_EQ(check("{\"sub\":\"a\"}", &p), ERR_CLAIM_ACR); /* absent: refused when required */
-	T_OK(strstr(last_log, "no acr") != NULL);
+	T_OK(strstr(logcap.last, "no acr") != NULL);
 	T_EQ(check("{\"acr\":null}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"acr\":2}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"acr\":[\"phr\"]}", &p), ERR_CLAIM_TYPE);
@@ -83,7 +75,7 @@ int main(void)
 	T_EQ(check(json, &p), 0);
 	snprintf(json, sizeof(json), "{\"auth_time\":%ld}", NOW - 361);
 	T_EQ(check(json, &p), ERR_CLAIM_AUTH_OLD);
-	T_OK(strstr(last_log, "sign-in is 361 s old, max_age is 300") != NULL);
+	T_OK(strstr(logcap.last, "sign-in is 361 s old, max_age is 300") != NULL);
 	snprintf(json, sizeof(json), "{\"auth_time\":%ld.9}", NOW - 100); /* fraction truncated */
 	T_EQ(check(json, &p), 0);
 	T_EQ(check("{\"auth_time\":0}", &p), ERR_CLAIM_AUTH_OLD);
@@ -92,7 +84,7 @@ int main(void)
 	snprintf(json, sizeof(json), "{\"auth_time\":%ld}", NOW + 61);
 	T_EQ(check(json, &p), ERR_CLAIM_AUTH_FUTURE);
 	T_EQ(check("{\"sub\":\"a\"}", &p), ERR_CLAIM_AUTH_TIME);
-	T_OK(strstr(last_log, "no auth_time although max_age=300") != NULL);
+	T_OK(strstr(logcap.last, "no auth_time although max_age=300") != NULL);
 	p.max_age = 0; /* max_age=0: a sign-in just now, within the skew */
 	snprintf(json, sizeof(json), "{\"auth_time\":%ld}", NOW - 60);
 	T_EQ(check(json, &p), 0);
@@ -109,7 +101,7 @@ int main(void)
 	p.max_age = 300;
 	snprintf(json, sizeof(json), "{\"auth_time\":\"%ld\"}", NOW);
 	T_EQ(check(json, &p), ERR_CLAIM_TYPE);
-	T_OK(strstr(last_log, "auth_time is not a NumericDate") != NULL);
+	T_OK(strstr(logcap.last, "auth_time is not a NumericDate") != NULL);
 	T_EQ(check("{\"auth_time\":null}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"auth_time\":true}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"auth_time\":-1}", &p), ERR_CLAIM_TYPE);
@@ -126,9 +118,9 @@ int main(void)
 	T_EQ(check(json, &p), 0);
 	snprintf(json, sizeof(json), "{\"auth_time\":%ld}", NOW - 91); /* a stale IdP session */
 	T_EQ(check(json, &p), ERR_CLAIM_AUTH_OLD);
-	T_OK(strstr(last_log, "61 s before this login started (prompt=login)") != NULL);
+	T_OK(strstr(logcap.last, "61 s before this login started (prompt=login)") != NULL);
 	T_EQ(check("{\"sub\":\"a\"}", &p), ERR_CLAIM_AUTH_TIME);
-	T_OK(strstr(last_log, "no auth_time although prompt=login was sent") != NULL);
+	T_OK(strstr(logcap.last, "no auth_time although prompt=login was sent") != NULL);
 	T_EQ(check("{\"auth_time\":\"now\"}", &p), ERR_CLAIM_TYPE);
 	p.max_age = 300; /* both: the stricter wins */
 	snprintf(json, sizeof(json), "{\"auth_time\":%ld}", NOW - 200);
@@ -141,29 +133,29 @@ int main(void)
 	p.required_amr = "mfa";
 	T_EQ(check("{\"amr\":[\"pwd\",\"mfa\"]}", &p), 0);
 	T_EQ(check("{\"amr\":[\"pwd\"]}", &p), ERR_CLAIM_AMR);
-	T_OK(strstr(last_log, "amr lacks mfa (required_amr mfa)") != NULL);
+	T_OK(strstr(logcap.last, "amr lacks mfa (required_amr mfa)") != NULL);
 	T_EQ(check("{\"amr\":[]}", &p), ERR_CLAIM_AMR);
 	T_EQ(check("{\"amr\":[\"MFA\"]}", &p), ERR_CLAIM_AMR);
 	T_EQ(check("{\"amr\":[\"mfa2\",\"mf\"]}", &p), ERR_CLAIM_AMR);
 	T_EQ(check("{\"sub\":\"a\"}", &p), ERR_CLAIM_AMR);
-	T_OK(strstr(last_log, "no amr") != NULL);
+	T_OK(strstr(logcap.last, "no amr") != NULL);
 	p.required_amr = "mfa hwk";
 	T_EQ(check("{\"amr\":[\"hwk\",\"pin\",\"mfa\"]}", &p), 0);
 	T_EQ(check("{\"amr\":[\"mfa\",\"otp\"]}", &p), ERR_CLAIM_AMR);
-	T_OK(strstr(last_log, "amr lacks hwk") != NULL);
+	T_OK(strstr(logcap.last, "amr lacks hwk") != NULL);
 	T_EQ(check("{\"amr\":[\"hwk\"]}", &p), ERR_CLAIM_AMR);
 
 	T_CASE("IDT-26 amr must be an array of strings");
 	p = pol();
 	p.required_amr = "mfa";
 	T_EQ(check("{\"amr\":\"mfa\"}", &p), ERR_CLAIM_TYPE); /* a lone string */
-	T_OK(strstr(last_log, "amr is not an array") != NULL);
+	T_OK(strstr(logcap.last, "amr is not an array") != NULL);
 	T_EQ(check("{\"amr\":\"pwd mfa\"}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"amr\":null}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"amr\":1}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"amr\":{\"0\":\"mfa\"}}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"amr\":[\"mfa\",1]}", &p), ERR_CLAIM_TYPE); /* even with mfa present */
-	T_OK(strstr(last_log, "member that is not a string") != NULL);
+	T_OK(strstr(logcap.last, "member that is not a string") != NULL);
 	T_EQ(check("{\"amr\":[\"mfa\",null]}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"amr\":[[\"mfa\"]]}", &p), ERR_CLAIM_TYPE);
 	T_EQ(check("{\"amr\":[\"mfa\",{}]}", &p), ERR_CLAIM_TYPE);

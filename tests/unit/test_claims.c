@@ -7,6 +7,7 @@
 #include "claims.h"
 #include "err.h"
 #include "json.h"
+#include "log_capture.h"
 #include "tap.h"
 
 static struct passwd pw;
@@ -28,19 +29,10 @@ static struct passwd *fake_getpwnam(const char *name)
 	return NULL;
 }
 
-/* The last message logged (map_file errors name file:line). */
-static char last_log[512];
-
-static void keep_log(void *ctx, int prio, const char *msg)
-{
-	(void)ctx;
-	(void)prio;
-	snprintf(last_log, sizeof(last_log), "%s", msg);
-}
 
 static int map(const char *json, struct claims_policy *p, char *user)
 {
-	const struct log lg = { keep_log, NULL, 0 };
+	const struct log lg = { logcap_sink, NULL, 0 };
 	cJSON *j = NULL;
 	int r;
 
@@ -48,7 +40,7 @@ static int map(const char *json, struct claims_policy *p, char *user)
 		return 12345;
 	p->getpwnam = fake_getpwnam;
 	user[0] = '\0';
-	last_log[0] = '\0';
+	logcap_reset();
 	r = claims_map_user(j, p, &lg, user, CLAIMS_USER_MAX + 1);
 	cJSON_Delete(j);
 	return r;
@@ -181,17 +173,17 @@ int main(void)
 	fprintf(f, "sub-alice alice\n\n# comment\nsub-bob bob extra\nsub-carol carol\n");
 	fclose(f);
 	T_EQ(map("{\"sub\":\"sub-carol\"}", &p, user), ERR_MAP_FILE);
-	T_OK(strstr(last_log, "/map:4: expected") != NULL);
+	T_OK(strstr(logcap.last, "/map:4: expected") != NULL);
 	f = fopen(path, "w");
 	fprintf(f, "\n\n\nBad\n");
 	fclose(f);
 	T_EQ(map("{\"sub\":\"sub-alice\"}", &p, user), ERR_MAP_FILE);
-	T_OK(strstr(last_log, "/map:4: expected") != NULL);
+	T_OK(strstr(logcap.last, "/map:4: expected") != NULL);
 	f = fopen(path, "w");
 	fprintf(f, "sub-alice alice\n\n\r\n\nsub-alice alice\n");
 	fclose(f);
 	T_EQ(map("{\"sub\":\"sub-alice\"}", &p, user), ERR_MAP_FILE);
-	T_OK(strstr(last_log, "/map:5: sub-alice listed twice") != NULL);
+	T_OK(strstr(logcap.last, "/map:5: sub-alice listed twice") != NULL);
 	char link[80];
 	snprintf(link, sizeof(link), "%s/link", dir);
 	T_EQ(symlink(path, link), 0);

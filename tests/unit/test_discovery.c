@@ -4,21 +4,12 @@
 #include "discovery.h"
 #include "err.h"
 #include "jwt.h"
+#include "log_capture.h"
 #include "tap.h"
 
 #define ISS "https://idp.example.com/realms/x"
 
-static char logbuf[4096];
-
-static void sink(void *ctx, int prio, const char *msg)
-{
-	(void)ctx;
-	(void)prio;
-	size_t n = strlen(logbuf);
-	snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", msg);
-}
-
-static const struct log test_log = { sink, NULL, 1 };
+static const struct log test_log = { logcap_sink, NULL, 1 };
 
 /* A valid document with one member's raw JSON text replaced (or dropped
  * when value is NULL, or added when it is not in the template). */
@@ -58,7 +49,7 @@ static int parse(const char *member, const char *value, int loopback, struct dis
 	char *s = doc(member, value);
 	int r;
 
-	logbuf[0] = 0;
+	logcap_reset();
 	*d = NULL;
 	r = discovery_parse(s, strlen(s), ISS, loopback, &test_log, d);
 	free(s);
@@ -117,7 +108,7 @@ int main(void)
 	T_CASE("AZ-01 issuer mismatch: other, trailing slash, case, http");
 	T_EQ(parse_r("issuer", "\"https://evil.example.com/realms/x\"", 0), ERR_DISCOVERY_ISSUER);
 	T_EQ(parse_r("issuer", "\"" ISS "/\"", 0), ERR_DISCOVERY_ISSUER);
-	T_OK(strstr(logbuf, "does not match") != NULL);
+	T_OK(strstr(logcap.all, "does not match") != NULL);
 	T_EQ(parse_r("issuer", "\"https://IDP.example.com/realms/x\"", 0), ERR_DISCOVERY_ISSUER);
 	T_EQ(parse_r("issuer", "\"http://idp.example.com/realms/x\"", 1), ERR_DISCOVERY_ISSUER);
 	T_EQ(parse_r("issuer", "\"https://idp.example.com/realms/X\"", 0), ERR_DISCOVERY_ISSUER);
@@ -133,7 +124,7 @@ int main(void)
 
 	T_CASE("AZ-02 non-https endpoints refused");
 	T_EQ(parse_r("token_endpoint", "\"http://idp.example.com/token\"", 0), ERR_HTTP_URL);
-	T_OK(strstr(logbuf, "token_endpoint") != NULL);
+	T_OK(strstr(logcap.all, "token_endpoint") != NULL);
 	T_EQ(parse_r("jwks_uri", "\"http://idp.example.com/certs\"", 1), ERR_HTTP_URL);
 	T_EQ(parse_r("authorization_endpoint", "\"ftp://idp.example.com/a\"", 0), ERR_HTTP_URL);
 	T_EQ(parse_r("jwks_uri", "\"https://u:p@idp.example.com/certs\"", 0), ERR_HTTP_URL);
@@ -179,7 +170,7 @@ int main(void)
 	T_EQ(parse_r("authorization_endpoint", NULL, 0), ERR_DISCOVERY);
 	T_EQ(parse_r("token_endpoint", NULL, 0), ERR_DISCOVERY);
 	T_EQ(parse_r("jwks_uri", NULL, 0), ERR_DISCOVERY);
-	T_OK(strstr(logbuf, "jwks_uri missing") != NULL);
+	T_OK(strstr(logcap.all, "jwks_uri missing") != NULL);
 	T_EQ(parse_r("jwks_uri", "[\"" ISS "/certs\"]", 0), ERR_DISCOVERY);
 	T_EQ(parse_r("token_endpoint", "42", 0), ERR_DISCOVERY);
 	T_EQ(parse_r("issuer", "null", 0), ERR_DISCOVERY);
@@ -199,7 +190,7 @@ int main(void)
 
 	T_CASE("AZ-03 code_challenge_methods_supported absent: allowed, logged");
 	T_EQ(parse_r("code_challenge_methods_supported", NULL, 0), 0);
-	T_OK(strstr(logbuf, "code_challenge_methods_supported absent") != NULL);
+	T_OK(strstr(logcap.all, "code_challenge_methods_supported absent") != NULL);
 
 	T_CASE("IDT-03 id_token_signing_alg_values_supported");
 	T_EQ(parse("id_token_signing_alg_values_supported", NULL, 0, &d), 0);

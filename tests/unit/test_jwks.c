@@ -9,28 +9,10 @@
 #include "jwks.h"
 #include "jwt.h"
 #include "jwt_mint.h"
+#include "log_capture.h"
 #include "tap.h"
 
-static int log_lines, log_warn, log_ctrl, log_long;
-static char log_last[1024], log_all[16384];
-
-/* Keeps the last line and all lines since the last parse(); counts, for the
- * whole run, lines with control bytes or longer than 512 bytes. */
-static void cap_sink(void *ctx, int prio, const char *msg)
-{
-	size_t used = strlen(log_all);
-
-	(void)ctx;
-	log_lines++;
-	log_warn += prio == LOG_WARNING;
-	snprintf(log_last, sizeof(log_last), "%s", msg);
-	snprintf(log_all + used, sizeof(log_all) - used, "%s\n", msg);
-	log_long += strlen(msg) > 512;
-	for (const char *c = msg; *c; c++)
-		log_ctrl += (unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f;
-}
-
-static const struct log tlog = { cap_sink, NULL, 0 };
+static const struct log tlog = { logcap_sink, NULL, 0 };
 
 static char *pool[4096];
 static size_t npool;
@@ -49,8 +31,7 @@ static const char *good; /* RSA-2048, kid "good" */
 
 static int parse(const char *doc, size_t len, struct jwks **out)
 {
-	log_lines = log_warn = 0;
-	log_last[0] = log_all[0] = '\0';
+	logcap_reset();
 	return jwks_parse(doc, len, &tlog, out);
 }
 
@@ -84,9 +65,9 @@ static int good_key_verifies(const struct jwks *set)
 		T_EQ(parse_s(doc_, &k_), 0);                                              \
 		T_OK(k_ && k_->n == 1 && k_->keys[0].kid &&                               \
 		     strcmp(k_->keys[0].kid, "good") == 0);                               \
-		T_EQ(log_lines, 1);                                                       \
-		T_EQ(log_warn, 1);                                                        \
-		T_OK(strstr(log_last, "skipped") != NULL);                                \
+		T_EQ(logcap.lines, 1);                                                    \
+		T_EQ(logcap.prio[LOG_WARNING], 1);                                        \
+		T_OK(strstr(logcap.last, "skipped") != NULL);                             \
 		if (k_)                                                                   \
 			T_EQ(good_key_verifies(k_), 0);                                   \
 		jwks_free(k_);                                                            \
@@ -142,7 +123,7 @@ static void test_good(void)
 
 	T_CASE("IDT-15 a set of every supported key type");
 	T_EQ(parse_s(doc, &k), 0);
-	T_EQ(log_lines, 0);
+	T_EQ(logcap.lines, 0);
 	T_OK(k && k->n == 6);
 	if (k && k->n == 6) {
 		T_EQ(k->keys[0].kty, JWK_KTY_RSA);
@@ -236,7 +217,7 @@ static void test_skips(void)
 	SKIPPED(keep(mint_jwk(k_rsa, "enc", "\"use\":[\"sig\"]")));
 	T_CASE("IDT-07 RSA-1024 skipped");
 	SKIPPED(keep(mint_jwk(k_rsa1024, "short", NULL)));
-	T_OK(strstr(log_last, "no usable key") != NULL);
+	T_OK(strstr(logcap.last, "no usable key") != NULL);
 	T_CASE("IDT-07 RSA exponent even, 1, over 64 bits; modulus even; over 8192 bits");
 	SKIPPED(jwk_with(k_rsa, "x", "e", "\"AQAA\""));         /* 65536 */
 	SKIPPED(jwk_with(k_rsa, "x", "e", "\"AQ\""));           /* 1 */
@@ -312,8 +293,8 @@ static void test_skips(void)
 		memset(kid, 'k', 257);
 		kid[257] = '\0';
 		SKIPPED(keep(mint_jwk(k_rsa, kid, NULL)));
-		T_OK(strstr(log_all, "skipped") && !strstr(log_all, F("%.65s", kid)));
-		T_OK(strstr(log_all, F("(kid %.64s)", kid)) != NULL); /* capped at 64 */
+		T_OK(strstr(logcap.all, "skipped") && !strstr(logcap.all, F("%.65s", kid)));
+		T_OK(strstr(logcap.all, F("(kid %.64s)", kid)) != NULL); /* capped at 64 */
 		kid[256] = '\0';
 		const char *j[] = { keep(mint_jwk(k_rsa, kid, NULL)) };
 		char *d = mint_jwks(j, 1);
@@ -325,7 +306,7 @@ static void test_skips(void)
 	}
 	T_CASE("IDT-12 skipped key's kid sanitized in the log");
 	SKIPPED(keep(mint_jwk(k_rsa1024, "a\\nb\\u001bc", NULL)));
-	T_OK(strstr(log_all, "(kid a?b?c) skipped") != NULL);
+	T_OK(strstr(logcap.all, "(kid a?b?c) skipped") != NULL);
 	T_CASE("IDT-15 entry not an object");
 	SKIPPED("1");
 	SKIPPED("[]");
@@ -346,7 +327,7 @@ static void test_duplicates(void)
 	T_CASE("IDT-15 duplicate kid: the second one skipped, the first kept");
 	T_EQ(parse_s(d, &s), 0);
 	T_OK(s && s->n == 2);
-	T_EQ(log_warn, 2); /* the 2nd "good" and the short "dup" */
+	T_EQ(logcap.prio[LOG_WARNING], 2); /* the 2nd "good" and the short "dup" */
 	if (s && s->n == 2) {
 		T_OK(EVP_PKEY_eq(s->keys[0].pkey, k_rsa) == 1);
 		T_STREQ(s->keys[1].kid, "dup"); /* first usable "dup" is the P-384 key */
@@ -374,8 +355,8 @@ static void test_limits(void)
 	T_OK(strlen(doc) < JWKS_MAX_BYTES);
 	T_EQ(parse_s(doc, &s), 0);
 	T_OK(s && s->n == JWKS_MAX_KEYS);
-	T_EQ(log_lines, 1);
-	T_OK(strstr(log_last, "1000 entries") != NULL);
+	T_EQ(logcap.lines, 1);
+	T_OK(strstr(logcap.last, "1000 entries") != NULL);
 	if (s && s->n == JWKS_MAX_KEYS) {
 		T_STREQ(s->keys[99].kid, "k0099");
 		T_EQ(good_key_verifies(s), 0);
@@ -433,12 +414,12 @@ static void test_document(void)
 	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
 		T_EQ(parse_s(docs[i], &s), ERR_JWKS);
 		T_OK(s == NULL);
-		T_EQ(log_lines, 1);
+		T_EQ(logcap.lines, 1);
 	}
 	T_CASE("IDT-15 empty set, all bad");
 	T_EQ(parse_s("{\"keys\":[]}", &s), ERR_JWKS_NO_KEYS);
 	T_EQ(parse_s("{\"keys\":[1,{},{\"kty\":\"RSA\"}]}", &s), ERR_JWKS_NO_KEYS);
-	T_EQ(log_lines, 4);
+	T_EQ(logcap.lines, 4);
 	T_CASE("IDT-11 invalid JSON, duplicate keys member, invalid UTF-8");
 	T_EQ(parse_s(F("{\"keys\":[%s]", good), &s), ERR_JSON);
 	T_EQ(parse_s(F("{\"keys\":[%s],\"keys\":[]}", good), &s), ERR_JSON_DUP);
@@ -539,8 +520,8 @@ int main(void)
 	test_document();
 	test_prepared();
 	T_CASE("no log line with control bytes or over 512 bytes");
-	T_EQ(log_ctrl, 0);
-	T_EQ(log_long, 0);
+	T_EQ(logcap.ctrl, 0);
+	T_EQ(logcap.long_lines, 0);
 
 	EVP_PKEY_free(k_rsa);
 	EVP_PKEY_free(k_rsa1024);

@@ -17,6 +17,7 @@
 #include "jwks.h"
 #include "jwt.h"
 #include "jwt_mint.h"
+#include "log_capture.h"
 #include "tap.h"
 
 #define ISS "https://idp.example.com"
@@ -28,24 +29,9 @@
 
 /* ---- captured log --------------------------------------------------------- */
 
-static int log_lines, log_bad_prio, log_ctrl, log_long;
-static char log_last[1024];
-
 /* Counts lines per run and, over the whole suite, lines with control bytes
- * or longer than 512 bytes (log_msg must sanitize and cap). */
-static void cap_sink(void *ctx, int prio, const char *msg)
-{
-	(void)ctx;
-	log_lines++;
-	if (prio != LOG_WARNING && prio != LOG_ERR)
-		log_bad_prio++;
-	snprintf(log_last, sizeof(log_last), "%s", msg);
-	log_long += strlen(msg) > 512;
-	for (const char *c = msg; *c; c++)
-		log_ctrl += (unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f;
-}
-
-static const struct log tlog = { cap_sink, NULL, 0 };
+ * or longer than 512 bytes (log_msg must sanitize and cap): log_capture.h */
+static const struct log tlog = { logcap_sink, NULL, 0 };
 
 /* ---- strings freed at the end ----------------------------------------------- */
 
@@ -156,8 +142,7 @@ static int run_len(char *t, size_t len, const struct jwks *keys, const struct jw
 	struct jwt *out = NULL;
 	int r;
 
-	log_lines = log_bad_prio = 0;
-	log_last[0] = '\0';
+	logcap_reset();
 	g_leak = 0;
 	r = jwt_verify(t, len == SIZE_MAX ? strlen(t) : len, keys, p, &tlog, &out);
 	if (r == 0) {
@@ -176,7 +161,7 @@ static int run_len(char *t, size_t len, const struct jwks *keys, const struct jw
 			char probe[17];
 			memcpy(probe, seg + o, 16);
 			probe[16] = '\0';
-			if (strstr(log_last, probe))
+			if (strstr(logcap.last, probe))
 				g_leak = 1;
 		}
 		seg += plen + (end ? 1 : 0);
@@ -189,8 +174,8 @@ static int run_len(char *t, size_t len, const struct jwks *keys, const struct jw
 	do {                                                                             \
 		int want_ = (want), r_ = run_len((t), (len), (keys), (p));               \
 		T_EQ(r_, want_);                                                         \
-		T_EQ(log_lines, want_ ? 1 : 0);                                          \
-		T_OK(!g_leak && !log_bad_prio);                                          \
+		T_EQ(logcap.lines, want_ ? 1 : 0);                                       \
+		T_OK(!g_leak && !logcap_not_err_warn());                                 \
 		if (want_)                                                               \
 			n_neg++;                                                         \
 	} while (0)
@@ -298,9 +283,9 @@ static void test_positive(void)
 		const char *sub = NULL;
 
 		T_CASE(F("positive %s via jwks_parse of the exported JWK", ok[i].alg));
-		log_lines = 0;
+		logcap.lines = 0;
 		T_EQ(jwt_verify(s, strlen(s), ks, &pol, &tlog, &t), 0);
-		T_EQ(log_lines, 0);
+		T_EQ(logcap.lines, 0);
 		T_OK(t != NULL);
 		if (t) {
 			T_STREQ(jwt_alg_name(t->alg), ok[i].alg);
@@ -822,25 +807,25 @@ static void test_idt12_kid(void)
 	EXPECT(tok(k_rsa, "RS256", "RSA1", &c), ERR_JWT_KID_UNKNOWN);
 	T_CASE("IDT-12 kid ../../etc/passwd is opaque");
 	EXPECT(tok(k_rsa, "RS256", "../../etc/passwd", &c), ERR_JWT_KID_UNKNOWN);
-	T_OK(strstr(log_last, "kid ../../etc/passwd") != NULL);
+	T_OK(strstr(logcap.last, "kid ../../etc/passwd") != NULL);
 	T_CASE("IDT-12 kid with escape sequence and newline is sanitized in the log");
 	EXPECT(tok(k_rsa, "RS256", "\\u001b[2J\\nroot login ok", &c), ERR_JWT_KID_UNKNOWN);
-	T_OK(!strchr(log_last, '\x1b') && !strchr(log_last, '\n'));
-	T_OK(strstr(log_last, "?[2J?root login ok") != NULL);
+	T_OK(!strchr(logcap.last, '\x1b') && !strchr(logcap.last, '\n'));
+	T_OK(strstr(logcap.last, "?[2J?root login ok") != NULL);
 	T_CASE("IDT-12 10 KB kid");
 	memset(longkid, 'A', 10240);
 	longkid[10240] = '\0';
 	EXPECT(tok(k_rsa, "RS256", longkid, &c), ERR_JWT_HEADER);
-	T_OK(strlen(log_last) < 600);
+	T_OK(strlen(logcap.last) < 600);
 	longkid[65] = '\0';
-	T_OK(strstr(log_last, longkid) == NULL);
+	T_OK(strstr(logcap.last, longkid) == NULL);
 	T_CASE("IDT-12 kid of 257 bytes refused as header, 256 bytes is only unknown");
 	memset(longkid, 'B', 257);
 	longkid[257] = '\0';
 	EXPECT(tok(k_rsa, "RS256", longkid, &c), ERR_JWT_HEADER);
 	longkid[256] = '\0';
 	EXPECT(tok(k_rsa, "RS256", longkid, &c), ERR_JWT_KID_UNKNOWN);
-	T_OK(strstr(log_last, F("kid %.64s,", longkid)) != NULL); /* capped at 64 */
+	T_OK(strstr(logcap.last, F("kid %.64s,", longkid)) != NULL); /* capped at 64 */
 	T_CASE("IDT-12 kid empty, kid not a string");
 	EXPECT(tok(k_rsa, "RS256", "", &c), ERR_JWT_KID_UNKNOWN);
 	EXPECT(tok_h(k_rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":1}", &c), ERR_JWT_HEADER);
@@ -933,7 +918,7 @@ static void test_idt16_iss(void)
 	EXPECT(rs(&c), ERR_CLAIM_ISS);
 	c.iss = "\"https://idp.example.co\"";
 	EXPECT(rs(&c), ERR_CLAIM_ISS);
-	T_OK(strstr(log_last, "iss https://idp.example.co,") != NULL); /* claims stage logs iss */
+	T_OK(strstr(logcap.last, "iss https://idp.example.co,") != NULL); /* claims stage logs iss */
 	T_CASE("IDT-16 iss missing, iss not a string");
 	c.iss = NULL;
 	EXPECT(rs(&c), ERR_CLAIM_MISSING);
@@ -1574,8 +1559,8 @@ int main(void)
 	test_b64_agrees();
 
 	T_CASE("no log line with control bytes or over 512 bytes");
-	T_EQ(log_ctrl, 0);
-	T_EQ(log_long, 0);
+	T_EQ(logcap.ctrl, 0);
+	T_EQ(logcap.long_lines, 0);
 	T_CASE("at least 45 negative token cases");
 	T_OK(n_neg >= 45);
 	printf("negative token cases asserted: %d\n", n_neg);

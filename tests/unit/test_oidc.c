@@ -21,6 +21,7 @@
 #include "err.h"
 #include "fake_idp.h"
 #include "jwt_mint.h"
+#include "log_capture.h"
 #include "oidc.h"
 #include "tap.h"
 
@@ -30,18 +31,7 @@ static char cachedir[600];
 
 /* ---- log capture ---------------------------------------------------------- */
 
-static char logbuf[16384];
-
-static void sink(void *ctx, int prio, const char *msg)
-{
-	size_t n = strlen(logbuf);
-
-	(void)ctx;
-	(void)prio;
-	snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", msg);
-}
-
-static const struct log tlog = { sink, NULL, 1 };
+static const struct log tlog = { logcap_sink, NULL, 1 };
 
 /* ---- fixtures ------------------------------------------------------------- */
 
@@ -287,11 +277,11 @@ static void test_load(void)
 		doc = discovery_doc(iss, "[\"RS256\"]");
 		route("/.well-known/openid-configuration", 200, "application/json", doc);
 		serve_keys(ks, 1);
-		logbuf[0] = 0;
+		logcap_reset();
 		oidc_init(&o, c2, &tlog, now);
 		T_EQ(oidc_load(&o), 0);
 		T_EQ(o.cache_ok, 0);
-		T_OK(strstr(logbuf, "working without a cache") != NULL);
+		T_OK(strstr(logcap.all, "working without a cache") != NULL);
 		oidc_cleanup(&o);
 		drain(reqs, sizeof(reqs));
 		free(doc);
@@ -374,14 +364,14 @@ static void test_verify(void)
 	T_CASE("IDT-12 a second unknown kid within the minute (next login): no fetch");
 	{
 		char *tok2 = id_token(key_b, "ES256", "never-published", now);
-		logbuf[0] = 0;
+		logcap_reset();
 		oidc_init(&o, c, &tlog, now + 1);
 		T_EQ(oidc_load(&o), 0);
 		T_EQ(o.jwks_from_cache, 1);
 		T_EQ(oidc_verify_id_token(&o, tok2, strlen(tok2), "n-123", NULL, &t),
 		     ERR_JWT_KID_UNKNOWN);
 		T_EQ(drain(reqs, sizeof(reqs)), 0);
-		T_OK(strstr(logbuf, "rate-limited") != NULL);
+		T_OK(strstr(logcap.all, "rate-limited") != NULL);
 		oidc_cleanup(&o);
 		free(tok2);
 	}
@@ -432,7 +422,7 @@ static void test_verify(void)
 		}
 		T_EQ(refused, 100);
 		T_EQ(drain(reqs, sizeof(reqs)), 0);
-		T_OK(strstr(logbuf, "rate-limited") != NULL);
+		T_OK(strstr(logcap.all, "rate-limited") != NULL);
 	}
 
 	T_CASE("IDT-12 after the cool-down: exactly one refresh, still unknown -> refused");
@@ -652,7 +642,7 @@ static void test_redeem(void)
 	}
 
 	T_CASE("TOK-02 invalid_grant: fails, error logged sanitized, exactly one request");
-	logbuf[0] = 0;
+	logcap_reset();
 	route("/token", 400, "application/json",
 	      "{\"error\":\"invalid_grant\",\"error_description\":\"bad\\u001b[0m code\"}");
 	T_EQ(redeem(&o, &t), ERR_TOKEN_ERROR);
@@ -662,7 +652,7 @@ static void test_redeem(void)
 	token_response_free(t);
 	t = NULL;
 	T_EQ(drain(reqs, sizeof(reqs)), 1);
-	T_OK(strstr(logbuf, "HTTP 400, error invalid_grant (bad?[0m code)") != NULL);
+	T_OK(strstr(logcap.all, "HTTP 400, error invalid_grant (bad?[0m code)") != NULL);
 
 	T_CASE("TOK-02 500 with HTML: fails, one request");
 	route("/token", 500, "text/html", "<h1>oops</h1>");

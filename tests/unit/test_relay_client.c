@@ -2,18 +2,10 @@
  * (AZ-09, AZ-12). Registration and polling against the real relay are in
  * tests/integration/login.sh. */
 #include "err.h"
+#include "log_capture.h"
 #include "relay_client.h"
 #include "tap.h"
 
-static char logged[4096];
-
-static void sink(void *ctx, int prio, const char *msg)
-{
-	(void)ctx;
-	(void)prio;
-	strncat(logged, msg, sizeof(logged) - strlen(logged) - 2);
-	strcat(logged, "\n");
-}
 
 static int parse(const char *s, struct relay_result *r)
 {
@@ -77,7 +69,7 @@ int main(void)
 
 	T_CASE("PAM-14 a failed poll logs no state (path segments masked)");
 	{
-		struct log l = { sink, NULL, 1 };
+		struct log l = { logcap_sink, NULL, 1 };
 		struct http_opts h = { 0 };
 		const char *state = "Qm9vZ3lXb29neUJvb2d5V29vZ3lCb29neVdvb2d5QmA";
 		h.allow_insecure_loopback = 1;
@@ -85,10 +77,10 @@ int main(void)
 		h.total_timeout_ms = 1000;
 		h.log = &l;
 		T_OK(relay_poll(&h, "http://127.0.0.1:1", state, "secret-secret-secret", 0, &r) != 0);
-		T_OK(logged[0] != '\0');
-		T_OK(strstr(logged, state) == NULL);
-		T_OK(strstr(logged, "secret-secret") == NULL);
-		T_OK(strstr(logged, "/v1/sessions/*") != NULL);
+		T_OK(logcap.all[0] != '\0');
+		T_OK(strstr(logcap.all, state) == NULL);
+		T_OK(strstr(logcap.all, "secret-secret") == NULL);
+		T_OK(strstr(logcap.all, "/v1/sessions/*") != NULL);
 	}
 	return t_done();
 }

@@ -12,22 +12,12 @@
 #include "fake_idp.h"
 #include "jwt_mint.h"
 #include "json.h"
+#include "log_capture.h"
 #include "tap.h"
 #include "userinfo.h"
 
 static char base[] = "/tmp/test_userinfo_XXXXXX";
-static char logbuf[8192];
-
-static void sink(void *ctx, int prio, const char *msg)
-{
-	size_t n = strlen(logbuf);
-
-	(void)ctx;
-	(void)prio;
-	snprintf(logbuf + n, sizeof(logbuf) - n, "%s\n", msg);
-}
-
-static const struct log tlog = {sink, NULL, 1};
+static const struct log tlog = { logcap_sink, NULL, 1 };
 
 static cJSON *js(const char *text)
 {
@@ -43,7 +33,7 @@ static int parse_r(const char *body, const char *sub)
 	cJSON *out = NULL;
 	int r;
 
-	logbuf[0] = '\0';
+	logcap_reset();
 	r = userinfo_parse(body, strlen(body), sub, &tlog, &out);
 	if ((r == 0) != (out != NULL))
 		return 12345;
@@ -62,7 +52,7 @@ static void test_parse(void)
 	T_CASE("IDT-29 rp-userinfo-bad-sub-claim: sub not byte-equal");
 	T_EQ(parse_r("{\"sub\":\"sub-mallory\",\"preferred_username\":\"alice\"}", "sub-alice"),
 	     ERR_USERINFO_SUB);
-	T_OK(strstr(logbuf, "sub sub-mallory is not the ID token's sub sub-alice") != NULL);
+	T_OK(strstr(logcap.all, "sub sub-mallory is not the ID token's sub sub-alice") != NULL);
 	T_EQ(parse_r("{\"sub\":\"SUB-ALICE\"}", "sub-alice"), ERR_USERINFO_SUB);
 	T_EQ(parse_r("{\"sub\":\"sub-alice \"}", "sub-alice"), ERR_USERINFO_SUB);
 	T_EQ(parse_r("{\"sub\":\"sub-alic\"}", "sub-alice"), ERR_USERINFO_SUB);
@@ -206,7 +196,7 @@ static void test_needed_merge(void)
 	p.username_claim = "amr";
 	T_EQ(userinfo_merge(idt, ui, &p, &tlog, &m, &filled), 0);
 	T_OK(json_get(m, "amr") == NULL); /* even when the policy names it */
-	T_OK(strstr(logbuf, "amr is never taken from UserInfo") != NULL);
+	T_OK(strstr(logcap.all, "amr is never taken from UserInfo") != NULL);
 	json_delete_wiped(m);
 	m = NULL;
 	p.username_claim = NULL;
@@ -281,7 +271,7 @@ static long long now_ms(void)
 
 static int fetch_r(const struct http_opts *o, const char *url, const char *at, cJSON **out)
 {
-	logbuf[0] = '\0';
+	logcap_reset();
 	*out = NULL;
 	return userinfo_fetch(o, url, at, "sub-alice", &tlog, out);
 }
@@ -313,7 +303,7 @@ static void test_fetch(void)
 	T_OK(strncmp(reqs, "GET /me HTTP/1.1\r\n", 18) == 0);
 	T_OK(strstr(reqs, "\r\nAuthorization: Bearer at-0123456789abcdef\r\n") != NULL);
 	T_OK(strstr(reqs, "at-0123456789abcdef") == strstr(reqs, "Bearer ") + 7); /* only there */
-	T_OK(strstr(logbuf, "at-0123456789abcdef") == NULL);			  /* never logged */
+	T_OK(strstr(logcap.all, "at-0123456789abcdef") == NULL);			  /* never logged */
 
 	T_CASE("IDT-29 fixture: sub mismatch");
 	route("/me", 200, "application/json",
@@ -337,7 +327,7 @@ static void test_fetch(void)
 	route("/me", 200, "application/jwt",
 	      "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzdWItYWxpY2UifQ.c2ln");
 	T_EQ(fetch_r(&o, url, "at", &ui), ERR_USERINFO_JWT);
-	T_OK(strstr(logbuf, "application/jwt") != NULL);
+	T_OK(strstr(logcap.all, "application/jwt") != NULL);
 
 	T_CASE("IDT-29 fixture: 8 MiB answers, with and without Content-Length");
 	snprintf(big, sizeof(big), "@BIG %d application/json", 8 * 1024 * 1024);
