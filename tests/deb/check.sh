@@ -37,6 +37,11 @@ bad() {
 	return 0
 }
 check() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
+# /etc/pam.d against the copy taken before the install; the service files the
+# other suites create for a moment (oauth2-pkce-*-test) are not ours
+pamd_diff() { diff -r -x 'oauth2-pkce-*-test' "$T/pam.d.before" /etc/pam.d; }
+# another apt-get or dpkg on this machine: wait for its lock instead of failing
+apt_get() { apt-get -o DPkg::Lock::Timeout=300 "$@"; }
 give_up() { bad "$1" "${2:-}"; echo "check-deb: $pass passed, $fail failed"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || give_up "needs root (installs and purges packages)"
@@ -65,7 +70,7 @@ cleanup() {
 	[ -n "$created" ] && userdel alice 2>/dev/null
 	for p in $PKGS; do
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed' &&
-			apt-get purge -y -qq "$p" >/dev/null 2>&1
+			apt_get purge -y -qq "$p" >/dev/null 2>&1
 	done
 	rm -rf "$T"
 }
@@ -81,7 +86,7 @@ check "lintian: no error, no warning (PKG-01)" '[ $rc -eq 0 ] && ! echo "$out" |
 
 # ---- 2. install ---------------------------------------------------------------
 cp -a /etc/pam.d "$T/pam.d.before"
-out=$(cd "$DEBDIR" && apt-get install -y -qq ./libpam-oauth2-pkce_*.deb ./oauth2-pkce-relay_*.deb 2>&1) ||
+out=$(cd "$DEBDIR" && apt_get install -y -qq ./libpam-oauth2-pkce_*.deb ./oauth2-pkce-relay_*.deb 2>&1) ||
 	give_up "apt-get install ./*.deb" "$out"
 ok "apt-get install ./libpam-oauth2-pkce_*.deb ./oauth2-pkce-relay_*.deb"
 dpkg -L $PKGS | sort -u >"$T/files"
@@ -104,8 +109,8 @@ check "/etc/oauth2-pkce-relay.conf is a conffile" \
 	'dpkg-query -W -f="\${Conffiles}\n" oauth2-pkce-relay | grep -q "^ /etc/oauth2-pkce-relay.conf "'
 check "pam-auth-update profile is opt-in (Default: no)" \
 	'grep -qx "Default: no" /usr/share/pam-configs/oauth2-pkce'
-check "/etc/pam.d unchanged by the install (PKG-01)" 'diff -r "$T/pam.d.before" /etc/pam.d >/dev/null' \
-	"$(diff -r "$T/pam.d.before" /etc/pam.d)"
+check "/etc/pam.d unchanged by the install (PKG-01)" 'pamd_diff >/dev/null' \
+	"$(pamd_diff)"
 for u in _oauth2-pkce _oauth2-pkce-relay; do
 	ent=$(getent passwd "$u")
 	check "system account $u: uid < 1000, home /nonexistent, nologin" \
@@ -229,23 +234,23 @@ for p in $PKGS; do
 		dpkg-deb -b -Zgzip "$T/repack" "$T/${p}_${ver}+checkdeb1.deb" >/dev/null ||
 		give_up "repacking $p as ${ver}+checkdeb1"
 done
-out=$(cd "$T" && apt-get install -y -qq ./libpam-oauth2-pkce_*+checkdeb1.deb \
+out=$(cd "$T" && apt_get install -y -qq ./libpam-oauth2-pkce_*+checkdeb1.deb \
 	./oauth2-pkce-relay_*+checkdeb1.deb 2>&1)
 check "upgrade $ver -> ${ver}+checkdeb1" \
 	'[ "$(dpkg-query -W -f="\${Version}" oauth2-pkce-relay libpam-oauth2-pkce)" = "${ver}+checkdeb1${ver}+checkdeb1" ]' "$out"
 check "upgrade keeps the edited /etc/oauth2-pkce-relay.conf (PKG-03)" 'cmp -s "$T/relay.conf.edited" "$RCONF"'
-out=$(cd "$T" && apt-get install -y -qq --reinstall ./oauth2-pkce-relay_*+checkdeb1.deb 2>&1)
+out=$(cd "$T" && apt_get install -y -qq --reinstall ./oauth2-pkce-relay_*+checkdeb1.deb 2>&1)
 check "reinstall keeps the edited /etc/oauth2-pkce-relay.conf (PKG-03)" \
 	'cmp -s "$T/relay.conf.edited" "$RCONF"' "$out"
-check "/etc/pam.d unchanged by the upgrade (PKG-01)" 'diff -r "$T/pam.d.before" /etc/pam.d >/dev/null' \
-	"$(diff -r "$T/pam.d.before" /etc/pam.d)"
+check "/etc/pam.d unchanged by the upgrade (PKG-01)" 'pamd_diff >/dev/null' \
+	"$(pamd_diff)"
 
 # ---- 5. the profile enabled, then purge -----------------------------------------
 out=$(pam-auth-update --enable oauth2-pkce 2>&1)
 check "pam-auth-update --enable oauth2-pkce puts the module in common-auth" \
 	'grep -q "^auth.*default=die.*pam_oauth2_pkce\.so" /etc/pam.d/common-auth' \
 	"$out$(cat /etc/pam.d/common-auth)"
-out=$(apt-get purge -y -qq $PKGS 2>&1)
+out=$(apt_get purge -y -qq $PKGS 2>&1)
 prc=$?
 check "apt-get purge $PKGS" '[ $prc -eq 0 ]' "$out"
 for p in $PKGS; do
@@ -260,7 +265,7 @@ for f in /etc/oauth2-pkce-relay.conf /etc/oauth2-pkce-relay /var/cache/pam-oauth
 done
 check "/var/lib/pam no longer names oauth2-pkce" '! grep -rqx oauth2-pkce /var/lib/pam 2>/dev/null'
 check "/etc/pam.d byte-for-byte as before the install, profile removed (PKG-02)" \
-	'diff -r "$T/pam.d.before" /etc/pam.d >/dev/null' "$(diff -r "$T/pam.d.before" /etc/pam.d)"
+	'pamd_diff >/dev/null' "$(pamd_diff)"
 for u in _oauth2-pkce _oauth2-pkce-relay; do
 	check "system account $u kept (nologin, no home)" \
 		'getent passwd "$u" | grep -q ":/nonexistent:/usr/sbin/nologin$"'
