@@ -49,13 +49,9 @@ static const char *file(const char *name, const char *content, mode_t mode)
 
 #define MIN "issuer = https://idp.example.com\nclient_id = host-a\n"
 
-int main(void)
+static void test_minimal(void)
 {
 	struct config *c = NULL;
-	char *secret = NULL;
-
-	if (!mkdtemp(dir))
-		return 1;
 
 	T_CASE("minimal config: issuer + client_id, defaults");
 	T_EQ(parse(MIN, &c), 0);
@@ -88,6 +84,11 @@ int main(void)
 		T_OK(c->sections == NULL);
 	}
 	config_free(c);
+}
+
+static void test_every_key(void)
+{
+	struct config *c = NULL;
 
 	T_CASE("every key, comments, blank lines, CRLF, tabs");
 	{
@@ -120,7 +121,10 @@ int main(void)
 		T_STREQ(c->cache_dir, "/var/tmp/c");
 	}
 	config_free(c);
+}
 
+static void test_algs(void)
+{
 	T_CASE("IDT-01 IDT-02 allowed_algs: none and HS* refused, naming the line");
 	T_EQ(perr(MIN "allowed_algs = RS256 HS256\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:3: allowed_algs: HS256 is never allowed");
@@ -137,7 +141,10 @@ int main(void)
 	T_EQ(perr(MIN "allowed_algs = RS256 XYZ\n"), ERR_CONFIG);
 	T_EQ(perr(MIN "allowed_algs = ,,\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:3: allowed_algs: empty list");
+}
 
+static void test_issuer(void)
+{
 	T_CASE("TOK-05 issuer: http refused, order of keys does not matter");
 	T_EQ(perr("client_id = a\nissuer = http://idp.example.com\n"), ERR_CONFIG);
 	T_OK(strncmp(err, "t.conf:2: issuer: must be an https:// URL", 41) == 0);
@@ -156,7 +163,10 @@ int main(void)
 	T_EQ(perr("client_id = a\nissuer = https://idp.example.com/?x=1\n"), ERR_CONFIG);
 	T_EQ(perr("client_id = a\nissuer = https://idp.example.com/#x\n"), ERR_CONFIG);
 	T_EQ(perr("client_id = a\nissuer = idp.example.com\n"), ERR_CONFIG);
+}
 
+static void test_syntax(void)
+{
 	T_CASE("required keys");
 	T_EQ(perr("client_id = a\n"), ERR_CONFIG_MISSING);
 	T_STREQ(err, "t.conf: missing required key \"issuer\"");
@@ -205,6 +215,10 @@ int main(void)
 	T_STREQ(err, "t.conf:3: allow_insecure_loopback: must be yes or no");
 	T_EQ(perr(MIN "cache_dir = var/cache\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:3: cache_dir: must be an absolute path");
+}
+
+static void test_helper_user(void)
+{
 	T_CASE("PAM-23 helper_user: a plain account name");
 	T_EQ(perr(MIN "helper_user = Root\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:3: helper_user: must be a local account name: [a-z_][a-z0-9_.-], at "
@@ -219,6 +233,10 @@ int main(void)
 	T_STREQ(err, "t.conf:3: scopes: must include \"openid\"");
 	T_EQ(perr(MIN "scopes = openid \"x\"\n"), ERR_CONFIG);
 	T_EQ(perr(MIN "scopes = openidx\n"), ERR_CONFIG);
+}
+
+static void test_offline_access(void)
+{
 	T_CASE("TOK-07 offline_access is never requested");
 	T_EQ(perr(MIN "scopes = openid offline_access\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:3: scopes: offline_access is never requested (no refresh tokens)");
@@ -226,6 +244,12 @@ int main(void)
 	T_STREQ(err, "t.conf:2: client_id: only printable ASCII is allowed");
 
 	/* ---- relay ---- */
+}
+
+static void test_relay_url(void)
+{
+	struct config *c = NULL;
+
 	T_CASE("relay_url: https base URL, relay_secret_file: absolute path");
 	{
 		static const char relay[] = MIN "relay_url = https://relay.example.org\n"
@@ -268,6 +292,12 @@ int main(void)
 	T_EQ(perr(MIN "relay_url = https://\n"), ERR_CONFIG);
 
 	/* ---- the login policy ---- */
+}
+
+static void test_login_keys(void)
+{
+	struct config *c = NULL;
+
 	T_CASE("every login key globally");
 	{
 		static const char all[] = MIN "wait = code\n"
@@ -482,6 +512,12 @@ int main(void)
 	T_EQ(perr(MIN "prompt = select_account_and_more_than_thirty_two_chars\n"), ERR_CONFIG);
 
 	/* ---- [service NAME] sections ---- */
+}
+
+static void test_assurance_keys(void)
+{
+	struct config *c = NULL;
+
 	T_CASE("IDT-25/26 assurance keys: defaults, normalized, per service");
 	T_EQ(parse(MIN, &c), 0);
 	if (c)
@@ -550,6 +586,11 @@ int main(void)
 	T_STREQ(err, "t.conf:3: required_acr: a value is longer than 64 characters");
 	T_EQ(perr(MIN "[service sudo]\nrequired_amr =\n"), ERR_CONFIG);
 	T_EQ(perr(MIN "[service sudo]\nmax_age = 1\nmax_age = 2\n"), ERR_CONFIG);
+}
+
+static void test_sections(void)
+{
+	struct config *c = NULL;
 
 	T_CASE("sections: set keys override, unset keys fall back to the globals");
 	{
@@ -741,6 +782,11 @@ int main(void)
 		T_STREQ(err, "t.conf:131: more than 64 [service] sections");
 		free(text);
 	}
+}
+
+static void test_bytes(void)
+{
+	struct config *c = NULL;
 
 	T_CASE("control characters, NUL, bad UTF-8, long lines");
 	{
@@ -769,6 +815,12 @@ int main(void)
 	config_free(c);
 
 	/* ---- config_load: the defensive open ---- */
+}
+
+static void test_load(void)
+{
+	struct config *c = NULL;
+
 	T_CASE("config_load: good file");
 	const char *f = file("ok.conf", MIN, 0600);
 	T_EQ(config_load(f, &c, err, sizeof(err)), 0);
@@ -824,6 +876,12 @@ int main(void)
 		T_EQ(config_load(f, &c, err, sizeof(err)), ERR_CONFIG_PERM);
 		T_OK(strstr(err, "owned by uid 65534, must be owned by root") != NULL);
 	}
+}
+
+static void test_secret(void)
+{
+	char *secret = NULL;
+	const char *f;
 
 	/* ---- config_read_secret ---- */
 	T_CASE("TOK-08 secret file: first line, newline stripped");
@@ -872,6 +930,26 @@ int main(void)
 		T_EQ(chown(f, 65534, 0), 0);
 		T_EQ(config_read_secret(f, &secret, err, sizeof(err)), ERR_CONFIG_PERM);
 	}
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	test_minimal();
+	test_every_key();
+	test_algs();
+	test_issuer();
+	test_syntax();
+	test_helper_user();
+	test_offline_access();
+	test_relay_url();
+	test_login_keys();
+	test_assurance_keys();
+	test_sections();
+	test_bytes();
+	test_load();
+	test_secret();
 
 	{
 		char cmd[600];
