@@ -3,7 +3,7 @@
 //
 //   node tests/idp/chromium.mjs --url LINK --user USER --password PW
 //        [--deny-context] [--account NAME] [--service NAME]
-//        [--idp test|lemonldap] [--stop-at-callback]
+//        [--idp test|lemonldap [--refuse-consent]] [--stop-at-callback]
 //        [--screenshot FILE] [--timeout SECONDS] [--executable PATH]
 //
 // Opens the relay's link (/l/<id>), checks the context page shows the account
@@ -17,7 +17,9 @@
 //     (tests/llng/lib.sh): its login form (#userfield, #passwordfield,
 //     "Connect"), then its consent page ("Accept") if it shows one (LLNG
 //     remembers a consent per user and client); the first line printed is
-//     then "consent: shown" or "consent: remembered";
+//     then "consent: shown" or "consent: remembered"; with --refuse-consent
+//     it clicks "Refuse" on the consent page (which must show) and expects
+//     the relay's "Sign-in not completed" page;
 //   * with --stop-at-callback the browser does not load the relay's
 //     callback: the URL it was sent to is printed (one line) instead, for
 //     a caller that delivers it itself (timing from the callback on);
@@ -38,7 +40,7 @@ import * as path from 'node:path';
 function usage(msg) {
   if (msg) process.stderr.write(`chromium.mjs: ${msg}\n`);
   process.stderr.write('usage: node chromium.mjs --url LINK --user USER --password PW [--deny-context] '
-    + '[--account NAME] [--service NAME] [--idp test|lemonldap] [--stop-at-callback] [--screenshot FILE] '
+    + '[--account NAME] [--service NAME] [--idp test|lemonldap [--refuse-consent]] [--stop-at-callback] [--screenshot FILE] '
     + '[--timeout SECONDS] [--executable PATH]\n');
   process.exit(2);
 }
@@ -54,6 +56,7 @@ const opts = {
   timeout: 20,
   executable: process.env.CHROMIUM || '/usr/bin/chromium',
   idp: 'test',
+  refuseConsent: false,
   stopAtCallback: false,
 };
 {
@@ -77,6 +80,7 @@ const opts = {
       case '--executable': opts.executable = val(); break;
       case '--idp': opts.idp = val(); break;
       case '--stop-at-callback': opts.stopAtCallback = true; break;
+      case '--refuse-consent': opts.refuseConsent = true; break;
       case '-h': case '--help': usage(); break;
       default: usage(`unknown argument ${a}`);
     }
@@ -87,6 +91,7 @@ const opts = {
   }
   if (!(opts.timeout > 0)) usage('--timeout must be a positive number');
   if (opts.idp !== 'test' && opts.idp !== 'lemonldap') usage('--idp must be test or lemonldap');
+  if (opts.refuseConsent && opts.idp !== 'lemonldap') usage('--refuse-consent needs --idp lemonldap');
   opts.account ??= opts.user;
 }
 
@@ -232,7 +237,7 @@ async function main() {
   }
   if (w.url.origin !== relay.origin || w.url.pathname !== '/callback') fail(`expected the relay's /callback, got ${describe(w)}`);
   if (lastDoc && lastDoc.status !== 200) fail(`callback page: ${describe(w)}`);
-  if (w.title !== 'Signed in') fail(`callback page: ${describe(w)}`);
+  if (w.title !== (opts.refuseConsent ? 'Sign-in not completed' : 'Signed in')) fail(`callback page: ${describe(w)}`);
 }
 
 // Steps 3 and 4 at the bundled test IdP (tests/idp/server.mjs): its pages
@@ -282,7 +287,13 @@ async function lemonldapSignIn(w) {
   consent = 'remembered';
   if (w.url.origin === idpOrigin && await page.locator('form.confirm button.positive').count() === 1) {
     consent = 'shown';
-    w = await step('"Accept"', () => page.locator('form.confirm button.positive').click());
+    if (opts.refuseConsent) {
+      w = await step('"Refuse"', () => page.locator('form.confirm #refuse').click());
+    } else {
+      w = await step('"Accept"', () => page.locator('form.confirm button.positive').click());
+    }
+  } else if (opts.refuseConsent) {
+    fail(`--refuse-consent: no consent page (${describe(w)})`);
   }
   if (w.url.origin === idpOrigin) {
     const msg = (await portalError()) || await page.locator('body').innerText().catch(() => '');

@@ -14,7 +14,10 @@
 #      after exactly one UserInfo request (IDT-29).
 #   4. PAM_USER rtyler, dwho signs in (consent remembered by LLNG): refused
 #      (PAM-16).
-#   5. PKCE enforced by the IdP: the code taken at the callback and sent to
+#   5. rtyler clicks "Refuse" on LLNG's consent page: LLNG sends
+#      error=consent_required (not access_denied) with state and no iss:
+#      refused at once, the IdP's error named.
+#   6. PKCE enforced by the IdP: the code taken at the callback and sent to
 #      the token endpoint without code_verifier is refused by LLNG (400
 #      invalid_grant); the callback delivered afterwards: refused (LLNG
 #      burns a code at its first use, so the helper's exchange fails).
@@ -248,7 +251,24 @@ else
 	bad "PAM-16: no link from pamtester" "$OUTS"
 fi
 
-# ---- 5. PKCE required by the IdP; a burned code fails closed -------------------------------
+# ---- 5. consent refused at the IdP ---------------------------------------------------------
+start_login llngpoll rtyler
+if wait_link; then
+	browse rtyler --service llngpoll --refuse-consent
+	t0=$(date +%s%N)
+	end_login "$(after 15)"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	if [ "$BRC" = 0 ] && [ "$RC" != 0 ] && ! grep -q "successfully authenticated" <<<"$OUTS" &&
+		grep -qF "The identity provider returned an error: consent_required: consent not given" <<<"$OUTS" &&
+		[ "$ms" -lt 10000 ]; then
+		ok "rtyler refused consent at LLNG (error=consent_required): refused ${ms} ms after the callback page"
+	else bad "consent refused (browser rc=$BRC, pamtester rc=$RC, ${ms} ms)" "$OUTS"$'\n'"$BOUT"; fi
+else
+	end_login 1
+	bad "consent refused: no link from pamtester" "$OUTS"
+fi
+
+# ---- 6. PKCE required by the IdP; a burned code fails closed -------------------------------
 start_login llngpoll dwho
 if wait_link; then
 	browse dwho --service llngpoll --stop-at-callback

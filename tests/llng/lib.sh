@@ -37,7 +37,12 @@
 #     fails (a wrong code_verifier gets invalid_grant, and then so does the
 #     right one); oidc-provider keeps it.
 #   - The consent is remembered per user and client (a persistent session):
-#     only the first login of a person shows the consent page.
+#     only the first login of a person at a client shows the consent page.
+#     "Refuse" there redirects with error=consent_required (with state, no
+#     iss), not RFC 6749's access_denied: the person sees "The identity
+#     provider returned an error: consent_required: consent not given".
+#   - By default (IDTokenForceClaims 0) the profile and email claims are only
+#     in UserInfo; the helper (userinfo = auto) then asks UserInfo once.
 #   - The portal's cookie is Domain=.localhost: Python's cookiejar drops
 #     it (the portal then loops on "No cookie found"); Chromium keeps it.
 #   - "domain" must be a name (127.0.0.1 is refused), so portal and issuer
