@@ -256,7 +256,7 @@ CONF
 		"$LLNG_FCGI" --foreground -u "$LLNG_USER" -g "$LLNG_USER" -n "${LLNG_NPROC:-2}" \
 		-s "$dir/run/fcgi.sock" -p "$dir/run/fcgi.pid" </dev/null >>"$dir/portal.log" 2>&1 &
 	LLNG_FCGI_PID=$!
-	nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log" </dev/null >>"$dir/nginx-error.log" 2>&1 &
+	nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/nginx-error.log" </dev/null >>"$dir/nginx.out" 2>&1 &
 	LLNG_NGINX_PID=$!
 	export LLNG_FCGI_PID LLNG_NGINX_PID
 
@@ -273,7 +273,7 @@ CONF
 	done
 	if [ "$i" -ge 300 ]; then
 		echo "llng: the portal did not answer at $LLNG_ISSUER; last lines of its logs:" >&2
-		tail -n 10 "$dir/portal.log" "$dir/nginx-error.log" >&2
+		tail -n 10 "$dir/portal.log" "$dir/nginx-error.log" "$dir/nginx.out" >&2
 		llng_stop
 		return 1
 	fi
