@@ -8,14 +8,20 @@
  *   "@BIG <bytes> <ctype>"  a 200 with Content-Length <bytes> (or "@BIGNOLEN":
  *                           no length, streamed until the client hangs up)
  *                           of a JSON-looking body.
- * The including file defines `base` (a mkdtemp template), creates `routes`
- * under it and calls srv_start() once. */
+ *   "@SLOW <bytes> <ctype>" a 200 with Content-Length <bytes>, the body one
+ *                           byte per second (a response that never ends in
+ *                           time).
+ * The including file sets `routes` to a directory it created and calls
+ * srv_start() (plain HTTP) or srv_start_tls(ctx) (HTTPS with that server
+ * context: a failed handshake logs no request); srv_stop() ends the server,
+ * and the next srv_start() serves the same routes on a new port. */
 #ifndef OP_FAKE_IDP_H
 #define OP_FAKE_IDP_H
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdint.h>
@@ -23,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "jwt_mint.h"
@@ -30,6 +37,30 @@
 static char routes[600];
 static pid_t srv_pid;
 static int srv_port, srv_log;
+
+/* one accepted connection, plain or TLS */
+struct fake_conn {
+	int fd;
+	SSL *ssl;
+};
+
+static inline ssize_t c_read(struct fake_conn *c, void *buf, size_t n)
+{
+	if (c->ssl) {
+		int r = SSL_read(c->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
+		return r > 0 ? r : -1;
+	}
+	return read(c->fd, buf, n);
+}
+
+static inline ssize_t c_write(struct fake_conn *c, const void *buf, size_t n)
+{
+	if (c->ssl) {
+		int r = SSL_write(c->ssl, buf, n > INT32_MAX ? INT32_MAX : (int)n);
+		return r > 0 ? r : -1;
+	}
+	return write(c->fd, buf, n);
+}
 
 static inline void route_file(const char *path, char *out, size_t outlen)
 {
@@ -44,7 +75,7 @@ static inline void route_file(const char *path, char *out, size_t outlen)
 
 /* "@BIG n ctype" / "@BIGNOLEN n ctype": headers, then n bytes (or until the
  * peer hangs up) of '{"x":"aaaa...'. */
-static inline void serve_big(int fd, const char *spec)
+static inline void serve_big(struct fake_conn *c, const char *spec)
 {
 	char hdr[512], ctype[128] = "application/json", chunk[65536];
 	unsigned long long n = 0, sent = 0;
@@ -60,13 +91,13 @@ static inline void serve_big(int fd, const char *spec)
 			      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %llu\r\n"
 			      "Connection: close\r\n\r\n",
 			      ctype, n);
-	if (write(fd, hdr, (size_t)hl) != hl)
+	if (c_write(c, hdr, (size_t)hl) != hl)
 		return;
 	memset(chunk, 'a', sizeof(chunk));
 	memcpy(chunk, "{\"x\":\"", 6);
 	while (sent < n) {
 		size_t k = n - sent < sizeof(chunk) ? (size_t)(n - sent) : sizeof(chunk);
-		ssize_t w = write(fd, chunk, k);
+		ssize_t w = c_write(c, chunk, k);
 		if (w <= 0)
 			return;
 		sent += (size_t)w;
@@ -74,8 +105,30 @@ static inline void serve_big(int fd, const char *spec)
 	}
 }
 
-/* 1: keep fd open (a hanging answer), 0: close it. */
-static inline int serve_one(int fd)
+/* "@SLOW n ctype": headers, then n bytes, one per second */
+static inline void serve_slow(struct fake_conn *c, const char *spec)
+{
+	char hdr[512], ctype[128] = "application/json";
+	unsigned long long n = 0;
+	int hl;
+
+	if (sscanf(spec + 5, "%llu %127s", &n, ctype) < 1)
+		return;
+	hl = snprintf(hdr, sizeof(hdr),
+		      "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %llu\r\n"
+		      "Connection: close\r\n\r\n",
+		      ctype, n);
+	if (c_write(c, hdr, (size_t)hl) != hl)
+		return;
+	for (unsigned long long i = 0; i < n; i++) {
+		if (c_write(c, "a", 1) != 1)
+			return;
+		sleep(1);
+	}
+}
+
+/* 1: keep the connection open (a hanging answer), 0: close it. */
+static inline int serve_one(struct fake_conn *c)
 {
 	char req[65536], path[256] = "", file[900], resp[300000];
 	size_t len = 0, need = 0;
@@ -85,7 +138,7 @@ static inline int serve_one(int fd)
 	int rf;
 
 	while (len < sizeof(req) - 1) {
-		n = read(fd, req + len, sizeof(req) - 1 - len);
+		n = c_read(c, req + len, sizeof(req) - 1 - len);
 		if (n <= 0)
 			return 0;
 		len += (size_t)n;
@@ -106,7 +159,7 @@ static inline int serve_one(int fd)
 	if (rf < 0) {
 		static const char nf[] = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
 					 "Connection: close\r\n\r\n";
-		n = write(fd, nf, sizeof(nf) - 1);
+		n = c_write(c, nf, sizeof(nf) - 1);
 		return 0;
 	}
 	n = read(rf, resp, sizeof(resp) - 1);
@@ -117,15 +170,19 @@ static inline int serve_one(int fd)
 	if (strncmp(resp, "@HANG", 5) == 0)
 		return 1;
 	if (strncmp(resp, "@BIG", 4) == 0) {
-		serve_big(fd, resp);
+		serve_big(c, resp);
 		return 0;
 	}
-	if (write(fd, resp, (size_t)n) != n)
+	if (strncmp(resp, "@SLOW", 5) == 0) {
+		serve_slow(c, resp);
+		return 0;
+	}
+	if (c_write(c, resp, (size_t)n) != n)
 		return 0;
 	return 0;
 }
 
-static inline int srv_start(void)
+static inline int srv_start_tls(SSL_CTX *ctx)
 {
 	struct sockaddr_in a = {0};
 	socklen_t alen = sizeof(a);
@@ -147,12 +204,26 @@ static inline int srv_start(void)
 		srv_log = pfd[1];
 		for (;;) {
 			struct timeval tv = {5, 0};
-			int fd = accept(lfd, NULL, NULL);
-			if (fd < 0)
+			struct fake_conn c = {accept(lfd, NULL, NULL), NULL};
+			int keep = 0;
+
+			if (c.fd < 0)
 				continue;
-			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-			if (!serve_one(fd))
-				close(fd); /* a hanging answer keeps its fd until exit */
+			setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			if (ctx && (!(c.ssl = SSL_new(ctx)) || SSL_set_fd(c.ssl, c.fd) != 1 ||
+				    SSL_accept(c.ssl) != 1)) {
+				SSL_free(c.ssl);
+				close(c.fd);
+				continue;
+			}
+			keep = serve_one(&c);
+			if (keep)
+				continue; /* a hanging answer keeps its connection until exit */
+			if (c.ssl) {
+				SSL_shutdown(c.ssl);
+				SSL_free(c.ssl);
+			}
+			close(c.fd);
 		}
 	}
 	close(lfd);
@@ -160,6 +231,21 @@ static inline int srv_start(void)
 	srv_log = pfd[0];
 	fcntl(srv_log, F_SETFL, O_NONBLOCK);
 	return 0;
+}
+
+static inline int srv_start(void)
+{
+	return srv_start_tls(NULL);
+}
+
+static inline void srv_stop(void)
+{
+	if (srv_pid > 0) {
+		kill(srv_pid, SIGKILL);
+		waitpid(srv_pid, NULL, 0);
+		close(srv_log);
+	}
+	srv_pid = 0;
 }
 
 /* Requests received since the last call, concatenated into buf. */

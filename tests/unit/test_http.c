@@ -1,5 +1,5 @@
-/* test_http.c: URL policy, form/Basic encoding and real transfers against a
- * small HTTP(S) server this test forks on 127.0.0.1 (TOK-04, TOK-05, TOK-06,
+/* test_http.c: URL policy, form/Basic encoding and real transfers against
+ * the unit tests' fake HTTP(S) server (fake_idp.h) forked on 127.0.0.1 (TOK-04, TOK-05, TOK-06,
  * TOK-08, TOK-09). */
 #include <curl/curl.h>
 #include <errno.h>
@@ -24,245 +24,58 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fake_idp.h"
 #include "http.h"
 #include "tap.h"
 
-/* ---- the test server ------------------------------------------------------ */
+/* ---- the test server (fake_idp.h): one route per answer ------------------- */
 
-struct srv {
-	pid_t pid;
-	int port;
-	int log_rd; /* frames: 4-byte length + the raw request */
-};
+static char base[] = "/tmp/test_http_XXXXXX";
 
-struct conn {
-	int fd;
-	SSL *ssl;
-};
-
-static ssize_t c_read(struct conn *c, char *buf, size_t n)
+static int routes_setup(void)
 {
-	if (c->ssl) {
-		int r = SSL_read(c->ssl, buf, (int)n);
-		return r > 0 ? r : -1;
-	}
-	return read(c->fd, buf, n);
-}
+	static const char *const sizes[] = { "/size/70000", "/size/65537", "/size/262144" };
+	static const char *const nolen[] = { "/nolen/70000", "/nolen/65537", "/nolen/65536" };
+	char spec[64];
 
-static int c_write(struct conn *c, const char *buf, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = c->ssl ? SSL_write(c->ssl, buf, (int)n) : write(c->fd, buf, n);
-		if (w <= 0)
-			return -1;
-		buf += w;
-		n -= (size_t)w;
+	if (!mkdtemp(base))
+		return -1;
+	snprintf(routes, sizeof(routes), "%s/routes", base);
+	if (mkdir(routes, 0700) != 0)
+		return -1;
+	route("/ok", 200, "Application/JSON; charset=UTF-8", "{\"ok\":true}");
+	route_raw("/date", "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
+			   "Content-Type: application/json\r\nContent-Length: 2\r\n"
+			   "Connection: close\r\n\r\n{}");
+	route_raw("/baddate", "HTTP/1.1 200 OK\r\nDate: yesterday-ish\r\nContent-Length: 2\r\n"
+			      "Connection: close\r\n\r\n{}");
+	route("/noct", 200, NULL, "{}");
+	route("/500", 500, "application/json", "{\"error\":\"server_error\"}");
+	route_raw("/redirect", "HTTP/1.1 302 Found\r\nLocation: /evil\r\n"
+			       "Content-Type: application/json\r\nContent-Length: 2\r\n"
+			       "Connection: close\r\n\r\n{}");
+	route_raw("/redirect307", "HTTP/1.1 307 Temporary Redirect\r\nLocation: /evil\r\n"
+				  "Content-Type: application/json\r\nContent-Length: 2\r\n"
+				  "Connection: close\r\n\r\n{}");
+	route("/evil", 200, NULL, "evil");
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(spec, sizeof(spec), "@BIG %s application/json", sizes[i] + 6);
+		route_raw(sizes[i], spec);
+		snprintf(spec, sizeof(spec), "@BIGNOLEN %s application/json", nolen[i] + 7);
+		route_raw(nolen[i], spec);
 	}
+	route_raw("/slow", "@SLOW 100 application/json"); /* TOK-06: 1 byte/s */
+	route_raw("/slowheaders", "@HANG");
 	return 0;
 }
 
-static int c_printf(struct conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int c_printf(struct conn *c, const char *fmt, ...)
+static void routes_cleanup(void)
 {
-	char buf[1024];
-	va_list ap;
-	int n;
+	char cmd[700];
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	return c_write(c, buf, (size_t)n);
-}
-
-static void send_filler(struct conn *c, size_t n)
-{
-	char chunk[4096];
-
-	memset(chunk, 'a', sizeof(chunk));
-	while (n > 0) {
-		size_t k = n < sizeof(chunk) ? n : sizeof(chunk);
-		if (c_write(c, chunk, k) != 0)
-			return;
-		n -= k;
-	}
-}
-
-/* Reads one request (headers + Content-Length body), logs it, answers by
- * path. Every answer closes the connection. */
-static void serve_one(struct conn *c, int log_wr)
-{
-	char req[32768], path[256] = "";
-	size_t len = 0, need = 0;
-	char *hend = NULL;
-	uint32_t flen;
-
-	while (len < sizeof(req) - 1) {
-		ssize_t n = c_read(c, req + len, sizeof(req) - 1 - len);
-		if (n <= 0)
-			return;
-		len += (size_t)n;
-		req[len] = '\0';
-		if (!hend && (hend = strstr(req, "\r\n\r\n"))) {
-			const char *cl = strcasestr(req, "\r\nContent-Length:");
-			need = (size_t)(hend + 4 - req) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
-		}
-		if (hend && len >= need)
-			break;
-	}
-	flen = (uint32_t)len;
-	if (write(log_wr, &flen, 4) != 4 || write(log_wr, req, len) != (ssize_t)len)
-		return;
-	sscanf(req, "%*s %255s", path);
-
-	if (strcmp(path, "/ok") == 0) {
-		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: Application/JSON; charset=UTF-8\r\n"
-			    "Content-Length: 11\r\nConnection: close\r\n\r\n{\"ok\":true}");
-	} else if (strcmp(path, "/date") == 0) {
-		c_printf(c, "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n"
-			    "Content-Type: application/json\r\nContent-Length: 2\r\n"
-			    "Connection: close\r\n\r\n{}");
-	} else if (strcmp(path, "/baddate") == 0) {
-		c_printf(c, "HTTP/1.1 200 OK\r\nDate: yesterday-ish\r\nContent-Length: 2\r\n"
-			    "Connection: close\r\n\r\n{}");
-	} else if (strcmp(path, "/noct") == 0) {
-		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
-	} else if (strcmp(path, "/500") == 0) {
-		c_printf(c, "HTTP/1.1 500 Oops\r\nContent-Type: application/json\r\n"
-			    "Content-Length: 24\r\nConnection: close\r\n\r\n"
-			    "{\"error\":\"server_error\"}");
-	} else if (strcmp(path, "/redirect") == 0 || strcmp(path, "/redirect307") == 0) {
-		c_printf(c, "HTTP/1.1 %s\r\nLocation: /evil\r\nContent-Type: application/json\r\n"
-			    "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
-			 path[9] ? "307 Temporary Redirect" : "302 Found");
-	} else if (strcmp(path, "/evil") == 0) {
-		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nevil");
-	} else if (strncmp(path, "/size/", 6) == 0) {
-		size_t n = strtoul(path + 6, NULL, 10);
-		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-			    "Content-Length: %zu\r\nConnection: close\r\n\r\n", n);
-		send_filler(c, n);
-	} else if (strncmp(path, "/nolen/", 7) == 0) {
-		size_t n = strtoul(path + 7, NULL, 10);
-		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-			    "Connection: close\r\n\r\n");
-		send_filler(c, n);
-	} else if (strcmp(path, "/slow") == 0) {
-		/* TOK-06: a body that arrives one byte per second */
-		c_printf(c, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-			    "Content-Length: 100\r\nConnection: close\r\n\r\n");
-		for (int i = 0; i < 100; i++) {
-			if (c_write(c, "a", 1) != 0)
-				break;
-			sleep(1);
-		}
-	} else if (strcmp(path, "/slowheaders") == 0) {
-		sleep(30);
-	} else {
-		c_printf(c, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-	}
-}
-
-static void serve(int lfd, int log_wr, SSL_CTX *ctx)
-{
-	signal(SIGPIPE, SIG_IGN);
-	for (;;) {
-		struct timeval tv = { 5, 0 };
-		struct conn c = { -1, NULL };
-
-		c.fd = accept(lfd, NULL, NULL);
-		if (c.fd < 0)
-			continue;
-		setsockopt(c.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		if (ctx) {
-			c.ssl = SSL_new(ctx);
-			SSL_set_fd(c.ssl, c.fd);
-			if (SSL_accept(c.ssl) == 1)
-				serve_one(&c, log_wr);
-			SSL_shutdown(c.ssl);
-			SSL_free(c.ssl);
-		} else {
-			serve_one(&c, log_wr);
-		}
-		close(c.fd);
-	}
-}
-
-static int srv_start(struct srv *s, SSL_CTX *ctx)
-{
-	struct sockaddr_in a = { 0 };
-	socklen_t alen = sizeof(a);
-	int lfd, pfd[2];
-
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) != 0 || listen(lfd, 16) != 0 ||
-	    getsockname(lfd, (struct sockaddr *)&a, &alen) != 0 || pipe(pfd) != 0)
-		return -1;
-	s->port = ntohs(a.sin_port);
-	fflush(NULL);
-	s->pid = fork();
-	if (s->pid < 0)
-		return -1;
-	if (s->pid == 0) {
-		close(pfd[0]);
-		serve(lfd, pfd[1], ctx);
-		_exit(0);
-	}
-	close(lfd);
-	close(pfd[1]);
-	s->log_rd = pfd[0];
-	fcntl(s->log_rd, F_SETFL, O_NONBLOCK);
-	return 0;
-}
-
-static void srv_stop(struct srv *s)
-{
-	if (s->pid > 0) {
-		kill(s->pid, SIGKILL);
-		waitpid(s->pid, NULL, 0);
-	}
-	close(s->log_rd);
-	s->pid = 0;
-}
-
-/* Everything the server received since the last call: the number of requests,
- * their raw text concatenated into buf. */
-static int srv_drain(struct srv *s, char *buf, size_t buflen)
-{
-	size_t used = 0;
-	int n = 0;
-
-	buf[0] = '\0';
-	for (;;) {
-		uint32_t flen;
-		char tmp[32768];
-		struct pollfd p = { s->log_rd, POLLIN, 0 };
-
-		if (poll(&p, 1, 50) <= 0 || read(s->log_rd, &flen, 4) != 4)
-			break;
-		if (flen > sizeof(tmp))
-			break;
-		size_t got = 0;
-		while (got < flen) {
-			ssize_t k = read(s->log_rd, tmp + got, flen - got);
-			if (k <= 0) {
-				if (k < 0 && errno == EAGAIN) {
-					poll(&p, 1, 100);
-					continue;
-				}
-				break;
-			}
-			got += (size_t)k;
-		}
-		if (used + got + 1 < buflen) {
-			memcpy(buf + used, tmp, got);
-			used += got;
-			buf[used] = '\0';
-		}
-		n++;
-	}
-	return n;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
+	if (system(cmd) != 0)
+		perror("rm");
 }
 
 /* ---- certificates ----------------------------------------------------------- */
@@ -417,18 +230,17 @@ static void test_plain(void)
 {
 	struct http_opts o;
 	struct http_response res;
-	struct srv s;
 	char url[256], reqs[65536];
 	double t0;
 
-	if (srv_start(&s, NULL) != 0) {
+	if (srv_start() != 0) {
 		T_OK(!"server start");
 		return;
 	}
 	opts_init(&o);
 
 	T_CASE("GET 200: body, status, lower-cased media type");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), 0);
 	T_EQ(res.status, 200);
 	T_EQ(res.len, 11);
@@ -436,7 +248,7 @@ static void test_plain(void)
 	T_STREQ(res.content_type, "application/json");
 	http_response_cleanup(&res);
 	T_OK(res.body == NULL && res.len == 0);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_EQ(drain(reqs, sizeof(reqs)), 1);
 	T_OK(strstr(reqs, "GET /ok HTTP/1.1\r\n") == reqs);
 	T_OK(strstr(reqs, "\r\nAccept: application/json\r\n") != NULL);
 	T_OK(strcasestr(reqs, "\r\nAuthorization:") == NULL);
@@ -445,46 +257,46 @@ static void test_plain(void)
 	o.allow_insecure_loopback = 0;
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
 	T_OK(res.body == NULL);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+	T_EQ(drain(reqs, sizeof(reqs)), 0);
 	o.allow_insecure_loopback = 1;
 
 	T_CASE("Date header as Unix time (doctor's clock check); 0 when absent or bad");
 	T_EQ(res.date, 0); /* cleared by http_response_cleanup */
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/date", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/date", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), 0);
 	T_EQ(res.date, 784111777LL);
 	http_response_cleanup(&res);
 	T_EQ(res.date, 0);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/baddate", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/baddate", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), 0);
 	T_EQ(res.date, 0);
 	http_response_cleanup(&res);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), 0);
 	T_EQ(res.date, 0);
 	http_response_cleanup(&res);
-	srv_drain(&s, reqs, sizeof(reqs));
+	drain(reqs, sizeof(reqs));
 
 	T_CASE("no Content-Type -> empty; non-200 status returned to the caller");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/noct", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/noct", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), 0);
 	T_STREQ(res.content_type, "");
 	http_response_cleanup(&res);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/500", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/500", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), 0);
 	T_EQ(res.status, 500);
 	T_STREQ(res.body, "{\"error\":\"server_error\"}");
 	http_response_cleanup(&res);
-	srv_drain(&s, reqs, sizeof(reqs));
+	drain(reqs, sizeof(reqs));
 
 	T_CASE("Bearer header; a bearer with CR/LF is refused before sending");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", srv_port);
 	T_EQ(http_get(&o, url, "tok.en-_~", &res), 0);
 	http_response_cleanup(&res);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_EQ(drain(reqs, sizeof(reqs)), 1);
 	T_OK(strstr(reqs, "\r\nAuthorization: Bearer tok.en-_~\r\n") != NULL);
 	T_EQ(http_get(&o, url, "a\r\nX-Evil: 1", &res), ERR_INVAL);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+	T_EQ(drain(reqs, sizeof(reqs)), 0);
 
 	T_CASE("TOK-08 POST form with client_secret_basic: encode, then base64");
 	T_EQ(http_post_form(&o, url, "grant_type=authorization_code&code=abc", "my client",
@@ -492,7 +304,7 @@ static void test_plain(void)
 	     0);
 	T_EQ(res.status, 200);
 	http_response_cleanup(&res);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_EQ(drain(reqs, sizeof(reqs)), 1);
 	T_OK(strstr(reqs, "POST /ok HTTP/1.1\r\n") == reqs);
 	/* base64("my%20client:s%3Ae%2Bc%25r%2Ft") */
 	T_OK(strstr(reqs, "\r\nAuthorization: Basic bXklMjBjbGllbnQ6cyUzQWUlMkJjJTI1ciUyRnQ=\r\n") !=
@@ -504,72 +316,72 @@ static void test_plain(void)
 	T_CASE("POST without Basic has no Authorization; half a Basic pair is refused");
 	T_EQ(http_post_form(&o, url, "a=b", NULL, NULL, &res), 0);
 	http_response_cleanup(&res);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_EQ(drain(reqs, sizeof(reqs)), 1);
 	T_OK(strcasestr(reqs, "\r\nAuthorization:") == NULL);
 	T_EQ(http_post_form(&o, url, "a=b", "id", NULL, &res), ERR_INVAL);
 	T_EQ(http_post_form(&o, url, "a=b", NULL, "pw", &res), ERR_INVAL);
 
 	T_CASE("TOK-04 302 refused, Location not requested");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_REDIRECT);
 	T_EQ(res.status, 302);
 	T_OK(res.body == NULL);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_EQ(drain(reqs, sizeof(reqs)), 1);
 	T_OK(strstr(reqs, "/evil") == NULL);
 
 	T_CASE("TOK-04 307 on a POST refused, Location not requested");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect307", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/redirect307", srv_port);
 	T_EQ(http_post_form(&o, url, "code=x", NULL, NULL, &res), ERR_HTTP_REDIRECT);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_EQ(drain(reqs, sizeof(reqs)), 1);
 	T_OK(strstr(reqs, "/evil") == NULL);
 
 	T_CASE("TOK-06 TOK-09 size cap: Content-Length over the cap");
 	o.max_bytes = 65536;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/70000", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/70000", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TOO_LARGE);
 	T_OK(res.body == NULL);
 
 	T_CASE("TOK-06 TOK-09 size cap: no Content-Length, streamed past the cap");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/nolen/70000", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/nolen/70000", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TOO_LARGE);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/nolen/65537", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/nolen/65537", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TOO_LARGE);
 
 	T_CASE("size cap: exactly max_bytes is fine; default cap is 64 KiB");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/nolen/65536", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/nolen/65536", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), 0);
 	T_EQ(res.len, 65536);
 	T_OK(res.body && res.body[65535] == 'a' && res.body[65536] == '\0');
 	http_response_cleanup(&res);
 	o.max_bytes = 0;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/65537", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/65537", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TOO_LARGE);
 	o.max_bytes = 300000;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/262144", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/size/262144", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), 0);
 	T_EQ(res.len, 262144);
 	http_response_cleanup(&res);
 	o.max_bytes = 0;
-	srv_drain(&s, reqs, sizeof(reqs));
+	drain(reqs, sizeof(reqs));
 
 	T_CASE("TOK-06 TOK-09 body at 1 byte/s: total timeout within the deadline");
 	o.total_timeout_ms = 2000;
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slow", srv_port);
 	t0 = now_s();
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TIMEOUT);
 	T_OK(now_s() - t0 < 3.5);
 	T_OK(now_s() - t0 >= 1.9);
 
 	T_CASE("TOK-09 headers never arrive: timeout");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slowheaders", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/slowheaders", srv_port);
 	t0 = now_s();
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TIMEOUT);
 	T_OK(now_s() - t0 < 3.5);
 	o.total_timeout_ms = 5000;
-	srv_stop(&s); /* the server is still sleeping in /slowheaders */
+	srv_stop(); /* the server is still sleeping in /slowheaders */
 
 	T_CASE("TOK-09 connection refused -> ERR_HTTP_CONNECT");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_CONNECT);
 }
 
@@ -584,16 +396,15 @@ static void test_proxy_env(void)
 {
 	struct http_opts o;
 	struct http_response res;
-	struct srv s;
 	char url[256], reqs[4096];
 	CURL *c;
 
-	if (srv_start(&s, NULL) != 0) {
+	if (srv_start() != 0) {
 		T_OK(!"server start");
 		return;
 	}
 	opts_init(&o);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", srv_port);
 	setenv("http_proxy", "http://127.0.0.1:1", 1);
 	setenv("HTTP_PROXY", "http://127.0.0.1:1", 1);
 	setenv("HTTPS_PROXY", "http://127.0.0.1:1", 1);
@@ -613,8 +424,8 @@ static void test_proxy_env(void)
 	T_EQ(http_get(&o, url, NULL, &res), 0);
 	T_EQ(res.status, 200);
 	http_response_cleanup(&res);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
-	srv_stop(&s);
+	T_EQ(drain(reqs, sizeof(reqs)), 1);
+	srv_stop();
 }
 
 /* One GET with plain libcurl (the controls): ca (or NULL), netrc as
@@ -714,13 +525,12 @@ static void test_ambient(void)
 {
 	struct http_opts o;
 	struct http_response res;
-	struct srv s;
 	char url[256], reqs[8192], home[] = "/tmp/test_http_home_XXXXXX", netrc[300], text[128];
 	const char *old_home = getenv("HOME");
 	char *saved = old_home ? strdup(old_home) : NULL;
 	long status = 0;
 
-	if (srv_start(&s, NULL) != 0 || !mkdtemp(home)) {
+	if (srv_start() != 0 || !mkdtemp(home)) {
 		T_OK(!"server start");
 		free(saved);
 		return;
@@ -731,38 +541,38 @@ static void test_ambient(void)
 	T_EQ(write_file(netrc, text), 0);
 	chmod(netrc, 0600);
 	setenv("HOME", home, 1);
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", srv_port);
 
 	T_CASE("TOK-10 ~/.netrc never read (no Authorization header from it)");
 	/* control: libcurl with CURLOPT_NETRC optional does send the .netrc
 	 * entry for this host: bmV0cmN1c2VyOm5ldHJjcGFzcw== = netrcuser:netrcpass */
 	T_EQ(plain_curl_get(url, NULL, CURL_NETRC_OPTIONAL, &status), CURLE_OK);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_EQ(drain(reqs, sizeof(reqs)), 1);
 	T_OK(strstr(reqs, "\r\nAuthorization: Basic bmV0cmN1c2VyOm5ldHJjcGFzcw==\r\n") != NULL);
 	T_EQ(http_get(&o, url, NULL, &res), 0);
 	T_EQ(res.status, 200);
 	http_response_cleanup(&res);
 	T_EQ(http_post_form(&o, url, "a=b", NULL, NULL, &res), 0);
 	http_response_cleanup(&res);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 2);
+	T_EQ(drain(reqs, sizeof(reqs)), 2);
 	T_OK(strcasestr(reqs, "\r\nAuthorization:") == NULL);
 	T_OK(strstr(reqs, "bmV0cmN1c2Vy") == NULL);
 
 	T_CASE("TOK-10 URL userinfo refused before connecting (user:pw@, user@, empty @)");
-	snprintf(url, sizeof(url), "http://u:p@127.0.0.1:%d/ok", s.port);
+	snprintf(url, sizeof(url), "http://u:p@127.0.0.1:%d/ok", srv_port);
 	/* control: libcurl alone would send it as a Basic header */
 	T_EQ(plain_curl_get(url, NULL, CURL_NETRC_IGNORED, NULL), CURLE_OK);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+	T_EQ(drain(reqs, sizeof(reqs)), 1);
 	T_OK(strstr(reqs, "\r\nAuthorization: Basic dTpw\r\n") != NULL);
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
 	T_EQ(http_post_form(&o, url, "a=b", NULL, NULL, &res), ERR_HTTP_URL);
-	snprintf(url, sizeof(url), "http://netrcuser@127.0.0.1:%d/ok", s.port);
+	snprintf(url, sizeof(url), "http://netrcuser@127.0.0.1:%d/ok", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
-	snprintf(url, sizeof(url), "http://@127.0.0.1:%d/ok", s.port);
+	snprintf(url, sizeof(url), "http://@127.0.0.1:%d/ok", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
-	snprintf(url, sizeof(url), "http://:@127.0.0.1:%d/ok", s.port);
+	snprintf(url, sizeof(url), "http://:@127.0.0.1:%d/ok", srv_port);
 	T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
-	T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+	T_EQ(drain(reqs, sizeof(reqs)), 0);
 	T_OK(http_url_allowed("https://@idp.example.com/", 0) == ERR_HTTP_URL &&
 	     http_url_allowed("https://:@idp.example.com/", 0) == ERR_HTTP_URL &&
 	     http_url_allowed("https://:pw@idp.example.com/", 0) == ERR_HTTP_URL);
@@ -774,14 +584,13 @@ static void test_ambient(void)
 	free(saved);
 	unlink(netrc);
 	rmdir(home);
-	srv_stop(&s);
+	srv_stop();
 }
 
 static void test_tls(void)
 {
 	struct http_opts o;
 	struct http_response res;
-	struct srv s;
 	char url[256], reqs[4096], ca[] = "/tmp/test_http_ca_XXXXXX",
 					 ca_exp[] = "/tmp/test_http_exp_XXXXXX",
 					 ca_other[] = "/tmp/test_http_other_XXXXXX";
@@ -802,67 +611,67 @@ static void test_tls(void)
 	opts_init(&o);
 	o.allow_insecure_loopback = 0;
 
-	if (srv_start(&s, ctx_good) == 0) {
+	if (srv_start_tls(ctx_good) == 0) {
 		T_CASE("TOK-05 self-signed certificate, no ca_file -> TLS error");
-		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", srv_port);
 		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
-		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+		T_EQ(drain(reqs, sizeof(reqs)), 0);
 
 		T_CASE("https with ca_file trusting it -> OK");
 		o.ca_file = ca;
 		T_EQ(http_get(&o, url, NULL, &res), 0);
 		T_EQ(res.status, 200);
 		http_response_cleanup(&res);
-		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+		T_EQ(drain(reqs, sizeof(reqs)), 1);
 
 		T_CASE("TOK-09 HTTPS_PROXY/ALL_PROXY ignored for https");
 		T_EQ(http_get(&o, url, NULL, &res), 0);
 		http_response_cleanup(&res);
-		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+		T_EQ(drain(reqs, sizeof(reqs)), 1);
 
 		T_CASE("TOK-05 wrong host name (cert for 127.0.0.1, URL localhost)");
-		snprintf(url, sizeof(url), "https://localhost:%d/ok", s.port);
+		snprintf(url, sizeof(url), "https://localhost:%d/ok", srv_port);
 		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
-		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+		T_EQ(drain(reqs, sizeof(reqs)), 0);
 
 		T_CASE("TOK-05 http:// to loopback refused without the loopback opt-in");
-		snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", s.port);
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", srv_port);
 		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_URL);
 
 		T_CASE("ca_file that does not exist -> TLS error");
 		o.ca_file = "/nonexistent/ca.pem";
-		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", srv_port);
 		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
 		o.ca_file = NULL;
-		srv_stop(&s);
+		srv_stop();
 	} else {
 		T_OK(!"tls server start");
 	}
 
-	if (srv_start(&s, ctx_exp) == 0) {
+	if (srv_start_tls(ctx_exp) == 0) {
 		T_CASE("TOK-05 expired certificate -> TLS error");
 		o.ca_file = ca_exp;
-		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", srv_port);
 		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
-		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+		T_EQ(drain(reqs, sizeof(reqs)), 0);
 		o.ca_file = NULL;
-		srv_stop(&s);
+		srv_stop();
 	}
 
-	if (srv_start(&s, ctx_old) == 0) {
+	if (srv_start_tls(ctx_old) == 0) {
 		T_CASE("TOK-05 server speaking at most TLS 1.1 -> TLS error");
 		o.ca_file = ca;
-		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", srv_port);
 		/* control: main() lowered the OpenSSL floor of this process
 		 * (OPENSSL_CONF), so plain libcurl does complete a TLS 1.1
 		 * handshake here; the refusal below is http.c's own TLS 1.2 floor,
 		 * not the distribution's default */
 		T_EQ(plain_curl_get(url, ca, 0, NULL), CURLE_OK);
-		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 1);
+		T_EQ(drain(reqs, sizeof(reqs)), 1);
 		T_EQ(http_get(&o, url, NULL, &res), ERR_HTTP_TLS);
-		T_EQ(srv_drain(&s, reqs, sizeof(reqs)), 0);
+		T_EQ(drain(reqs, sizeof(reqs)), 0);
 		o.ca_file = NULL;
-		srv_stop(&s);
+		srv_stop();
 	}
 
 	/* another CA: its own subject name, so it cannot stand in for good */
@@ -879,11 +688,11 @@ static void test_tls(void)
 	}
 	if (!other || write_pem(other, ca_other) != 0) {
 		T_OK(!"second CA");
-	} else if (srv_start(&s, ctx_good) == 0) {
+	} else if (srv_start_tls(ctx_good) == 0) {
 		int st;
 
 		T_CASE("TOK-10 ca_file replaces the system CA store (does not add to it)");
-		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", s.port);
+		snprintf(url, sizeof(url), "https://127.0.0.1:%d/ok", srv_port);
 		st = ca_file_vs_system_store(url, good, ca_other);
 		if (st == 77) {
 			printf("# skipped: no mount namespace to stand in for the system CA store\n");
@@ -893,7 +702,7 @@ static void test_tls(void)
 			/* with ca_file naming another CA, that system store is unused */
 			T_OK(st >= 0 && (st & 2));
 		}
-		srv_stop(&s);
+		srv_stop();
 	}
 
 	unlink(ca);
@@ -929,7 +738,8 @@ static int permissive_openssl_conf(void)
 
 int main(void)
 {
-	if (permissive_openssl_conf() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+	if (permissive_openssl_conf() != 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != 0 ||
+	    routes_setup() != 0)
 		return 1;
 	test_url_policy();
 	test_form_encode();
@@ -938,6 +748,7 @@ int main(void)
 	test_ambient();
 	test_tls();
 	curl_global_cleanup();
+	routes_cleanup();
 	unlink(g_sslconf);
 	return t_done();
 }
