@@ -734,7 +734,8 @@ int main(void)
 	test_jwks_moved();
 	test_redeem();
 
-	srv_stop();
+	kill(srv_pid, SIGKILL);
+	waitpid(srv_pid, NULL, 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
 	if (system(cmd) != 0)
 		perror("rm");

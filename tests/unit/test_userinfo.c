@@ -411,7 +411,8 @@ int main(void)
 	test_needed_merge();
 	test_fetch();
 
-	srv_stop();
+	kill(srv_pid, SIGKILL);
+	waitpid(srv_pid, NULL, 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
 	if (system(cmd) != 0)
 		perror("rm");
