@@ -241,6 +241,29 @@ static void test_skips(void)
 			  b64(zero, 32), b64(zero, 32)));
 		free(yy);
 	}
+	T_CASE("IDT-15 EC coordinate not reduced mod p (P-521: y + p, x + p, 66 bytes) refused");
+	{
+		/* the same point, written with a coordinate >= p: 66 bytes hold
+		 * y + p for every P-521 point, so only the range check refuses it */
+		unsigned char *x5, *y5, big[66];
+		size_t c5 = mint_ec_xy(k_p521, &x5, &y5);
+		EC_GROUP *g = EC_GROUP_new_by_curve_name(NID_secp521r1);
+		BIGNUM *p = BN_new(), *v = NULL;
+
+		T_OK(g && p && c5 == 66 && EC_GROUP_get_curve(g, p, NULL, NULL, NULL) == 1);
+		v = BN_bin2bn(y5, (int)c5, NULL);
+		T_OK(v && BN_add(v, v, p) == 1 && BN_bn2binpad(v, big, sizeof(big)) == 66);
+		SKIPPED(jwk_with(k_p521, "x", "y", b64(big, sizeof(big))));
+		BN_free(v);
+		v = BN_bin2bn(x5, (int)c5, NULL);
+		T_OK(v && BN_add(v, v, p) == 1 && BN_bn2binpad(v, big, sizeof(big)) == 66);
+		SKIPPED(jwk_with(k_p521, "x", "x", b64(big, sizeof(big))));
+		BN_free(v);
+		BN_free(p);
+		EC_GROUP_free(g);
+		free(x5);
+		free(y5);
+	}
 	T_CASE("IDT-15 EC x wrong length (31, 33 bytes), y missing");
 	{
 		unsigned char x33[33] = { 0 };
