@@ -734,8 +734,7 @@ int main(void)
 	test_jwks_moved();
 	test_redeem();
 
-	kill(srv_pid, SIGKILL);
-	waitpid(srv_pid, NULL, 0);
+	srv_stop();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
 	if (system(cmd) != 0)
 		perror("rm");

@@ -411,8 +411,7 @@ int main(void)
 	test_needed_merge();
 	test_fetch();
 
-	kill(srv_pid, SIGKILL);
-	waitpid(srv_pid, NULL, 0);
+	srv_stop();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", base);
 	if (system(cmd) != 0)
 		perror("rm");
