@@ -45,7 +45,7 @@ apt_get() { apt-get -o DPkg::Lock::Timeout=300 "$@"; }
 give_up() { bad "$1" "${2:-}"; echo "check-deb: $pass passed, $fail failed"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || give_up "needs root (installs and purges packages)"
-for c in apt-get dpkg-deb lintian systemd-analyze pam-auth-update setpriv pamtester node curl openssl; do
+for c in apt-get dpkg-deb readelf lintian systemd-analyze pam-auth-update setpriv pamtester node curl openssl; do
 	command -v "$c" >/dev/null 2>&1 || give_up "missing $c (tests/deps.sh)"
 done
 ldconfig -p | grep -q 'libpam_wrapper\.so ' || give_up "missing libpam-wrapper"
@@ -105,6 +105,15 @@ for f in "$MOD" "$HELPER" "$RELAYBIN" "$UNIT" /etc/oauth2-pkce-relay.conf \
 done
 check "the module exports only pam_sm_*" \
 	'[ -z "$(nm -D --defined-only "$MOD" | awk "{print \$3}" | grep -v "^pam_sm_")" ]'
+# dpkg-buildflags' hardening reached every binary: full RELRO, PIE, stack
+# protector and _FORTIFY_SOURCE (the *_chk functions)
+for f in "$MOD" "$HELPER" "$RELAYBIN"; do
+	check "hardened: $f (RELRO, BIND_NOW, PIE, stack protector, fortify)" \
+		'readelf -lW "$f" | grep -q GNU_RELRO && readelf -dW "$f" | grep -q "FLAGS.*BIND_NOW" &&
+		 { [ "$f" = "$MOD" ] || readelf -dW "$f" | grep -q "FLAGS_1.*PIE"; } &&
+		 readelf -sW --dyn-syms "$f" | grep -q __stack_chk_fail &&
+		 readelf -sW --dyn-syms "$f" | grep -q "__snprintf_chk"'
+done
 check "/etc/oauth2-pkce-relay.conf is a conffile" \
 	'dpkg-query -W -f="\${Conffiles}\n" oauth2-pkce-relay | grep -q "^ /etc/oauth2-pkce-relay.conf "'
 check "pam-auth-update profile is opt-in (Default: no)" \
