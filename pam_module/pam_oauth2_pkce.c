@@ -101,7 +101,7 @@ static int item_text(pam_handle_t *pamh, int item, const char **out)
 	return 0;
 }
 
-/* The limits the helper needs whatever the host set (PAM-23), worked out in
+/* The limits the helper needs whatever the host set (PAM-24), worked out in
  * the parent: no core files; files it writes not cut short (RLIMIT_FSIZE:
  * a short write or SIGXFSZ would truncate the cache); a floor of 1024 open
  * files. Raising a hard limit needs privilege (sudo, sshd, login have it);
@@ -140,9 +140,11 @@ static void child_setrlimit(int res, const struct rlimit *want)
 	setrlimit(res, &cur);
 }
 
-/* In the child: every signal back to SIG_DFL (an ignored SIGTERM, SIGHUP or
- * SIGXFSZ survives execve), an empty mask, the limits above (PAM-23).
- * Async-signal-safe calls only (get/setrlimit are one system call each). */
+/* In the child, with every signal blocked since before fork: each one back
+ * to SIG_DFL (an ignored SIGTERM, SIGHUP or SIGXFSZ survives execve, and a
+ * host handler must not run in the child), then an empty mask and the
+ * limits above (PAM-24). Async-signal-safe calls only (get/setrlimit are
+ * one system call each). */
 static void child_reset(const struct child_limits *cl)
 {
 	struct sigaction dfl = { .sa_handler = SIG_DFL };
@@ -167,11 +169,17 @@ static pid_t start_helper(const char *helper, int sock)
 	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8", NULL };
 	char *const argv[] = { "oauth2-pkce-helper", "login", "--fd", "3", NULL };
 	struct child_limits cl;
+	sigset_t all, old;
 	pid_t pid;
 
 	child_limits_init(&cl);
-	if ((pid = fork()) != 0)
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	if ((pid = fork()) != 0) {
+		sigprocmask(SIG_SETMASK, &old, NULL);
 		return pid;
+	}
+	child_reset(&cl); /* first: limits before fds (RLIMIT_NOFILE may be < 10) */
 	/* child: async-signal-safe calls only until execve. The socket and
 	 * /dev/null are first moved above the target fds, so neither can be one
 	 * of 0..3 already (a host with closed stdio) and every dup2 below
@@ -184,7 +192,6 @@ static pid_t start_helper(const char *helper, int sock)
 	if (close_range(4, ~0U, 0) != 0)
 		for (int fd = 4; fd < 65536; fd++)
 			close(fd);
-	child_reset(&cl);
 	execve(helper, argv, envp);
 	_exit(127);
 }

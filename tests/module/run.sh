@@ -224,5 +224,13 @@ fi
 echo go >"$T/go" &
 wait "$host"; rc=$?
 if [ $rc -eq 0 ]; then ok "PAM-24 login under the hostile host still granted"; else bad "PAM-24 hostile host login (rc=$rc)" "$(cat "$T/hold.out")"; fi
+# a soft RLIMIT_NOFILE of 8: the module moves fds above 10 in the child, so the
+# limit must be raised before that (else every login is "unavailable")
+out=$(python3 -c 'import os, resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (8, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+os.execvpe("pamtester", ["pamtester", "test", "alice", "authenticate"],
+           dict(os.environ, LD_PRELOAD=sys.argv[1], PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=sys.argv[2]))' \
+	"$PRELOAD" "$T/svc-good" 2>&1); rc=$?
+if [ $rc -eq 0 ] && grep -q "successfully authenticated" <<<"$out"; then ok "PAM-24 host with RLIMIT_NOFILE 8: granted"; else bad "PAM-24 RLIMIT_NOFILE 8 (rc=$rc)" "$out"; fi
 
 finish
