@@ -28,51 +28,39 @@
 # Last line: "fallback: N passed, N failed"; non-zero exit on any failure.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-B=${B:-build}
+SUITE=fallback BAD_DETAIL="grep -v '[▀▄█]' | tail -n 25"
+. tests/lib/common.sh
+. tests/lib/accounts.sh
 NAME=oauth2-pkce-fb-test
 PAMFILE=/etc/pam.d/$NAME
 SUDOERS=/etc/sudoers.d/pam-oauth2-pkce-fb-test
 GROUP=oauth2-fb-breakglass
 PW="Fb-$(openssl rand -hex 8)"
-pass=0 fail=0
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() {
-	fail=$((fail + 1))
-	echo "FAIL $1"
-	[ -n "${2:-}" ] && printf '%s\n' "$2" | grep -v '[▀▄█]' | tail -n 25 | sed 's/^/     /'
-	return 0
-}
-give_up() { bad "$1" "${2:-}"; echo "fallback: $pass passed, $fail failed"; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || give_up "needs root (sudo, sshd, /etc/pam.d, a password for alice)"
-MOD=$(realpath "$B/pam_oauth2_pkce.so" 2>/dev/null)
-HELPER=$(realpath "$B/oauth2-pkce-helper" 2>/dev/null)
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay" 2>/dev/null)
+need_root "sudo, sshd, /etc/pam.d, a password for alice"
+need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
+MOD=$(realpath "$B/pam_oauth2_pkce.so")
+HELPER=$(realpath "$B/oauth2-pkce-helper")
+RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
 BROWSER=$(realpath tests/idp/browser.mjs)
-for f in "$MOD" "$HELPER" "$RELAYBIN"; do
-	[ -n "$f" ] && [ -e "$f" ] || give_up "missing build output in $B (make B=$B all)"
-done
 for c in sudo visudo tmux runuser pamtester node python3 curl openssl chpasswd usermod /usr/sbin/sshd ssh; do
 	command -v "$c" >/dev/null 2>&1 || give_up "missing $c (tests/deps.sh)"
 done
 ldconfig -p | grep -q 'libpam_wrapper\.so ' || give_up "missing libpam-wrapper"
 if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
-	echo "skip: $B is a sanitizer build (setuid sudo and sshd's sandbox cannot preload ASan)"
-	echo "fallback: 0 passed, 0 failed"
-	exit 0
+	skip "$B is a sanitizer build (setuid sudo and sshd's sandbox cannot preload ASan)"
 fi
 . tests/idp/lib.sh
 . tests/lib/stack.sh
 . tests/lib/pty.sh
 idp_ensure_deps || give_up "test IdP dependencies (npm ci --prefix tests/idp)"
 
-T=$(mktemp -d)
+tmpdir
 chmod 0755 "$T"
 START_MS=$(pty_now_ms)
-CREATED_USERS=() OLD_HASH='' INSTALLED_PAM='' INSTALLED_SUDOERS='' CREATED_GROUP='' FAULT_PIDS=() SSHD_PID=''
+OLD_HASH='' INSTALLED_PAM='' INSTALLED_SUDOERS='' CREATED_GROUP='' FAULT_PIDS=() SSHD_PID=''
 cleanup() {
 	local p
-	trap - EXIT INT TERM HUP
 	pty_stop
 	if [ -n "$SSHD_PID" ]; then
 		for p in $(pgrep -P "$SSHD_PID" 2>/dev/null); do kill -TERM "$p" 2>/dev/null; done
@@ -87,22 +75,15 @@ cleanup() {
 	[ -n "$OLD_HASH" ] && getent passwd alice >/dev/null && usermod -p "$OLD_HASH" alice
 	[ -n "$CREATED_GROUP" ] && groupdel "$GROUP" 2>/dev/null
 	rm -f /run/sudo/ts/alice
-	for u in "${CREATED_USERS[@]}"; do userdel -r "$u" 2>/dev/null || userdel "$u" 2>/dev/null; done
+	accounts_remove
 	for p in /tmp/pam.?; do
 		[ -f "$p/sshd" ] && grep -qsF "$T/" "$p/sshd" && rm -rf "$p"
 	done
-	if [ -n "${KEEP_TMP:-}" ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+at_exit cleanup
 
 # ---- accounts, password, group ----------------------------------------------------------
-for u in alice bob; do
-	if ! getent passwd "$u" >/dev/null; then
-		if useradd -m -s /bin/sh "$u" 2>/dev/null; then CREATED_USERS+=("$u")
-		elif ! getent passwd "$u" >/dev/null; then give_up "useradd $u"; fi
-	fi
-done
+accounts_ensure -m -s /bin/sh -- alice bob || give_up "useradd alice bob"
 OLD_HASH=$(getent shadow alice | cut -d: -f2)
 [ -n "$OLD_HASH" ] || OLD_HASH='!'
 echo "alice:$PW" | chpasswd || give_up "chpasswd alice"
@@ -564,5 +545,4 @@ section "the table (pamtester) and the time to the password prompt"
 printf '  %s\n' "${TABLE[@]}" | column -t -s '|'
 printf '  %s\n' "${SUDO_TIMES[@]}"
 echo "== took $((($(pty_now_ms) - START_MS) / 1000)) s"
-echo "fallback: $pass passed, $fail failed"
-[ "$fail" -eq 0 ]
+finish
