@@ -14,10 +14,12 @@ export B
 total_pass=0 total_fail=0
 failed=()
 log=$(mktemp)
-pid=
+pid= tpid=
 trap 'rm -f "$log"' EXIT
 # a background suite ignores SIGINT: pass the interrupt on as SIGTERM (its trap cleans up)
-trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid"; exit 130' INT TERM HUP
+trap '[ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null && wait "$pid"
+	[ -n "$tpid" ] && kill "$tpid" 2>/dev/null
+	echo "interrupted"; exit 130' INT TERM HUP
 
 for spec in "$@"; do
 	read -r -a words <<<"$spec"
@@ -33,18 +35,20 @@ for spec in "$@"; do
 	# to a file, shown as it grows: a daemon a suite leaves behind cannot hold the runner
 	env "${envs[@]}" bash "${words[@]}" >"$log" 2>&1 &
 	pid=$!
-	tail -n +1 -s 0.2 -f --pid="$pid" "$log"
+	tail -n +1 -s 0.2 -f --pid="$pid" "$log" &
+	tpid=$!
+	wait "$tpid" # returns at once on a signal: the trap stops the suite
 	wait "$pid"
 	rc=$?
 	last=$(tail -n 1 "$log")
 	if [[ $last =~ ^[^:]+:\ ([0-9]+)\ passed,\ ([0-9]+)\ failed$ ]]; then
 		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+		[ "$rc" -eq 0 ] && [ "$f" -ne 0 ] && echo "$script: exit 0 with failures"
 	else
 		echo "$script: no summary line (exit $rc)"
 		p=0 f=1
 	fi
 	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
-	[ "$rc" -eq 0 ] && [ "$f" -ne 0 ] && echo "$script: exit 0 with failures"
 	total_pass=$((total_pass + p))
 	total_fail=$((total_fail + f))
 	[ "$f" -ne 0 ] && failed+=("$script")
