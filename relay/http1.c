@@ -356,130 +356,175 @@ static int hexv(unsigned char c)
 	return -1;
 }
 
+/* CK_SIZE0, CK_SIZE: a hex digit of the chunk size (at most 8), then an
+ * extension or the CR that ends the size line. */
+static int ck_size(struct http1_chunked *c, unsigned char ch)
+{
+	int h;
+
+	if ((h = hexv(ch)) >= 0) {
+		if (++c->digits > 8)
+			return -400;
+		c->left = c->left * 16 + (unsigned)h;
+		c->st = CK_SIZE;
+	} else if (c->st == CK_SIZE && (ch == ';' || ch == ' ' || ch == '\t')) {
+		c->st = CK_EXT;
+		c->extbuf[0] = (char)ch;
+		c->ext = 1;
+	} else if (c->st == CK_SIZE && ch == '\r') {
+		c->st = CK_SIZE_LF;
+	} else {
+		return -400;
+	}
+	return 0;
+}
+
+/* CK_EXT: the chunk extension is collected, then checked whole at its CR. */
+static int ck_ext(struct http1_chunked *c, unsigned char ch)
+{
+	if (ch == '\r') {
+		if (!ext_ok(c->extbuf, c->ext))
+			return -400;
+		c->st = CK_SIZE_LF;
+	} else if ((ch < 0x20 && ch != '\t') || ch == 0x7f || c->ext >= sizeof(c->extbuf)) {
+		return -400;
+	} else {
+		c->extbuf[c->ext++] = (char)ch;
+	}
+	return 0;
+}
+
+/* CK_SIZE_LF: the size line is complete; size 0 starts the trailer, a chunk
+ * larger than the room left in the body is refused (413). */
+static int ck_size_lf(struct http1_chunked *c, unsigned char ch, size_t room)
+{
+	if (ch != '\n')
+		return -400;
+	c->digits = 0;
+	if (c->left == 0)
+		c->st = CK_TRAILER;
+	else if (c->left > room)
+		return -413;
+	else
+		c->st = CK_DATA;
+	return 0;
+}
+
+/* CK_DATA: as much of the chunk's data as this input holds; returns the bytes
+ * taken (the room was checked at CK_SIZE_LF). */
+static size_t ck_data(struct http1_chunked *c, const char *in, size_t len, char *out,
+		      size_t *out_len)
+{
+	size_t n = len;
+
+	if (n > c->left)
+		n = (size_t)c->left;
+	memcpy(out + *out_len, in, n);
+	*out_len += n;
+	c->left -= n;
+	if (c->left == 0)
+		c->st = CK_DATA_CR;
+	return n;
+}
+
+/* CK_DATA_CR, CK_DATA_LF, CK_TRAILER_LF: exactly one byte, then the next state. */
+static int ck_expect(struct http1_chunked *c, unsigned char ch, unsigned char want, int next)
+{
+	if (ch != want)
+		return -400;
+	c->st = next;
+	return 0;
+}
+
+/* CK_TRAILER: the CR of the final CRLF, or the first byte of a trailer field
+ * name. The trailer section is counted against TRAILER_MAX. */
+static int ck_trailer(struct http1_chunked *c, unsigned char ch)
+{
+	if (ch == '\r') {
+		c->st = CK_END_LF;
+	} else if (ch == ' ' || ch == '\t' || !tchar(ch)) {
+		return -400;
+	} else {
+		c->st = CK_TRAILER_LINE;
+		c->colon = 0;
+	}
+	if (++c->trailer > TRAILER_MAX)
+		return -400;
+	return 0;
+}
+
+/* CK_TRAILER_LINE: a trailer field (token name, colon, visible value) up to
+ * its CR. */
+static int ck_trailer_line(struct http1_chunked *c, unsigned char ch)
+{
+	if (ch == '\r') {
+		if (!c->colon)
+			return -400; /* a trailer line is a field */
+		c->st = CK_TRAILER_LF;
+	} else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+		return -400;
+	} else if (ch == ':') {
+		c->colon = 1;
+	} else if (!c->colon && !tchar(ch)) {
+		return -400;
+	}
+	if (++c->trailer > TRAILER_MAX)
+		return -400;
+	return 0;
+}
+
 long http1_chunked_feed(struct http1_chunked *c, const char *in, size_t len, char *out,
 			size_t *out_len, size_t cap, int *done)
 {
 	size_t i = 0;
+	int r;
 
 	*done = c->st == CK_DONE;
 	while (i < len && !*done) {
 		unsigned char ch = (unsigned char)in[i];
-		int h;
 
 		switch (c->st) {
 		case CK_SIZE0:
 		case CK_SIZE:
-			if ((h = hexv(ch)) >= 0) {
-				if (++c->digits > 8)
-					return -400;
-				c->left = c->left * 16 + (unsigned)h;
-				c->st = CK_SIZE;
-			} else if (c->st == CK_SIZE && (ch == ';' || ch == ' ' || ch == '\t')) {
-				c->st = CK_EXT;
-				c->extbuf[0] = (char)ch;
-				c->ext = 1;
-			} else if (c->st == CK_SIZE && ch == '\r') {
-				c->st = CK_SIZE_LF;
-			} else {
-				return -400;
-			}
-			i++;
+			r = ck_size(c, ch);
 			break;
 		case CK_EXT:
-			if (ch == '\r') {
-				if (!ext_ok(c->extbuf, c->ext))
-					return -400;
-				c->st = CK_SIZE_LF;
-			} else if ((ch < 0x20 && ch != '\t') || ch == 0x7f ||
-				   c->ext >= sizeof(c->extbuf)) {
-				return -400;
-			} else {
-				c->extbuf[c->ext++] = (char)ch;
-			}
-			i++;
+			r = ck_ext(c, ch);
 			break;
 		case CK_SIZE_LF:
-			if (ch != '\n')
-				return -400;
-			i++;
-			c->digits = 0;
-			if (c->left == 0) {
-				c->st = CK_TRAILER;
-			} else if (c->left > cap - *out_len) {
-				return -413;
-			} else {
-				c->st = CK_DATA;
-			}
+			r = ck_size_lf(c, ch, cap - *out_len);
 			break;
-		case CK_DATA: {
-			size_t n = len - i;
-			if (n > c->left)
-				n = (size_t)c->left;
-			memcpy(out + *out_len, in + i, n);
-			*out_len += n;
-			c->left -= n;
-			i += n;
-			if (c->left == 0)
-				c->st = CK_DATA_CR;
-			break;
-		}
+		case CK_DATA:
+			i += ck_data(c, in + i, len - i, out, out_len);
+			continue;
 		case CK_DATA_CR:
-			if (ch != '\r')
-				return -400;
-			c->st = CK_DATA_LF;
-			i++;
+			r = ck_expect(c, ch, '\r', CK_DATA_LF);
 			break;
 		case CK_DATA_LF:
-			if (ch != '\n')
-				return -400;
-			c->st = CK_SIZE0;
-			i++;
+			r = ck_expect(c, ch, '\n', CK_SIZE0);
 			break;
 		case CK_TRAILER:
-			if (ch == '\r') {
-				c->st = CK_END_LF;
-			} else if (ch == ' ' || ch == '\t' || !tchar(ch)) {
-				return -400;
-			} else {
-				c->st = CK_TRAILER_LINE;
-				c->colon = 0;
-			}
-			if (++c->trailer > TRAILER_MAX)
-				return -400;
-			i++;
+			r = ck_trailer(c, ch);
 			break;
 		case CK_TRAILER_LINE:
-			if (ch == '\r') {
-				if (!c->colon)
-					return -400; /* a trailer line is a field */
-				c->st = CK_TRAILER_LF;
-			} else if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
-				return -400;
-			} else if (ch == ':') {
-				c->colon = 1;
-			} else if (!c->colon && !tchar(ch)) {
-				return -400;
-			}
-			if (++c->trailer > TRAILER_MAX)
-				return -400;
-			i++;
+			r = ck_trailer_line(c, ch);
 			break;
 		case CK_TRAILER_LF:
+			r = ck_expect(c, ch, '\n', CK_TRAILER);
+			break;
 		case CK_END_LF:
 			if (ch != '\n')
 				return -400;
-			i++;
-			if (c->st == CK_END_LF) {
-				c->st = CK_DONE;
-				*done = 1;
-				return (long)i;
-			}
-			c->st = CK_TRAILER;
-			break;
+			c->st = CK_DONE;
+			*done = 1;
+			return (long)(i + 1);
 		default:
 			*done = 1;
 			return (long)i;
 		}
+		if (r < 0)
+			return r;
+		i++;
 	}
 	return (long)i;
 }
