@@ -11,7 +11,7 @@ libcjson-dev libqrencode-dev libhiredis-dev redis-server nginx wrk pamtester
 libpam-wrapper libnss-wrapper openssl curl clang libclang-rt-14-dev zbar-tools python3 chromium
 openssh-server expect sudo tmux faketime mandoc groff-base
 lemonldap-ng lemonldap-ng-fastcgi-server
-debhelper lintian systemd"
+debhelper lintian systemd strace"
 
 missing=""
 for p in $PKGS; do

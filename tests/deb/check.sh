@@ -11,7 +11,8 @@
 #     its installed path with the installed unit's ExecStart= line, as the
 #     unit's User= (systemd is not running here), the installed module
 #     loaded by pamtester (pam_wrapper) with no helper= (the compiled-in
-#     helper path), the bundled test IdP and the scripted browser.
+#     helper path), the bundled test IdP and the scripted browser; every
+#     system call the relay makes (strace) passes the unit's filter.
 #  4. Upgrade to a bumped version (same contents) and reinstall: the edited
 #     /etc/oauth2-pkce-relay.conf is kept, /etc/pam.d unchanged.
 #  5. The profile enabled with pam-auth-update, then purge: the profile
@@ -45,7 +46,7 @@ apt_get() { apt-get -o DPkg::Lock::Timeout=300 "$@"; }
 give_up() { bad "$1" "${2:-}"; echo "check-deb: $pass passed, $fail failed"; exit 1; }
 
 [ "$(id -u)" -eq 0 ] || give_up "needs root (installs and purges packages)"
-for c in apt-get dpkg-deb readelf lintian systemd-analyze pam-auth-update setpriv pamtester node curl openssl; do
+for c in apt-get dpkg-deb readelf lintian systemd-analyze pam-auth-update setpriv strace python3 pamtester node curl openssl; do
 	command -v "$c" >/dev/null 2>&1 || give_up "missing $c (tests/deps.sh)"
 done
 ldconfig -p | grep -q 'libpam_wrapper\.so ' || give_up "missing libpam-wrapper"
@@ -62,10 +63,11 @@ idp_ensure_deps || give_up "test IdP dependencies (tests/deps.sh)"
 
 T=$(mktemp -d)
 chmod 0755 "$T"
-RELAY_PID= PAM_PID= created=
+RELAY_PID= STRACE_PID= PAM_PID= created=
 cleanup() {
 	[ -n "$PAM_PID" ] && kill "$PAM_PID" 2>/dev/null
 	stack_relay_stop
+	[ -n "$STRACE_PID" ] && kill "$STRACE_PID" 2>/dev/null
 	idp_stop
 	[ -n "$created" ] && userdel alice 2>/dev/null
 	for p in $PKGS; do
@@ -167,16 +169,20 @@ metrics_listen = off
 allow_insecure_loopback = yes
 CONF
 cp "$RCONF" "$T/relay.conf.edited"
+# as the unit's User= and Group=, without new privileges, under strace (as
+# that user too) to compare its system calls with the unit's filter below
+install -m 0600 -o "$unit_user" /dev/null "$T/strace"
 setpriv --reuid="$unit_user" --regid="$unit_group" --init-groups --no-new-privs -- \
-	"$@" 2>>"$T/relay.log" &
-RELAY_PID=$!
+	strace -f -qq -o "$T/strace" -- "$@" 2>>"$T/relay.log" &
+STRACE_PID=$!
 for _ in $(seq 100); do
 	curl -fsS --max-time 1 "$RELAY/healthz" >/dev/null 2>&1 && break
-	kill -0 "$RELAY_PID" 2>/dev/null || break
+	kill -0 "$STRACE_PID" 2>/dev/null || break
 	sleep 0.1
 done
 curl -fsS --max-time 1 "$RELAY/healthz" >/dev/null 2>&1 ||
 	give_up "the installed relay did not start ($execstart)" "$(cat "$T/relay.log")"
+RELAY_PID=$(pgrep -P "$STRACE_PID" | head -n 1)
 check "relay runs from $RELAYBIN as the unit's User= ($unit_user) (PKG-03)" \
 	'[ "$(stat -c %U /proc/$RELAY_PID)" = "$unit_user" ] &&
 	 [ "$(readlink /proc/$RELAY_PID/exe)" = "$RELAYBIN" ]'
@@ -232,7 +238,43 @@ else
 	echo "skip: the installed helper has no privilege drop yet (PAM-23): cache owner not checked"
 fi
 stack_relay_stop
+wait "$STRACE_PID"
+STRACE_PID=
 idp_stop
+# every system call the relay made, from start-up to SIGTERM through one
+# login, passes the unit's SystemCallFilter= lines (allow list minus ~denied)
+awk '{ sub(/^[0-9]+ +/, ""); if (match($0, /^[a-z_0-9]+\(/)) print substr($0, 1, RLENGTH - 1) }' \
+	"$T/strace" | sort -u >"$T/syscalls"
+systemd-analyze syscall-filter >"$T/sets" 2>/dev/null
+outside=$(python3 - "$UNIT" "$T/sets" "$T/syscalls" <<'PY'
+import sys
+sets, cur = {}, None
+for l in open(sys.argv[2]):
+    w = l.strip()
+    if l.startswith('@'):
+        cur = w.split()[0]
+        sets[cur] = []
+    elif cur and w and not w.startswith('#'):
+        sets[cur].append(w)
+def expand(names):
+    out = set()
+    for n in names:
+        out |= expand(sets.get(n, [])) if n.startswith('@') else {n}
+    return out
+allow, deny = set(), set()
+for l in open(sys.argv[1]):
+    if l.startswith('SystemCallFilter='):
+        v = l.split('=', 1)[1].split()
+        if v and v[0].startswith('~'):
+            deny |= expand([v[0][1:]] + v[1:])
+        else:
+            allow |= expand(v)
+used = [l.strip() for l in open(sys.argv[3]) if l.strip()]
+print(' '.join(c for c in used if c not in allow - deny) if allow and used else 'no filter or no calls')
+PY
+)
+check "the relay's $(wc -l <"$T/syscalls") system calls pass the unit's SystemCallFilter= (PKG-03)" \
+	'[ -z "$outside" ]' "outside the filter: $outside"
 
 # ---- 4. upgrade and reinstall keep the edited conffile -------------------------
 ver=$(dpkg-query -W -f='${Version}' oauth2-pkce-relay)
