@@ -869,25 +869,14 @@ static char *dup_el(const redisReply *rp, size_t i, int *fail)
 	return d;
 }
 
-static int r_poll(void *impl, const char *state, const unsigned char *hash, uint64_t now,
-		  struct store_waiter *w, struct store_result *out)
+/* The POLL script's keys: the state's key, the deadline set, the poll secret's
+ * hash (a dummy when the caller has none), the state and the key prefix. */
+static void poll_keys(const struct rstore *r, const char *state, const unsigned char *hash,
+		      char ks[KEYBUF], const char *kv[5], size_t len[5])
 {
 	static const unsigned char dummy[STORE_HASH_LEN];
-	struct rstore *r = impl;
-	struct store_waiter *wake = NULL;
-	struct went *we = NULL, **pp;
-	char ks[KEYBUF], tag[TAG_LEN + 1];
-	const char *kv[5];
-	size_t len[5];
-	redisReply *rp = NULL;
-	long long st = -1, pttl = 0;
-	uint64_t gen0 = 0, epoch0 = 0;
-	int ret = ERR_RELAY_NOT_FOUND, fail = 0, hold;
 
-	memset(out, 0, sizeof(*out));
-	if (!is_len(state, STORE_STATE_LEN))
-		state = "-";
-	key_s(r, state, ks, sizeof(ks));
+	key_s(r, state, ks, KEYBUF);
 	kv[0] = ks;
 	len[0] = strlen(ks);
 	kv[1] = r->zkey;
@@ -898,11 +887,22 @@ static int r_poll(void *impl, const char *state, const unsigned char *hash, uint
 	len[3] = strlen(state);
 	kv[4] = r->prefix;
 	len[4] = strlen(r->prefix);
+}
+
+/* A long poll may be held: take a reference on the state's wake-up entry
+ * (created if absent) and note its generation, before asking Redis. NULL: the
+ * answer is given at once (no waiter, deadline past, shutdown, bad state, or
+ * no memory for the entry). */
+static struct went *poll_hold_begin(struct rstore *r, const char *state, const unsigned char *hash,
+				    uint64_t now, const struct store_waiter *w, uint64_t *gen0,
+				    uint64_t *epoch0)
+{
+	struct went *we = NULL, **pp;
+	char tag[TAG_LEN + 1];
 
 	pthread_mutex_lock(&r->mu);
-	hold = w && w->deadline_ms > now && !r->shutdown && hash &&
-	       strlen(state) == STORE_STATE_LEN;
-	if (hold) {
+	if (w && w->deadline_ms > now && !r->shutdown && hash &&
+	    strlen(state) == STORE_STATE_LEN) {
 		/* Registered before asking Redis: a wake-up message that lands
 		 * between the answer and the arming bumps gen, so it is seen. */
 		tag_of(state, tag);
@@ -914,13 +914,103 @@ static int r_poll(void *impl, const char *state, const unsigned char *hash, uint
 		}
 		if (we) {
 			we->refs++;
-			gen0 = we->gen;
-			epoch0 = r->epoch;
-		} else {
-			hold = 0;
+			*gen0 = we->gen;
+			*epoch0 = r->epoch;
 		}
 	}
 	pthread_mutex_unlock(&r->mu);
+	return we;
+}
+
+static void poll_hold_end(struct rstore *r, struct went *we)
+{
+	if (!we)
+		return;
+	pthread_mutex_lock(&r->mu);
+	we->refs--;
+	went_release(r, we);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* A final status from the POLL script: copy the result out of the reply. */
+static void poll_take_result(struct rstore *r, const redisReply *rp, long long st,
+			     struct store_result *out)
+{
+	int fail = 0;
+
+	if (st > STORE_CONFLICT)
+		st = STORE_CONFLICT;
+	out->status = (enum store_status)st;
+	out->code = dup_el(rp, 2, &fail);
+	out->iss = dup_el(rp, 3, &fail);
+	out->error = dup_el(rp, 4, &fail);
+	out->error_description = dup_el(rp, 5, &fail);
+	if (fail) {
+		/* handed out in Redis, lost here: fail closed */
+		store_result_cleanup(out);
+		out->status = STORE_CONFLICT;
+	}
+	if (st == STORE_CODE && !fail) {
+		pthread_mutex_lock(&r->mu);
+		r->st.handed_out++;
+		pthread_mutex_unlock(&r->mu);
+	}
+}
+
+#define POLL_AGAIN 2 /* poll_park: the result changed while we asked */
+
+/* Still pending and held: arm the waiter on the state's entry, unless the
+ * entry changed since poll_hold_begin (POLL_AGAIN, at most 3 times) or it
+ * cannot wait (ERR_OK: answer pending now). STORE_WAITING once armed. */
+static int poll_park(struct rstore *r, struct went *we, struct store_waiter *w, uint64_t now,
+		     long long pttl, int tries, uint64_t *gen0, uint64_t *epoch0,
+		     struct store_waiter **wake)
+{
+	pthread_mutex_lock(&r->mu);
+	if ((we->gen != *gen0 || r->epoch != *epoch0) && tries < 3) {
+		/* the result changed while we asked: ask again */
+		*gen0 = we->gen;
+		*epoch0 = r->epoch;
+		pthread_mutex_unlock(&r->mu);
+		return POLL_AGAIN;
+	}
+	if (r->shutdown || pttl <= 0 ||
+	    store_heap_room((void ***)&r->dl, r->dl_n, &r->dl_cap) != 0) {
+		pthread_mutex_unlock(&r->mu);
+		return ERR_OK; /* answer pending now */
+	}
+	if (we->n >= STORE_MAX_WAITERS)
+		waiter_queue(r, we->waiters, STORE_WAKE_REPLACED, wake);
+	if (we->n == 0)
+		we->exp_local = now + (uint64_t)pttl;
+	w->arm(w);
+	w->why = STORE_WAKE_NONE;
+	store_waiter_link(&we->waiters, we, w, (void **)r->dl, &r->dl_n, &wait_ops);
+	we->n++;
+	update_due(r);
+	pthread_mutex_unlock(&r->mu);
+	return STORE_WAITING;
+}
+
+static int r_poll(void *impl, const char *state, const unsigned char *hash, uint64_t now,
+		  struct store_waiter *w, struct store_result *out)
+{
+	struct rstore *r = impl;
+	struct store_waiter *wake = NULL;
+	struct went *we;
+	char ks[KEYBUF];
+	const char *kv[5];
+	size_t len[5];
+	redisReply *rp = NULL;
+	long long st = -1, pttl = 0;
+	uint64_t gen0 = 0, epoch0 = 0;
+	int ret = ERR_RELAY_NOT_FOUND;
+
+	memset(out, 0, sizeof(*out));
+	if (!is_len(state, STORE_STATE_LEN))
+		state = "-";
+	poll_keys(r, state, hash, ks, kv, len);
+	we = poll_hold_begin(r, state, hash, now, w, &gen0, &epoch0);
 
 	for (int tries = 0;; tries++) {
 		rp = rscript(r, SC_POLL, 2, 3, kv, len);
@@ -935,68 +1025,25 @@ static int r_poll(void *impl, const char *state, const unsigned char *hash, uint
 		if (str_at(rp, 1))
 			hash_sid(str_at(rp, 1)->str, out->sid);
 		if (st != STORE_PENDING) {
-			if (st > STORE_CONFLICT)
-				st = STORE_CONFLICT;
-			out->status = (enum store_status)st;
-			out->code = dup_el(rp, 2, &fail);
-			out->iss = dup_el(rp, 3, &fail);
-			out->error = dup_el(rp, 4, &fail);
-			out->error_description = dup_el(rp, 5, &fail);
-			if (fail) {
-				/* handed out in Redis, lost here: fail closed */
-				store_result_cleanup(out);
-				out->status = STORE_CONFLICT;
-			}
-			if (st == STORE_CODE && !fail) {
-				pthread_mutex_lock(&r->mu);
-				r->st.handed_out++;
-				pthread_mutex_unlock(&r->mu);
-			}
+			poll_take_result(r, rp, st, out);
 			ret = ERR_OK;
 			break;
 		}
 		out->status = STORE_PENDING;
 		ret = ERR_OK;
-		if (!hold)
+		if (!we)
 			break;
 		int_at(rp, 2, &pttl);
-		pthread_mutex_lock(&r->mu);
-		if ((we->gen != gen0 || r->epoch != epoch0) && tries < 3) {
-			/* the result changed while we asked: ask again */
-			gen0 = we->gen;
-			epoch0 = r->epoch;
-			pthread_mutex_unlock(&r->mu);
-			reply_free(rp);
-			rp = NULL;
-			continue;
-		}
-		if (r->shutdown || pttl <= 0 ||
-		    store_heap_room((void ***)&r->dl, r->dl_n, &r->dl_cap) != 0) {
-			pthread_mutex_unlock(&r->mu);
-			break; /* answer pending now */
-		}
-		if (we->n >= STORE_MAX_WAITERS)
-			waiter_queue(r, we->waiters, STORE_WAKE_REPLACED, &wake);
-		if (we->n == 0)
-			we->exp_local = now + (uint64_t)pttl;
-		w->arm(w);
-		w->why = STORE_WAKE_NONE;
-		store_waiter_link(&we->waiters, we, w, (void **)r->dl, &r->dl_n, &wait_ops);
-		we->n++;
-		update_due(r);
-		pthread_mutex_unlock(&r->mu);
-		ret = STORE_WAITING;
-		break;
+		ret = poll_park(r, we, w, now, pttl, tries, &gen0, &epoch0, &wake);
+		if (ret != POLL_AGAIN)
+			break;
+		reply_free(rp);
+		rp = NULL;
 	}
 	reply_free(rp);
 	if (ret != ERR_OK && ret != STORE_WAITING)
 		memset(out->sid, 0, sizeof(out->sid));
-	if (we) {
-		pthread_mutex_lock(&r->mu);
-		we->refs--;
-		went_release(r, we);
-		pthread_mutex_unlock(&r->mu);
-	}
+	poll_hold_end(r, we);
 	store_deliver(wake);
 	return ret;
 }
