@@ -436,7 +436,7 @@ static void test_token(void)
 		tv.map.getpwnam = fake_getpwnam;
 
 		snprintf(what, sizeof(what), "token %s", algs[i].alg);
-		T_CASE("IDT-04 IDT-15 IDT-30 token validation under allocation failure");
+		T_CASE("IDT-32 IDT-04 IDT-15 IDT-30 token validation under allocation failure");
 		sweep_alloc(what, run_token, &tv, &clean, &out, tv_same, tv_clear, &s);
 		T_STREQ(clean.user, "alice");
 		T_STREQ(clean.sub, "sub-alice");
@@ -449,7 +449,7 @@ static void test_token(void)
 		refused += s.refused;
 		same += s.same;
 
-		T_CASE("IDT-04 a forged signature is refused at every failure point");
+		T_CASE("IDT-32 IDT-04 a forged signature is refused at every failure point");
 		tv.token = forged = mint_flip_sig(tok, 5, 0x01);
 		snprintf(what, sizeof(what), "forged %s", algs[i].alg);
 		sweep_refusal(what, run_token, &tv, &out, tv_clear, &s);
@@ -622,7 +622,7 @@ static void test_config(void)
 	int fd = mkstemp(conf_path);
 	long points = 0, bad = 0;
 
-	T_CASE("config load with every key under allocation failure");
+	T_CASE("IDT-32 config load with every key under allocation failure");
 	T_OK(fd >= 0 && write(fd, full_config, strlen(full_config)) == (ssize_t)strlen(full_config));
 	if (fd < 0)
 		return;
@@ -636,7 +636,7 @@ static void test_config(void)
 	T_EQ(s.leaks, 0);
 	T_EQ(s.points, s.refused + s.same);
 
-	T_CASE("config load: a failed read refuses (ERR_IO); EINTR and short reads change nothing");
+	T_CASE("IDT-32 config load: a failed read refuses (ERR_IO); EINTR and short reads change nothing");
 	for (int sh = 0; sh <= 1; sh++) {
 		long reads;
 
