@@ -345,8 +345,10 @@ FORMAT_SRCS = $(sort $(wildcard lib/*.[ch] helper/*.[ch] relay/*.[ch] pam_module
 format:
 	clang-format -i $(FORMAT_SRCS)
 
+# one check per file, last line "format: N passed, N failed"; to run it in
+# make check, add 'tests/format.sh $(FORMAT_SRCS)' to CHECK_SUITES
 format-check:
-	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format: $(words $(FORMAT_SRCS)) files clean"
+	@tests/format.sh $(FORMAT_SRCS)
 
 # the compiler's header lists (-MMD); missing on a clean tree, then everything builds anyway
 -include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
