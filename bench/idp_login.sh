@@ -22,17 +22,18 @@ done
 . tests/idp/lib.sh
 . tests/lib/stack.sh
 . tests/llng/lib.sh
+. tests/lib/accounts.sh
 idp_ensure_deps || exit 1
 llng_available || exit 1
 
 T=$(mktemp -d)
 chmod 0755 "$T"
-RELAY_PID='' CREATED=()
+RELAY_PID=''
 cleanup() {
 	stack_relay_stop
 	idp_stop
 	llng_stop
-	for u in "${CREATED[@]}"; do userdel "$u" 2>/dev/null; done
+	accounts_remove
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -44,9 +45,7 @@ idp_start "$T/idp" --redirect-uri "$RELAY/callback" >/dev/null || exit 1
 llng_start "$T/llng" --redirect-uri "$RELAY/callback" || exit 1
 stack_relay_start "$T" "$port" pkce-rs256 "max_sessions = 100000" \
 	"allowed_authorization_endpoint = $LLNG_ISSUER/oauth2/authorize" >/dev/null || exit 1
-for u in alice dwho; do
-	id "$u" >/dev/null 2>&1 || { useradd -M -s /usr/sbin/nologin "$u" && CREATED+=("$u"); }
-done
+accounts_ensure -M -s /usr/sbin/nologin -- alice dwho || exit 1
 mkdir -p "$T/pam.d"
 for idp in op llng; do
 	if [ "$idp" = op ]; then iss=$IDP_ISSUER; else iss=$LLNG_ISSUER; fi

@@ -30,6 +30,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 SUITE=llng
 . tests/lib/common.sh
+. tests/lib/accounts.sh
 CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 export CHROMIUM
 
@@ -54,14 +55,17 @@ MOD=$(realpath "$B/pam_oauth2_pkce.so")
 HELPER=$(realpath "$B/oauth2-pkce-helper")
 RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
 . tests/lib/stack.sh
+# B=build-asan: the sanitizer runtimes go first in pamtester's LD_PRELOAD
+PRELOAD=$(stack_pam_preload "$MOD")
+PT_ASAN=${ASAN_OPTIONS:-detect_leaks=0} # pamtester (pam_wrapper, libpam leak)
 
 tmpdir
 chmod 0755 "$T"
 START_S=$(date +%s)
-RELAY_PID='' PAM_PID='' BR_PID='' CREATED=()
+RELAY_PID='' PAM_PID='' BR_PID=''
 cleanup() {
 	exec 9>&- 2>/dev/null
-	local k u
+	local k
 	if [ -n "$BR_PID" ]; then kill -TERM "$BR_PID" 2>/dev/null; wait "$BR_PID" 2>/dev/null; fi
 	if [ -n "$PAM_PID" ]; then
 		for k in $(pgrep -P "$PAM_PID" 2>/dev/null); do kill -KILL "$k" 2>/dev/null; done
@@ -70,7 +74,7 @@ cleanup() {
 	fi
 	stack_relay_stop
 	llng_stop
-	for u in "${CREATED[@]}"; do userdel "$u" 2>/dev/null || echo "warning: userdel $u failed"; done
+	accounts_remove
 }
 at_exit cleanup
 
@@ -91,15 +95,7 @@ if ! IDP_ISSUER=$LLNG_ISSUER stack_relay_start "$T" "$RPORT" "$LLNG_CLIENT_ID" \
 fi
 
 # ---- local accounts, module configuration ------------------------------------------------
-for u in dwho rtyler; do
-	if ! id "$u" >/dev/null 2>&1; then
-		if useradd -M -s /usr/sbin/nologin "$u" 2>/dev/null; then
-			CREATED+=("$u")
-		elif ! id "$u" >/dev/null 2>&1; then
-			give_up "useradd $u"
-		fi
-	fi
-done
+accounts_ensure -M -s /usr/sbin/nologin -- dwho rtyler || give_up "useradd dwho rtyler"
 # pam_oauth2_pkce.conf: the client with the claims in the ID token (service
 # llngpoll); ui.conf: the UserInfo client (service llngcode).
 for c in pam_oauth2_pkce:"$LLNG_CLIENT_ID":poll ui:"$LLNG_UI_CLIENT_ID":code; do
@@ -130,7 +126,7 @@ start_login() {
 	N=$((N + 1))
 	OUT=$T/out$N
 	mkfifo "$T/in$N"
-	LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
+	LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" ASAN_OPTIONS=$PT_ASAN \
 		stdbuf -o0 -e0 pamtester "$1" "$2" authenticate <"$T/in$N" >"$OUT" 2>&1 9>&- &
 	PAM_PID=$!
 	exec 9>"$T/in$N"
