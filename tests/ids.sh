@@ -10,7 +10,8 @@
 # the defined prefixes, or any other [A-Z]{2,5}-NN word not on the short list
 # of non-IDs below (so a new prefix cited before its rows exist is caught).
 # Ranges "IDT-01..05" and pairs "RLY-18/19" check both ends.
-# Checks:
+# Checks (and one more: docs/idp/lemonldap-ng.md names every LemonLDAP::NG key
+# that tests/llng/lib.sh sets, so the recipe stays the set-up CI runs):
 #   1. every cited ID is defined;
 #   2. no ID is defined twice;
 #   3. the prefix table's counts ("| RLY | ... | 31 |") match the items;
@@ -214,6 +215,19 @@ fi
 
 # ---------------------------------------------------------------- the tree
 dir=${1:-$here}
+
+# docs/idp/lemonldap-ng.md documents the set-up CI runs: every LemonLDAP::NG
+# configuration key tests/llng/lib.sh sets is named on that page.
+if [ -f "$dir/tests/llng/lib.sh" ] && [ -f "$dir/docs/idp/lemonldap-ng.md" ]; then
+	missing=$(grep -oE '\b(oidc[A-Za-z]+|issuerDB[A-Za-z]+)\b' "$dir/tests/llng/lib.sh" | sort -u |
+		while read -r k; do grep -qw -- "$k" "$dir/docs/idp/lemonldap-ng.md" || echo "$k"; done)
+	if [ -z "$missing" ]; then
+		ok "docs/idp/lemonldap-ng.md names every key tests/llng/lib.sh sets"
+	else
+		bad "docs/idp/lemonldap-ng.md names every key tests/llng/lib.sh sets" \
+			"missing: $(echo $missing)"
+	fi
+fi
 if out=$(check_tree "$dir"); then
 	ok "every cited checklist ID is defined in docs/SECURITY.md"
 else
