@@ -21,6 +21,9 @@
 #      the token endpoint without code_verifier is refused by LLNG (400
 #      invalid_grant); the callback delivered afterwards: refused (LLNG
 #      burns a code at its first use, so the helper's exchange fails).
+#   7. LLNG's default issuer (oidcServiceMetaDataIssuer deleted: the portal
+#      URL with a trailing slash): check with issuer = that URL, slash
+#      included: ok; the same without the slash: refused (AZ-01).
 # Needs root (local accounts dwho and rtyler, created if missing and removed
 # afterwards; root-owned 0600 config; the portal runs as www-data). Not root
 # and LemonLDAP::NG, nginx or Chromium missing: skipped; as root they are
@@ -286,6 +289,27 @@ if wait_link; then
 else
 	end_login 1
 	bad "PKCE: no link from pamtester" "$OUTS"
+fi
+
+# ---- 7. LLNG's default issuer -------------------------------------------------------------
+if _llng_cli del oidcServiceMetaDataIssuer; then
+	for ((i = 0; i < 100; i++)); do
+		curl -sS --max-time 5 "$LLNG_ISSUER/.well-known/openid-configuration" 2>/dev/null |
+			grep -qF "\"issuer\":\"$LLNG_ISSUER/\"" && break
+		sleep 0.1
+	done
+	sed "s|^issuer = .*|issuer = $LLNG_ISSUER/|" "$T/pam_oauth2_pkce.conf" >"$T/slash.conf"
+	chmod 0600 "$T/slash.conf"
+	out=$("$HELPER" check --config "$T/slash.conf" 2>&1); rc=$?
+	if [ "$rc" = 0 ] && grep -qx "issuer: $LLNG_ISSUER/" <<<"$out" && grep -qx "usable_keys: 1 of 1" <<<"$out"; then
+		ok "AZ-01 LLNG's default issuer \"$LLNG_ISSUER/\" and issuer = the same, slash included: check ok"
+	else bad "AZ-01 default issuer with slash (rc=$rc)" "$out"; fi
+	out=$("$HELPER" check --config "$T/pam_oauth2_pkce.conf" 2>&1); rc=$?
+	if [ "$rc" != 0 ] && grep -q "does not match" <<<"$out"; then
+		ok "AZ-01 LLNG's default issuer, issuer = $LLNG_ISSUER (no slash): refused"
+	else bad "AZ-01 default issuer without slash (rc=$rc)" "$out"; fi
+else
+	bad "lemonldap-ng-cli del oidcServiceMetaDataIssuer" "$(tail -n 10 "$T/llng/cli.log")"
 fi
 
 echo "llng: $(($(date +%s) - START_S)) s"
