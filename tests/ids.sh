@@ -23,9 +23,8 @@ set -u
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 cd "$here" || exit 1
-SUITE=ids
-BAD_DETAIL=${BAD_DETAIL:-cat}
-# shellcheck source=lib/common.sh
+SUITE=ids BAD_DETAIL=${BAD_DETAIL:-cat}
+# shellcheck source=tests/lib/common.sh
 . tests/lib/common.sh
 # words that look like IDs and are not (UTF-8, ML-DSA-44, ...)
 NON_IDS="UTF DSA RSA KEM SHA AES ISO RFC CVE GHSA YSA TLS"
@@ -225,7 +224,7 @@ if [ -f "$dir/tests/llng/lib.sh" ] && [ -f "$dir/docs/idp/lemonldap-ng.md" ]; th
 		ok "docs/idp/lemonldap-ng.md names every key tests/llng/lib.sh sets"
 	else
 		bad "docs/idp/lemonldap-ng.md names every key tests/llng/lib.sh sets" \
-			"missing: $(echo $missing)"
+			"missing: $(printf '%s ' "$missing" | tr '\n' ' ')"
 	fi
 fi
 if out=$(check_tree "$dir"); then

@@ -6,8 +6,8 @@
 set -u
 
 cd "$(dirname "$0")/.." || exit 1
-SUITE=man
-# shellcheck source=lib/common.sh
+SUITE=man BAD_DETAIL=cat
+# shellcheck source=tests/lib/common.sh
 . tests/lib/common.sh
 
 for tool in mandoc groff; do
