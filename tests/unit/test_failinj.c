@@ -6,13 +6,15 @@
  * (CRYPTO_set_mem_functions) allocate through the same counter, so their
  * internal allocations are failure points too. For (a) a whole token
  * validation (JWKS parse, JWT parse, signature, claims, user mapping) with
- * RS256, PS256, ES256 and EdDSA tokens and (b) a whole config load (a file
- * with every key and two [service] sections), the Nth call fails, for every
+ * RS256, PS256, ES256 and EdDSA tokens, (b) a whole config load (a file
+ * with every key and two [service] sections) and (c) the module reading the
+ * helper's frames from a pipe (lib/ipc.c), the Nth call fails, for every
  * N up to the number of calls a clean run makes. Each run must refuse (an
  * error code), or, when the failed call's result was not needed (a cache, an
  * optional log line), give exactly the clean run's result: never success
  * with something else. read() fails on its Nth call (EIO: refused), is
- * interrupted (EINTR) or returns short counts (both: the clean result).
+ * interrupted (EINTR) or returns short counts (both: the clean result), for
+ * (b) and (c).
  * Under ASan, LSan checks for leaks after each sweep (FAILINJ_EACH=1: after
  * each run, naming the failure point). */
 #include <cjson/cJSON.h>
@@ -33,6 +35,7 @@
 #include "claims.h"
 #include "config.h"
 #include "err.h"
+#include "ipc.h"
 #include "jwks.h"
 #include "jwt.h"
 #include "jwt_mint.h"
@@ -290,6 +293,59 @@ static void sweep_refusal(const char *what, run_fn fn, const void *arg, void *ou
 		s->leaks++;
 	printf("# %s: %ld allocation failure points, %ld refused, %ld accepted, %ld leaking\n",
 	       what, s->points, s->refused, s->wrong, s->leaks);
+}
+
+/* One run with read() returning at most 3 bytes when short_reads, and
+ * failing (mode m) at its nth call. */
+static int run_with_reads(run_fn fn, const void *arg, void *out, int short_reads,
+			  enum fi_read_mode m, long nth)
+{
+	int r;
+
+	fi_read_short = short_reads;
+	fi_read_mode = m;
+	fi_reads = 0;
+	fi_read_at = nth;
+	fi_failed = 0;
+	fi_fail_at = 0;
+	fi_armed = 1;
+	r = fn(arg, out);
+	fi_armed = 0;
+	fi_read_mode = READ_CLEAN;
+	fi_read_short = 0;
+	return r;
+}
+
+/* Every read of fn, whole and 3 bytes at a time: EINTR there changes
+ * nothing (the clean result), EIO there gives want_err. Returns the number
+ * of runs that did otherwise; *points the read failure points swept. */
+static long sweep_reads(run_fn fn, const void *arg, const void *clean, void *out, same_fn same,
+			clear_fn clear, int want_err, long *points)
+{
+	long bad = 0;
+
+	*points = 0;
+	for (int sh = 0; sh <= 1; sh++) {
+		long reads;
+		int r = run_with_reads(fn, arg, out, sh, READ_CLEAN, 0);
+
+		bad += r != 0 || !same(clean, out);
+		if (r == 0)
+			clear(out);
+		reads = fi_reads;
+		for (long n = 1; n <= reads; n++) {
+			r = run_with_reads(fn, arg, out, sh, READ_EINTR_NTH, n);
+			bad += r != 0 || !same(clean, out) || fi_failed != 1;
+			if (r == 0)
+				clear(out);
+			r = run_with_reads(fn, arg, out, sh, READ_FAIL_NTH, n);
+			bad += r != want_err || fi_failed != 1;
+			if (r == 0)
+				clear(out);
+			(*points)++;
+		}
+	}
+	return bad;
 }
 
 /* ---- (a) token validation ------------------------------------------------- */
@@ -595,26 +651,6 @@ static void config_clear(void *out)
 	*c = NULL;
 }
 
-/* One config load; read() returns at most 3 bytes when short, and fails
- * (mode m) at its nth call. */
-static int config_with_reads(int short_reads, enum fi_read_mode m, long nth, struct config **c)
-{
-	int r;
-
-	fi_read_short = short_reads;
-	fi_read_mode = m;
-	fi_reads = 0;
-	fi_read_at = nth;
-	fi_failed = 0;
-	fi_fail_at = 0;
-	fi_armed = 1;
-	r = run_config(NULL, c);
-	fi_armed = 0;
-	fi_read_mode = READ_CLEAN;
-	fi_read_short = 0;
-	return r;
-}
-
 static void test_config(void)
 {
 	struct config *clean = NULL, *out = NULL;
@@ -637,25 +673,8 @@ static void test_config(void)
 	T_EQ(s.points, s.refused + s.same);
 
 	T_CASE("IDT-32 config load: a failed read refuses (ERR_IO); EINTR and short reads change nothing");
-	for (int sh = 0; sh <= 1; sh++) {
-		long reads;
-
-		T_EQ(config_with_reads(sh, READ_CLEAN, 0, &out), 0);
-		T_OK(config_same(&clean, &out));
-		config_clear(&out);
-		reads = fi_reads;
-		T_OK(sh ? reads > (long)strlen(full_config) / 3 : reads >= 2);
-		for (long n = 1; n <= reads; n++) {
-			int r = config_with_reads(sh, READ_EINTR_NTH, n, &out);
-
-			bad += r != 0 || !config_same(&clean, &out) || fi_failed != 1;
-			config_clear(&out);
-			r = config_with_reads(sh, READ_FAIL_NTH, n, &out);
-			bad += r != ERR_IO || out != NULL || fi_failed != 1;
-			config_clear(&out);
-			points++;
-		}
-	}
+	bad = sweep_reads(run_config, NULL, &clean, &out, config_same, config_clear, ERR_IO, &points);
+	T_OK(points > (long)strlen(full_config) / 3);
 	T_EQ(bad, 0);
 	T_EQ(leak_check(), 0);
 	printf("# config reads: %ld read failure points (whole and 3-byte reads): EIO refused, "
@@ -663,6 +682,79 @@ static void test_config(void)
 	       points, bad);
 	config_clear(&clean);
 	unlink(conf_path);
+}
+
+/* ---- (c) the helper's frames, read by the module ------------------------------ */
+
+struct ipc_out {
+	char text[512]; /* type:data of each frame */
+	int set;
+};
+
+/* Three frames written to a pipe, read back with ipc_read_frame. */
+static int run_ipc(const void *arg, void *outp)
+{
+	struct ipc_out *out = outp;
+	int p[2], r = ERR_IO;
+
+	(void)arg;
+	memset(out, 0, sizeof(*out));
+	if (pipe(p) != 0)
+		return ERR_IO;
+	if (ipc_write_frame(p[1], IPC_INFO, "Open the link", 13) != 0 ||
+	    ipc_write_frame(p[1], IPC_PROMPT_OFF, "Code: ", 6) != 0 ||
+	    ipc_result_write(p[1], IPC_STATUS_SUCCESS, "alice") != 0)
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		struct ipc_frame f = { 0 };
+		size_t used = strlen(out->text);
+
+		if ((r = ipc_read_frame(p[0], ipc_now_ms() + 5000, &f)) != 0)
+			goto out;
+		snprintf(out->text + used, sizeof(out->text) - used, "%d:%s|", (int)f.type, f.data);
+		ipc_frame_cleanup(&f);
+	}
+	out->set = 1;
+	r = 0;
+out:
+	close(p[0]);
+	close(p[1]);
+	return r;
+}
+
+static int ipc_same(const void *a, const void *b)
+{
+	const struct ipc_out *x = a, *y = b;
+
+	return x->set && y->set && strcmp(x->text, y->text) == 0;
+}
+
+static void ipc_clear(void *out)
+{
+	memset(out, 0, sizeof(struct ipc_out));
+}
+
+static void test_ipc(void)
+{
+	struct ipc_out clean, out;
+	struct sweep s;
+	long points = 0, bad;
+
+	T_CASE("IDT-32 frames read under allocation failure");
+	sweep_alloc("frames", run_ipc, NULL, &clean, &out, ipc_same, ipc_clear, &s);
+	T_OK(strstr(clean.text, "alice") != NULL);
+	T_OK(s.points >= 3);
+	T_EQ(s.wrong, 0);
+	T_EQ(s.leaks, 0);
+	T_EQ(s.points, s.refused + s.same);
+
+	T_CASE("IDT-32 frames: a failed read refuses (ERR_IO); EINTR and short reads change nothing");
+	bad = sweep_reads(run_ipc, NULL, &clean, &out, ipc_same, ipc_clear, ERR_IO, &points);
+	T_OK(points > 40);
+	T_EQ(bad, 0);
+	printf("# frame reads: %ld read failure points (whole and 3-byte reads): EIO refused, "
+	       "EINTR same result, %ld wrong\n",
+	       points, bad);
 }
 
 int main(void)
@@ -678,5 +770,6 @@ int main(void)
 	cJSON_InitHooks((cJSON_Hooks *)&hooks);
 	test_token();
 	test_config();
+	test_ipc();
 	return t_done();
 }
