@@ -269,8 +269,7 @@ static void check_relay(struct report *rep, const struct config *cfg, struct hel
 	http_response_cleanup(&resp);
 }
 
-static void check_files(struct report *rep, const char *config_path, const struct config *cfg,
-			const struct helper_log *hl)
+static void check_files(struct report *rep, const char *config_path, const struct config *cfg)
 {
 	char err[1024], *secret = NULL;
 	int fd;
@@ -310,10 +309,26 @@ static void check_files(struct report *rep, const char *config_path, const struc
 		}
 	}
 	check_map_files(rep, cfg);
-	if (cache_dir_check(cfg->cache_dir, &hl->log) != 0)
+}
+
+/* PAM-23: as root, the rest (cache, network, TLS, JSON) runs as helper_user,
+ * as in a login, with cache_dir made and used as a login does. 0 to go on. */
+static int drop_root(struct report *rep, const char *config_path, const struct config *cfg,
+		     struct helper_log *hl)
+{
+	char why[512];
+
+	helper_log_reset(hl);
+	if (helper_drop_root(cfg, config_path, 1, &hl->log, why, sizeof(why)) != 0) {
+		problem(rep, "%s; not checked: the cache, the relay, the IdP", why);
+		return -1;
+	}
+	helper_log_reset(hl);
+	if (helper_cache_check(cfg, &hl->log) != 0)
 		problem(rep, "cache_dir: %s", helper_log_detail(hl));
 	else
 		line("cache_dir", cfg->cache_dir);
+	return 0;
 }
 
 int cmd_check(int argc, char **argv)
@@ -357,7 +372,9 @@ int cmd_check(int argc, char **argv)
 	line("relay_url", cfg->relay_url ? cfg->relay_url : "(not set)");
 	print_policies(cfg);
 	helper_log_reset(&hl);
-	check_files(&rep, config_path, cfg, &hl);
+	check_files(&rep, config_path, cfg);
+	if (drop_root(&rep, config_path, cfg, &hl) != 0)
+		goto out;
 	check_relay(&rep, cfg, &hl);
 
 	oidc_init(&o, cfg, &hl.log, time(NULL));

@@ -72,6 +72,7 @@ struct doctor {
 	struct config *cfg;
 	struct oidc o;
 	int oidc_ok;
+	char *relay_secret; /* read as root before the drop (PAM-23), wiped at the end */
 	/* from the sshd stack, for the sshd check */
 	long sshd_module_timeout; /* 0: no stack loads the module for sshd */
 	char sshd_service[128];   /* the module's service= there, or "sshd" */
@@ -286,8 +287,8 @@ static void check_registration(struct doctor *d, const struct http_opts *h)
 	struct relay_session sess;
 	struct authz_request q = { 0 };
 	struct pkce p;
-	char redirect[600], poll[64], host[256] = "", err[512];
-	char *url = NULL, *secret = NULL;
+	char redirect[600], poll[64], host[256] = "";
+	char *url = NULL;
 	int r;
 
 	if (!d->oidc_ok) {
@@ -311,8 +312,7 @@ static void check_registration(struct doctor *d, const struct http_opts *h)
 		finding(d, PROBLEM, "relay", NULL, "registration not tried: %s", err_str(r));
 		goto out;
 	}
-	if (d->cfg->relay_secret_file &&
-	    config_read_secret(d->cfg->relay_secret_file, &secret, err, sizeof(err)) != 0) {
+	if (d->cfg->relay_secret_file && !d->relay_secret) {
 		finding(d, SKIP, "relay", NULL, "registration not tried: relay_secret_file unusable");
 		goto out;
 	}
@@ -326,7 +326,7 @@ static void check_registration(struct doctor *d, const struct http_opts *h)
 	reg.service = "doctor";
 	reg.user = "(oauth2-pkce-helper doctor test: not a login)";
 	reg.rhost = "";
-	reg.registration_secret = secret;
+	reg.registration_secret = d->relay_secret;
 	helper_log_reset(&d->hl);
 	r = relay_register(h, &reg, &sess);
 	if (r != 0)
@@ -342,7 +342,6 @@ static void check_registration(struct doctor *d, const struct http_opts *h)
 			d->cfg->client_id, redirect);
 	OPENSSL_cleanse(&sess, sizeof(sess));
 out:
-	secret_str_free(secret);
 	secret_str_free(url);
 	pkce_cleanup(&p);
 	OPENSSL_cleanse(poll, sizeof(poll));
@@ -789,6 +788,25 @@ static void check_helper_path(struct doctor *d, const char *path)
 
 /* ---- the command ------------------------------------------------------------ */
 
+/* PAM-23: the relay's registration secret is read as root, then the network
+ * checks run as helper_user, as a login's would; cache_dir is looked at,
+ * never made (check_config reported it). 0 to go on with them. */
+static int drop_root(struct doctor *d)
+{
+	char why[512], err[512];
+	int r;
+
+	if (d->cfg->relay_secret_file)
+		config_read_secret(d->cfg->relay_secret_file, &d->relay_secret, err, sizeof(err));
+	if ((r = helper_drop_root(d->cfg, d->config_path, 0, &d->hl.log, why, sizeof(why))) == 0)
+		return 0;
+	if (r == ERR_PRIV_DROP)
+		finding(d, PROBLEM, "idp", NULL, "not checked: %s", why);
+	else /* the config finding names the account */
+		finding(d, SKIP, "idp", NULL, "idp, clock and relay not checked: %s", why);
+	return -1;
+}
+
 static int usage_error(const char *what)
 {
 	fprintf(stderr, "%s: doctor: %s (try --help)\n", HELPER_NAME, what);
@@ -843,14 +861,9 @@ int cmd_doctor(int argc, char **argv)
 	helper_log_init(&d.hl, d.debug, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
+	/* the local checks first, as root (sshd -T reads the host keys), then
+	 * the network ones as helper_user (PAM-23) */
 	check_config(&d);
-	if (d.cfg) {
-		check_idp(&d);
-		check_clock(&d);
-		check_relay(&d);
-	} else {
-		finding(&d, SKIP, "idp", NULL, "not checked: the config is unusable");
-	}
 	check_pam(&d);
 	if (d.cfg)
 		check_sshd(&d);
@@ -860,6 +873,13 @@ int cmd_doctor(int argc, char **argv)
 		note_helper(&d, HELPER_PATH);
 	for (size_t i = 0; i < d.nhelpers; i++)
 		check_helper_path(&d, d.helpers[i]);
+	if (d.cfg && drop_root(&d) == 0) {
+		check_idp(&d);
+		check_clock(&d);
+		check_relay(&d);
+	} else if (!d.cfg) {
+		finding(&d, SKIP, "idp", NULL, "not checked: the config is unusable");
+	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	{
@@ -887,6 +907,7 @@ int cmd_doctor(int argc, char **argv)
 	cJSON_Delete(d.findings);
 	if (d.cfg)
 		oidc_cleanup(&d.o);
+	secret_str_free(d.relay_secret);
 	config_free(d.cfg);
 	if (fflush(stdout) != 0)
 		return EXIT_REFUSED;

@@ -306,9 +306,8 @@ static int poll_relay(struct login *l, struct http_opts *h, int max_wait)
  * none is made (it was needed only for at_hash and UserInfo). */
 static void wipe_access_token(struct login *l)
 {
-	if (l->tokens && l->tokens->access_token) {
-		OPENSSL_cleanse(l->tokens->access_token, strlen(l->tokens->access_token));
-		free(l->tokens->access_token);
+	if (l->tokens) {
+		secret_str_free(l->tokens->access_token);
 		l->tokens->access_token = NULL;
 	}
 }
@@ -685,30 +684,6 @@ static int read_secrets(struct login *l)
 	return EXIT_ACCEPTED;
 }
 
-/* cache_dir belongs to helper_user. A missing one is made now, as root (the
- * only moment a login can), mode 0700; one owned by someone else is left
- * as it is and logged: the cache and the rate limit then go unused. */
-static void prepare_cache_dir(struct login *l, const struct priv_target *t)
-{
-	const char *dir = l->cfg->cache_dir;
-	struct stat st;
-	int fd;
-
-	if (mkdir(dir, 0700) == 0) {
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) != 0 || st.st_uid != 0 || fchown(fd, t->uid, t->gid) != 0)
-			log_msg(&l->log, LOG_WARNING, "cache: cannot give %s to helper_user %s", dir,
-				l->cfg->helper_user);
-		if (fd >= 0)
-			close(fd);
-	} else if (lstat(dir, &st) == 0 && st.st_uid != t->uid) {
-		log_msg(&l->log, LOG_WARNING,
-			"cache: %s is owned by uid %lu, not by helper_user %s (uid %lu): no cache, no "
-			"max_logins_per_minute until it is (make install does it)",
-			dir, (unsigned long)st.st_uid, l->cfg->helper_user, (unsigned long)t->uid);
-	}
-}
-
 /* CA bundles are read by libcurl at each request, as helper_user. */
 static int check_ca_files(struct login *l)
 {
@@ -737,13 +712,9 @@ static int drop_privileges(struct login *l)
 
 	if (geteuid() != 0)
 		return EXIT_ACCEPTED;
-	if ((r = priv_lookup(l->cfg->helper_user, &t)) != 0) {
-		snprintf(why, sizeof(why), "helper_user %.64s: %s (create the account, or set helper_user in %.200s)",
-			 l->cfg->helper_user, r == ERR_PRIV_NO_USER ? "no such account" : err_str(r),
-			 l->ctx.config);
+	if (helper_user_target(l->cfg, l->ctx.config, &t, why, sizeof(why)) != 0)
 		return config_error(l, why);
-	}
-	prepare_cache_dir(l, &t);
+	helper_cache_prepare(l->cfg, &t, &l->log); /* the only moment a login can */
 	if ((r = priv_drop(&t, l->parent, &l->log)) != 0) {
 		l->why = err_str(r);
 		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Internal error");

@@ -51,6 +51,27 @@ unsigned helper_key_algs(const struct jwk *k);
 struct config;
 int helper_cache_check(const struct config *cfg, const struct log *log);
 
+/* PAM-23: cache_dir belongs to helper_user. A missing one is made now, as
+ * root, mode 0700, and given to t; one owned by someone else is left as it
+ * is and logged at LOG_WARNING (the cache then goes unused). */
+struct priv_target;
+void helper_cache_prepare(const struct config *cfg, const struct priv_target *t,
+			  const struct log *log);
+
+/* priv_lookup of helper_user; on failure why names the account, the option
+ * and config_path (the same words for login, check, doctor, verify-id-token). */
+int helper_user_target(const struct config *cfg, const char *config_path, struct priv_target *t,
+		       char *why, size_t whylen);
+
+/* PAM-23 for the admin subcommands, as for a login: started as root, they
+ * read their root-only inputs, then call this before any network, TLS or
+ * JSON work: helper_user looked up, cache_dir prepared (make_cache), then
+ * priv_drop for good. Not root: nothing, 0. Otherwise 0, or an err.h code
+ * (ERR_PRIV_NO_USER, ERR_PRIV_ROOT: nothing changed; ERR_PRIV_DROP: stop)
+ * with the reason in why. */
+int helper_drop_root(const struct config *cfg, const char *config_path, int make_cache,
+		     const struct log *log, char *why, size_t whylen);
+
 int cmd_verify_id_token(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_login(int argc, char **argv);

@@ -133,6 +133,63 @@ int helper_cache_check(const struct config *cfg, const struct log *log)
 	return cache_dir_owned(cfg->cache_dir, t.uid, log);
 }
 
+void helper_cache_prepare(const struct config *cfg, const struct priv_target *t,
+			  const struct log *log)
+{
+	const char *dir = cfg->cache_dir;
+	struct stat st;
+	int fd;
+
+	if (mkdir(dir, 0700) == 0) {
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) != 0 || st.st_uid != 0 || fchown(fd, t->uid, t->gid) != 0)
+			log_msg(log, LOG_WARNING, "cache: cannot give %s to helper_user %s", dir,
+				cfg->helper_user);
+		if (fd >= 0)
+			close(fd);
+	} else if (lstat(dir, &st) == 0 && st.st_uid != t->uid) {
+		log_msg(log, LOG_WARNING,
+			"cache: %s is owned by uid %lu, not by helper_user %s (uid %lu): no cache, no "
+			"max_logins_per_minute until it is (make install does it)",
+			dir, (unsigned long)st.st_uid, cfg->helper_user, (unsigned long)t->uid);
+	}
+}
+
+int helper_user_target(const struct config *cfg, const char *config_path, struct priv_target *t,
+		       char *why, size_t whylen)
+{
+	int r = priv_lookup(cfg->helper_user, t);
+
+	if (r != 0)
+		snprintf(why, whylen,
+			 "helper_user %.64s: %s (create the account, or set helper_user in %.200s)",
+			 cfg->helper_user, r == ERR_PRIV_NO_USER ? "no such account" : err_str(r),
+			 config_path);
+	return r;
+}
+
+int helper_drop_root(const struct config *cfg, const char *config_path, int make_cache,
+		     const struct log *log, char *why, size_t whylen)
+{
+	struct priv_target t;
+	int r;
+
+	why[0] = '\0';
+	if (geteuid() != 0)
+		return ERR_OK;
+	if ((r = helper_user_target(cfg, config_path, &t, why, whylen)) != 0)
+		return r;
+	if (make_cache)
+		helper_cache_prepare(cfg, &t, log);
+	if ((r = priv_drop(&t, 0, log)) != 0) {
+		snprintf(why, whylen, "helper_user %.64s: %s", cfg->helper_user, err_str(r));
+		return r;
+	}
+	log_msg(log, LOG_DEBUG, "running as %s (uid %lu) from here on", cfg->helper_user,
+		(unsigned long)t.uid);
+	return ERR_OK;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = EXIT_USAGE;

@@ -17,6 +17,7 @@ MODULE=$PWD/$B/pam_oauth2_pkce.so
 idp_ensure_deps || give_up "test IdP dependencies (tests/idp)"
 
 tmpdir
+stack_helper_reach "$T" # PAM-23: doctor's network checks run as _oauth2-pkce, its cache in $T
 cleanup() {
 	stack_relay_stop
 	idp_stop
@@ -142,6 +143,24 @@ expect_one "PAM-23 cache_dir owned by root, not by helper_user: config problem" 
 sed '1a helper_user = _oauth2-nosuch' "$T/ok.conf" >"$T/nouser.conf" && chmod 0600 "$T/nouser.conf"
 doctor "$T/nouser.conf"
 expect_one "PAM-23 helper_user without an account: config problem naming it" config "helper_user _oauth2-nosuch: helper_user account does not exist"
+
+echo "== privileges (PAM-23)"
+doctor "$T/ok.conf" --debug
+bad_files=$(find "$T/cache" ! -user _oauth2-pkce 2>/dev/null)
+n_files=$(find "$T/cache" -type f -user _oauth2-pkce 2>/dev/null | wc -l)
+if [ $rc -eq 0 ] && [ -z "$bad_files" ] && [ "$n_files" -ge 2 ]; then
+	ok "PAM-23 doctor as root: the discovery/JWKS files it fetched are _oauth2-pkce's ($n_files), none root's"
+else bad "PAM-23 doctor cache (rc=$rc): not the account's: ${bad_files:-none}, its own: $n_files" "$out"; fi
+if grep -q "running as _oauth2-pkce (uid $(id -u _oauth2-pkce))" <<<"$out" &&
+	[ "$(grep -n 'running as _oauth2-pkce' <<<"$out" | cut -d: -f1 | head -n 1)" -lt "$(grep -n 'http: GET' <<<"$out" | cut -d: -f1 | head -n 1)" ]; then
+	ok "PAM-23 doctor --debug: the drop to _oauth2-pkce comes before its first request"
+else bad "PAM-23 doctor --debug: no drop before the first request" "$out"; fi
+rm -rf "$T/cache-missing"
+sed "s|^cache_dir = .*|cache_dir = $T/cache-missing|" "$T/ok.conf" >"$T/cache-missing.conf" && chmod 0600 "$T/cache-missing.conf"
+doctor "$T/cache-missing.conf"
+if [ $rc -eq 1 ] && [ ! -e "$T/cache-missing" ] && grep -qE '^ok +idp ' <<<"$out"; then
+	ok "PAM-23 doctor: a missing cache_dir is reported, not made; the IdP still checked"
+else bad "PAM-23 doctor, missing cache_dir (rc=$rc, exists: $([ -e "$T/cache-missing" ] && echo yes || echo no))" "$out"; fi
 
 echo "== usage"
 "$HELPER" doctor --bogus >/dev/null 2>&1; rc=$?

@@ -4,12 +4,16 @@
  * Prints "URL <authorization URL>" and reads the redirect (callback) URL the
  * browser ended at on stdin; checks state and iss, redeems the code with
  * the code_verifier, validates the ID token and prints its claims.
- * Exit 0 accepted, 1 refused (one line "refused: ..." on stderr), 2 usage. */
+ * Exit 0 accepted, 1 refused (one line "refused: ..." on stderr), 2 usage.
+ * Started as root it does what a login does once its config is read: it
+ * becomes helper_user (lib/priv.c, PAM-23) and uses that account's cache;
+ * ROUNDTRIP_SAVE_TOKEN is opened before. */
 #include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "authz.h"
 #include "config.h"
@@ -18,6 +22,7 @@
 #include "log.h"
 #include "oidc.h"
 #include "pkce.h"
+#include "priv.h"
 #include "qs.h"
 #include "rand.h"
 
@@ -61,6 +66,9 @@ int main(int argc, char **argv)
 	struct jwt *t = NULL;
 	char err[512], line[8192 + 1024], *url = NULL, *query;
 	char other[PKCE_STR_LEN + 1];
+	const char *save = getenv("ROUNDTRIP_SAVE_TOKEN");
+	FILE *savef = NULL;
+	struct priv_target pt;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--config") && i + 1 < argc)
@@ -80,6 +88,15 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "usage: roundtrip --config FILE --redirect-uri URI\n"), 2;
 	if ((r = config_load(cfgpath, &cfg, err, sizeof(err))) != 0)
 		return fprintf(stderr, "%s\n", err), 2;
+	if (save && !(savef = fopen(save, "w")))
+		return fprintf(stderr, "%s: cannot write\n", save), config_free(cfg), 2;
+	if (geteuid() == 0 && ((r = priv_lookup(cfg->helper_user, &pt)) != 0 ||
+			       (r = priv_drop(&pt, 0, &log)) != 0)) {
+		fprintf(stderr, "helper_user %s: %s\n", cfg->helper_user, err_str(r));
+		if (savef)
+			fclose(savef);
+		return config_free(cfg), 2;
+	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	oidc_init(&o, cfg, &log, time(NULL));
 	if ((r = pkce_init(&p)) != 0) {
@@ -141,15 +158,12 @@ int main(int argc, char **argv)
 	print_claim(t, "sub");
 	print_claim(t, "preferred_username");
 	print_claim(t, "email");
-	if (getenv("ROUNDTRIP_SAVE_TOKEN")) {
-		FILE *f = fopen(getenv("ROUNDTRIP_SAVE_TOKEN"), "w");
-		if (f) {
-			fprintf(f, "%s\n%s\n", tr->id_token, p.nonce);
-			fclose(f);
-		}
-	}
+	if (savef)
+		fprintf(savef, "%s\n%s\n", tr->id_token, p.nonce);
 	rc = 0;
 out:
+	if (savef)
+		fclose(savef);
 	jwt_free(t);
 	token_response_free(tr);
 	token_response_free(tr2);
