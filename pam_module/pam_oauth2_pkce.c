@@ -409,9 +409,36 @@ static int check_result(struct login *l)
 	return 0;
 }
 
+/* s for the log line: printable ASCII as it is, every other byte and the
+ * backslash as \xNN, cut to fit out. The helper only ever returns a checked
+ * account name (claims_valid_username), but the IPC parser lets any byte but
+ * LF and NUL through, and PAM_USER and PAM_RHOST come from the client: this
+ * line relies on none of them. */
+static const char *log_text(const char *s, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (; *s && o + 5 <= outlen; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c < 0x7f && c != '\\') {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
 /* Cancels and reaps a helper still running; logs the outcome. */
 static void finish(struct login *l)
 {
+	char user[4 * IPC_USER_MAX], svc[4 * FIELD_MAX], rhost[4 * FIELD_MAX];
+
 	if (l->sock >= 0) {
 		ipc_write_frame(l->sock, IPC_CANCEL, "", 0);
 		close(l->sock);
@@ -422,8 +449,9 @@ static void finish(struct login *l)
 		pam_syslog(l->pamh, LOG_DEBUG, "helper peak RSS %ld KiB", l->maxrss);
 	pam_syslog(l->pamh, l->rc == PAM_SUCCESS ? LOG_INFO : LOG_WARNING,
 		   "%s user=%s service=%s rhost=%s: %s", l->rc == PAM_SUCCESS ? "login" : "refused",
-		   l->res.user[0] ? l->res.user : l->user, l->service, l->rhost[0] ? l->rhost : "-",
-		   l->why);
+		   log_text(l->res.user[0] ? l->res.user : l->user, user, sizeof(user)),
+		   log_text(l->service, svc, sizeof(svc)),
+		   log_text(l->rhost[0] ? l->rhost : "-", rhost, sizeof(rhost)), l->why);
 }
 
 EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)

@@ -109,6 +109,34 @@ for sc in "auth_err:Authentication failure" "maxtries:Have exhausted maximum num
 	if [ $rc -ne 0 ] && grep -q "${sc#*:}" <<<"$out"; then ok "PAM-01 status='${sc%%:*}' -> ${sc#*:}"; else bad "PAM-01 status='${sc%%:*}' (rc=$rc)" "$out"; fi
 done
 
+echo "== PAM-14 the outcome log line holds printable ASCII only"
+# A helper (the real one sends only a checked account name) or a client
+# (PAM_USER, PAM_RHOST) with ESC, CR, BEL, DEL, UTF-8 and a backslash: each
+# such byte is logged as \xNN. pam_syslog reaches pam_wrapper's stderr log.
+helper ctluser 'send RESULT $'"'"'status=success\nuser=bob\x1b[31m\r\x7f\xc3\xa9\\\n'"'"''
+helper ctlrefuse 'send RESULT $'"'"'status=auth_err\n'"'"''
+# logline CASE USER HELPER [pamtester options]: the module's "refused" line in $line
+logline() {
+	local svc=$T/svc-$1 user=$2 h=$3
+	shift 3
+	mkdir -p "$svc"
+	echo "auth required $MOD helper=$T/$h timeout=10" >"$svc/test"
+	out=$(LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_DEBUGLEVEL=1 \
+		PAM_WRAPPER_SERVICE_DIR="$svc" ASAN_OPTIONS=detect_leaks=0 \
+		timeout 30 pamtester "$@" test "$user" authenticate 2>&1 </dev/null)
+	rc=$?
+	line=$(grep -a 'SYSLOG(4): refused user=' <<<"$out" | head -n 1)
+	line=${line#*SYSLOG(4): }
+}
+# no byte outside 0x20..0x7e in the line
+ascii_only() { ! LC_ALL=C grep -q $'[^\x20-\x7e]' <<<"$1"; }
+logline ctl-result alice ctluser
+want='refused user=bob\x1b[31m\x0d\x7f\xc3\xa9\x5c service=test rhost=-: helper result is for another user'
+if [ $rc -ne 0 ] && [ "$line" = "$want" ] && ascii_only "$line"; then ok "PAM-14 helper's user= with ESC/CR/DEL/UTF-8/backslash: logged escaped"; else bad "PAM-14 helper's user= in the log (rc=$rc)" "$(cat -A <<<"$out")"; fi
+logline ctl-item $'eve\x1b]0;pwned\x07' ctlrefuse -I rhost=$'h\x1b[2J'
+want='refused user=eve\x1b]0;pwned\x07 service=test rhost=h\x1b[2J: auth_err'
+if [ $rc -ne 0 ] && [ "$line" = "$want" ] && ascii_only "$line"; then ok "PAM-14 PAM_USER and PAM_RHOST with OSC/CSI sequences: logged escaped"; else bad "PAM-14 PAM items in the log (rc=$rc)" "$(cat -A <<<"$out")"; fi
+
 echo "== PAM-03 bad arguments are errors, not PAM_IGNORE"
 expect_refused "PAM-03 unknown argument" alice "helper=$T/good bogus=1"
 expect_refused "PAM-03 relative helper path" alice "helper=good"
