@@ -229,6 +229,11 @@ int cmd_verify_id_token(int argc, char **argv)
 		while (at_len > 0 && (at[at_len - 1] == '\n' || at[at_len - 1] == '\r'))
 			at[--at_len] = '\0';
 	}
+	/* PAM-23: the token, the keys and the IdP's answers handled as helper_user */
+	if (helper_drop_root(cfg, config_path, 1, &hl.log, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", HELPER_NAME, err);
+		goto out;
+	}
 
 	oidc_init(&o, cfg, &hl.log, time(NULL));
 	rc = EXIT_REFUSED;

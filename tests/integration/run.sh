@@ -10,9 +10,13 @@ SUITE=integration BAD_DETAIL='tail -n 15'
 HELPER=$B/oauth2-pkce-helper
 RT=$B/tests/integration/roundtrip
 . tests/idp/lib.sh
+. tests/lib/stack.sh
 idp_ensure_deps || give_up "test IdP dependencies (tests/idp)"
 
 tmpdir
+# PAM-23: check, verify-id-token and the round trip (as a login) run their
+# network part as _oauth2-pkce, with its cache in $T
+stack_helper_reach "$T"
 PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
@@ -43,20 +47,24 @@ login() {
 	shift 3
 	local url cb
 	coproc RTP { "$RT" --config "$cfg" --redirect-uri "$REDIRECT" "$@" 2>&1; }
-	local rin=${RTP[0]} rout=${RTP[1]} rpid=$RTP_PID
+	local rin rout rpid=$RTP_PID
+	# copies: bash closes RTP's own fds as soon as the round trip exits
+	exec {rin}<&"${RTP[0]}" {rout}>&"${RTP[1]}"
 	local pre=''
 	while IFS= read -r -t 20 url <&"$rin"; do
 		[ "${url#URL }" != "$url" ] && break
 		pre+="$url"$'\n'
 	done
 	if [ "${url#URL }" = "$url" ]; then
-		out="$pre$(cat <&"$rin")"; wait "$rpid"; rc=$?; return
+		out="$pre$(cat <&"$rin")"; wait "$rpid"; rc=$?; exec {rin}<&- {rout}>&-; return
 	fi
 	cb=$(node tests/idp/browser.mjs --url "${url#URL }" --user "$user" --password "$pw" \
 		--stop-at-redirect "$REDIRECT" ${IDP_CACERT:+--cacert "$IDP_CACERT"} ${BROWSER_ARGS:-} 2>&1)
 	printf '%s\n' "$cb" >&"$rout"
+	exec {rout}>&-
 	out="$pre$(cat <&"$rin")"
 	wait "$rpid"; rc=$?
+	exec {rin}<&-
 }
 
 idp_start "$T/idp" --redirect-uri "$REDIRECT" || give_up "IdP did not start"
@@ -66,6 +74,43 @@ echo "== check (AZ-01 AZ-02)"
 out=$("$HELPER" check --config "$T/rs256.conf" 2>&1); rc=$?
 if [ $rc -eq 0 ] && grep -q "$IDP_ISSUER" <<<"$out"; then ok "check: discovery and JWKS fetched"; else bad "check (rc=$rc)" "$out"; fi
 if grep -q "userinfo_endpoint.*$IDP_ISSUER/me" <<<"$out" && grep -q "userinfo=auto" <<<"$out"; then ok "IDT-29 check: userinfo_endpoint and the userinfo policy shown"; else bad "IDT-29 check: no userinfo_endpoint line" "$out"; fi
+# the discovery and JWKS files are written by the process that fetched them
+bad_files=$(find "$T/cache" ! -user _oauth2-pkce 2>/dev/null)
+n_files=$(find "$T/cache" -type f -user _oauth2-pkce 2>/dev/null | wc -l)
+if [ "$(stat -c '%U %a' "$T/cache" 2>/dev/null)" = "_oauth2-pkce 700" ] && [ -z "$bad_files" ] && [ "$n_files" -ge 2 ]; then
+	ok "PAM-23 check as root: cache_dir made 0700 for _oauth2-pkce, the $n_files discovery/JWKS files fetched into it are its own"
+else bad "PAM-23 check cache: $(stat -c '%U %a' "$T/cache" 2>&1), not the account's: ${bad_files:-none}, its own: $n_files" "$out"; fi
+sed '1a helper_user = _oauth2-nosuch' "$T/rs256.conf" >"$T/nouser.conf" && chmod 0600 "$T/nouser.conf"
+out=$("$HELPER" check --config "$T/nouser.conf" 2>&1); rc=$?
+if [ $rc -eq 1 ] && grep -q "^problem: helper_user _oauth2-nosuch: no such account (create the account, or set helper_user in $T/nouser.conf)" <<<"$out" &&
+	! grep -q '^authorization_endpoint:' <<<"$out" && ! grep -q 'http: GET' <<<"$out"; then
+	ok "PAM-23 check as root, helper_user without an account: one problem naming it and the option, no request made"
+else bad "PAM-23 check without helper_user (rc=$rc)" "$out"; fi
+out=$(printf 'x\n' | "$HELPER" verify-id-token --config "$T/nouser.conf" --nonce n 2>&1); rc=$?
+if [ $rc -eq 2 ] && grep -q "helper_user _oauth2-nosuch: no such account (create the account, or set helper_user in $T/nouser.conf)" <<<"$out"; then
+	ok "PAM-23 verify-id-token as root, helper_user without an account: configuration error naming it"
+else bad "PAM-23 verify-id-token without helper_user (rc=$rc)" "$out"; fi
+# while check waits for an IdP that accepts and never answers: its uids and
+# its TCP connection's owner (/proc/net/tcp) are _oauth2-pkce's
+python3 tests/lib/faultd.py hang "$T/hang.port" 2>>"$T/faultd.log" & PIDS+=($!)
+for ((i = 0; i < 50; i++)); do [ -s "$T/hang.port" ] && break; sleep 0.1; done
+PHANG=$(cat "$T/hang.port" 2>/dev/null)
+config "$T/hang.conf" "http://127.0.0.1:${PHANG:-9}" pkce-rs256 "http_timeout = 5"
+"$HELPER" check --config "$T/hang.conf" >"$T/hang.out" 2>&1 & cpid=$!
+HUID=$(stack_helper_user) st_uid= sk=
+for ((i = 0; i < 60; i++)); do
+	inodes=$(ls -l "/proc/$cpid/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]/\1/p' | tr '\n' ' ')
+	sk=$(awk -v port="$(printf '%04X' "${PHANG:-9}")" -v inodes=" $inodes" \
+		'NR > 1 { split($3, r, ":"); if (r[2] == port && index(inodes, " " $10 " ")) print $8 }' /proc/net/tcp | sort -u | tr '\n' ' ')
+	[ -n "$sk" ] && break
+	sleep 0.1
+done
+st_uid=$(sed -n 's/^Uid:[[:space:]]*//p' "/proc/$cpid/status" 2>/dev/null | tr -s '\t ' ' ')
+st_nnp=$(sed -n 's/^NoNewPrivs:[[:space:]]*//p' "/proc/$cpid/status" 2>/dev/null)
+kill "$cpid" 2>/dev/null; wait "$cpid" 2>/dev/null
+if [ -n "$HUID" ] && [ "$sk" = "$HUID " ] && [ "$st_uid" = "$HUID $HUID $HUID $HUID" ] && [ "$st_nnp" = 1 ]; then
+	ok "PAM-23 check as root talks to the IdP as _oauth2-pkce: uids $HUID, NoNewPrivs 1, its TCP connection owned by uid $HUID"
+else bad "PAM-23 check while it waits: Uid=\"$st_uid\" NoNewPrivs=\"$st_nnp\" socket owners \"$sk\", want $HUID" "$(cat "$T/hang.out")"; fi
 config "$T/slash.conf" "$IDP_ISSUER/" pkce-rs256
 out=$("$HELPER" check --config "$T/slash.conf" 2>&1); rc=$?
 if [ $rc -ne 0 ] && grep -qi "issuer" <<<"$out"; then ok "AZ-01 issuer with a trailing slash: discovery refused"; else bad "AZ-01 trailing slash (rc=$rc)" "$out"; fi
