@@ -73,44 +73,156 @@ static int uri_char(unsigned char c)
 static const char *const extra_params[] = { "prompt",	  "max_age",	"login_hint", "acr_values",
 					    "ui_locales", "claims_locales", "display",	  NULL };
 
-int authurl_check(const char *url, size_t len, const struct rconf *cf, const char *state,
-		  const char **why)
-{
-	static const char *const required[] = { "response_type", "client_id",
-						"redirect_uri",	 "scope",
-						"state",	 "nonce",
-						"code_challenge", "code_challenge_method",
-						NULL };
-	const struct qs_pair *p;
-	const char *qm;
-	struct qs q;
-	size_t base_len;
-	int r = ERR_RELAY_AUTH_URL, found = 0;
+static const char *const required_params[] = { "response_type", "client_id",
+					       "redirect_uri",	"scope",
+					       "state",		"nonce",
+					       "code_challenge", "code_challenge_method",
+					       NULL };
 
-	memset(&q, 0, sizeof(q));
+/* The URL as text: length, characters, no fragment. Returns its '?'. */
+static const char *authurl_query_start(const char *url, size_t len, const char **why)
+{
+	const char *qm;
+
 	if (len > AUTH_URL_MAX) {
 		*why = "authorization_url: longer than 2048 bytes";
-		return ERR_RELAY_AUTH_URL;
+		return NULL;
 	}
 	for (size_t i = 0; i < len; i++)
 		if (!uri_char((unsigned char)url[i])) {
 			*why = "authorization_url: character not allowed (CR, LF, NUL, space, "
 			       "non-ASCII, quote, backslash...)";
-			return ERR_RELAY_AUTH_URL;
+			return NULL;
 		}
 	if (memchr(url, '#', len)) {
 		*why = "authorization_url: fragment not allowed";
-		return ERR_RELAY_AUTH_URL;
+		return NULL;
 	}
-	if (!(qm = memchr(url, '?', len))) {
+	if (!(qm = memchr(url, '?', len)))
 		*why = "authorization_url: no query";
-		return ERR_RELAY_AUTH_URL;
-	}
-	base_len = (size_t)(qm - url);
+	return qm;
+}
+
+/* url[0..base_len) is one of the configured endpoints, byte for byte. */
+static int authurl_endpoint_ok(const char *url, size_t base_len, const struct rconf *cf)
+{
+	int found = 0;
+
 	for (size_t i = 0; i < cf->n_endpoints && !found; i++)
 		found = strlen(cf->endpoints[i]) == base_len &&
 			memcmp(cf->endpoints[i], url, base_len) == 0;
+	return found;
+}
+
+/* Only required and extra parameters, with printable ASCII values, and every
+ * required one present. */
+static int authurl_params_ok(const struct qs *q, const char **why)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		int known = 0;
+		for (int k = 0; required_params[k] && !known; k++)
+			known = strcmp(q->p[i].name, required_params[k]) == 0;
+		for (int k = 0; extra_params[k] && !known; k++)
+			known = strcmp(q->p[i].name, extra_params[k]) == 0;
+		if (!known) {
+			*why = "authorization_url: parameter not allowed";
+			return 0;
+		}
+		if (!printable(q->p[i].value, q->p[i].value_len, 0)) {
+			*why = "authorization_url: parameter value with control or non-ASCII "
+			       "characters";
+			return 0;
+		}
+	}
+	for (int k = 0; required_params[k]; k++)
+		if (!qs_get(q, required_params[k])) {
+			*why = "authorization_url: missing one of response_type, client_id, "
+			       "redirect_uri, scope, state, nonce, code_challenge, "
+			       "code_challenge_method";
+			return 0;
+		}
+	return 1;
+}
+
+/* The code flow, for an allowed client, back to this relay's callback. */
+static int authurl_client_ok(const struct qs *q, const struct rconf *cf, const char **why)
+{
+	const struct qs_pair *p;
+	int found = 0;
+
+	if (strcmp(qs_get(q, "response_type")->value, "code") != 0) {
+		*why = "authorization_url: response_type must be code";
+		return 0;
+	}
+	p = qs_get(q, "client_id");
+	for (size_t i = 0; i < cf->n_client_ids && !found; i++)
+		found = strcmp(cf->client_ids[i], p->value) == 0;
 	if (!found) {
+		*why = "authorization_url: client_id not allowed";
+		return 0;
+	}
+	if (strcmp(qs_get(q, "redirect_uri")->value, cf->callback_url) != 0) {
+		*why = "authorization_url: redirect_uri must be this relay's base_url + /callback";
+		return 0;
+	}
+	return 1;
+}
+
+/* PKCE S256, the registered state, an OIDC scope, a nonce and a numeric
+ * max_age if any. */
+static int authurl_binding_ok(const struct qs *q, const char *state, const char **why)
+{
+	const struct qs_pair *p;
+
+	p = qs_get(q, "code_challenge");
+	if (!b64url_is43(p->value, p->value_len)) {
+		*why = "authorization_url: code_challenge must be 43 base64url characters";
+		return 0;
+	}
+	if (strcmp(qs_get(q, "code_challenge_method")->value, "S256") != 0) {
+		*why = "authorization_url: code_challenge_method must be S256";
+		return 0;
+	}
+	p = qs_get(q, "state");
+	if (p->value_len != STORE_STATE_LEN ||
+	    CRYPTO_memcmp(p->value, state, STORE_STATE_LEN) != 0) {
+		*why = "authorization_url: state differs from the registered state";
+		return 0;
+	}
+	if (!text_has_word(qs_get(q, "scope")->value, "openid")) {
+		*why = "authorization_url: scope must contain openid";
+		return 0;
+	}
+	p = qs_get(q, "nonce");
+	if (p->value_len == 0 || p->value_len > 255) {
+		*why = "authorization_url: nonce missing or longer than 255";
+		return 0;
+	}
+	if ((p = qs_get(q, "max_age"))) {
+		size_t i = 0;
+		while (i < p->value_len && p->value[i] >= '0' && p->value[i] <= '9')
+			i++;
+		if (i == 0 || i != p->value_len || i > 9) {
+			*why = "authorization_url: max_age must be a number";
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int authurl_check(const char *url, size_t len, const struct rconf *cf, const char *state,
+		  const char **why)
+{
+	const char *qm;
+	struct qs q;
+	size_t base_len;
+	int r = ERR_RELAY_AUTH_URL;
+
+	memset(&q, 0, sizeof(q));
+	if (!(qm = authurl_query_start(url, len, why)))
+		return ERR_RELAY_AUTH_URL;
+	base_len = (size_t)(qm - url);
+	if (!authurl_endpoint_ok(url, base_len, cf)) {
 		*why = "authorization_url: endpoint (scheme://host:port/path) not allowed";
 		return ERR_RELAY_AUTH_URL;
 	}
@@ -122,78 +234,9 @@ int authurl_check(const char *url, size_t len, const struct rconf *cf, const cha
 		goto out;
 	}
 	r = ERR_RELAY_AUTH_URL;
-	for (size_t i = 0; i < q.n; i++) {
-		int known = 0;
-		for (int k = 0; required[k] && !known; k++)
-			known = strcmp(q.p[i].name, required[k]) == 0;
-		for (int k = 0; extra_params[k] && !known; k++)
-			known = strcmp(q.p[i].name, extra_params[k]) == 0;
-		if (!known) {
-			*why = "authorization_url: parameter not allowed";
-			goto out;
-		}
-		if (!printable(q.p[i].value, q.p[i].value_len, 0)) {
-			*why = "authorization_url: parameter value with control or non-ASCII "
-			       "characters";
-			goto out;
-		}
-	}
-	for (int k = 0; required[k]; k++)
-		if (!qs_get(&q, required[k])) {
-			*why = "authorization_url: missing one of response_type, client_id, "
-			       "redirect_uri, scope, state, nonce, code_challenge, "
-			       "code_challenge_method";
-			goto out;
-		}
-	if (strcmp(qs_get(&q, "response_type")->value, "code") != 0) {
-		*why = "authorization_url: response_type must be code";
+	if (!authurl_params_ok(&q, why) || !authurl_client_ok(&q, cf, why) ||
+	    !authurl_binding_ok(&q, state, why))
 		goto out;
-	}
-	p = qs_get(&q, "client_id");
-	found = 0;
-	for (size_t i = 0; i < cf->n_client_ids && !found; i++)
-		found = strcmp(cf->client_ids[i], p->value) == 0;
-	if (!found) {
-		*why = "authorization_url: client_id not allowed";
-		goto out;
-	}
-	if (strcmp(qs_get(&q, "redirect_uri")->value, cf->callback_url) != 0) {
-		*why = "authorization_url: redirect_uri must be this relay's base_url + /callback";
-		goto out;
-	}
-	p = qs_get(&q, "code_challenge");
-	if (!b64url_is43(p->value, p->value_len)) {
-		*why = "authorization_url: code_challenge must be 43 base64url characters";
-		goto out;
-	}
-	if (strcmp(qs_get(&q, "code_challenge_method")->value, "S256") != 0) {
-		*why = "authorization_url: code_challenge_method must be S256";
-		goto out;
-	}
-	p = qs_get(&q, "state");
-	if (p->value_len != STORE_STATE_LEN ||
-	    CRYPTO_memcmp(p->value, state, STORE_STATE_LEN) != 0) {
-		*why = "authorization_url: state differs from the registered state";
-		goto out;
-	}
-	if (!text_has_word(qs_get(&q, "scope")->value, "openid")) {
-		*why = "authorization_url: scope must contain openid";
-		goto out;
-	}
-	p = qs_get(&q, "nonce");
-	if (p->value_len == 0 || p->value_len > 255) {
-		*why = "authorization_url: nonce missing or longer than 255";
-		goto out;
-	}
-	if ((p = qs_get(&q, "max_age"))) {
-		size_t i = 0;
-		while (i < p->value_len && p->value[i] >= '0' && p->value[i] <= '9')
-			i++;
-		if (i == 0 || i != p->value_len || i > 9) {
-			*why = "authorization_url: max_age must be a number";
-			goto out;
-		}
-	}
 	r = ERR_OK;
 out:
 	qs_cleanup(&q);
