@@ -479,20 +479,12 @@ static int check_claim_word(struct list_ctx *lc, const char *w, size_t n, const 
 	return ERR_OK;
 }
 
-/* base: the struct config for S_GLOBAL keys, the struct config_login (the
- * global one or a section's) for S_LOGIN keys. */
-static int set_value(void *base, const struct key_def *k, const char *v, struct pstate *ps,
-		     int line)
+/* K_CLIENT_ID, K_PATH, K_CLAIM, K_DOMAIN, K_USER: a string kept once its
+ * form is checked. */
+static int set_checked_string(void *base, const struct key_def *k, const char *v,
+			      struct pstate *ps, int line)
 {
-	long n;
-	int i;
-
 	switch (k->kind) {
-	case K_ISSUER:
-	case K_URL:
-		/* checked once the whole file is read: it depends on
-		 * allow_insecure_loopback, wherever that line is */
-		return set_string(base, k, v);
 	case K_CLIENT_ID:
 		if (strlen(v) > CONFIG_CLIENT_ID_MAX) {
 			seterr(ps, line, k->name, "longer than %d characters",
@@ -504,58 +496,13 @@ static int set_value(void *base, const struct key_def *k, const char *v, struct 
 				seterr(ps, line, k->name, "only printable ASCII is allowed");
 				return ERR_CONFIG;
 			}
-		return set_string(base, k, v);
+		break;
 	case K_PATH:
 		if (v[0] != '/') {
 			seterr(ps, line, k->name, "must be an absolute path");
 			return ERR_CONFIG;
 		}
-		return set_string(base, k, v);
-	case K_SCOPES:
-		return set_scopes(base, v, ps, line);
-	case K_ALGS:
-		return set_algs(base, v, ps, line);
-	case K_LONG:
-		if (parse_long(v, k->min, k->max, &n) != 0) {
-			seterr(ps, line, k->name, "must be a whole number from %ld to %ld", k->min,
-			       k->max);
-			return ERR_CONFIG;
-		}
-		*(long *)((char *)base + k->off) = n;
-		return ERR_OK;
-	case K_BOOL:
-		if (strcmp(v, "yes") == 0)
-			n = 1;
-		else if (strcmp(v, "no") == 0)
-			n = 0;
-		else {
-			seterr(ps, line, k->name, "must be yes or no");
-			return ERR_CONFIG;
-		}
-		*(int *)((char *)base + k->off) = (int)n;
-		return ERR_OK;
-	case K_WAIT:
-		if ((i = name_index(v, wait_names, sizeof(wait_names) / sizeof(wait_names[0]))) < 0) {
-			seterr(ps, line, k->name, "must be auto, poll, enter or code");
-			return ERR_CONFIG;
-		}
-		*(enum config_wait *)((char *)base + k->off) = (enum config_wait)i;
-		return ERR_OK;
-	case K_QR:
-		if ((i = name_index(v, qr_names, sizeof(qr_names) / sizeof(qr_names[0]))) < 0) {
-			seterr(ps, line, k->name, "must be utf8, ascii or off");
-			return ERR_CONFIG;
-		}
-		*(enum config_qr *)((char *)base + k->off) = (enum config_qr)i;
-		return ERR_OK;
-	case K_USERINFO:
-		if ((i = name_index(v, userinfo_names,
-				    sizeof(userinfo_names) / sizeof(userinfo_names[0]))) < 0) {
-			seterr(ps, line, k->name, "must be auto, always or never");
-			return ERR_CONFIG;
-		}
-		*(enum config_userinfo *)((char *)base + k->off) = (enum config_userinfo)i;
-		return ERR_OK;
+		break;
 	case K_CLAIM:
 		if (!valid_claim(v)) {
 			seterr(ps, line, k->name,
@@ -564,7 +511,7 @@ static int set_value(void *base, const struct key_def *k, const char *v, struct 
 			       CONFIG_CLAIM_MAX);
 			return ERR_CONFIG;
 		}
-		return set_string(base, k, v);
+		break;
 	case K_DOMAIN:
 		if (!valid_domain(v)) {
 			seterr(ps, line, k->name,
@@ -573,14 +520,110 @@ static int set_value(void *base, const struct key_def *k, const char *v, struct 
 			       CONFIG_DOMAIN_MAX);
 			return ERR_CONFIG;
 		}
-		return set_string(base, k, v);
+		break;
 	case K_USER:
 		if (!valid_user(v)) {
 			seterr(ps, line, k->name,
 			       "must be a local account name: [a-z_][a-z0-9_.-], at most 32 characters");
 			return ERR_CONFIG;
 		}
+		break;
+	default:
+		return ERR_INTERNAL;
+	}
+	return set_string(base, k, v);
+}
+
+/* K_LONG (within k->min..k->max) and K_BOOL (yes or no). */
+static int set_number(void *base, const struct key_def *k, const char *v, struct pstate *ps,
+		      int line)
+{
+	long n;
+
+	if (k->kind == K_LONG) {
+		if (parse_long(v, k->min, k->max, &n) != 0) {
+			seterr(ps, line, k->name, "must be a whole number from %ld to %ld", k->min,
+			       k->max);
+			return ERR_CONFIG;
+		}
+		*(long *)((char *)base + k->off) = n;
+		return ERR_OK;
+	}
+	if (strcmp(v, "yes") == 0)
+		n = 1;
+	else if (strcmp(v, "no") == 0)
+		n = 0;
+	else {
+		seterr(ps, line, k->name, "must be yes or no");
+		return ERR_CONFIG;
+	}
+	*(int *)((char *)base + k->off) = (int)n;
+	return ERR_OK;
+}
+
+/* K_WAIT, K_QR, K_USERINFO: one of a few names, kept as its enum value. */
+static int set_choice(void *base, const struct key_def *k, const char *v, struct pstate *ps,
+		      int line)
+{
+	void *dst = (char *)base + k->off;
+	int i;
+
+	switch (k->kind) {
+	case K_WAIT:
+		if ((i = name_index(v, wait_names, sizeof(wait_names) / sizeof(wait_names[0]))) < 0) {
+			seterr(ps, line, k->name, "must be auto, poll, enter or code");
+			return ERR_CONFIG;
+		}
+		*(enum config_wait *)dst = (enum config_wait)i;
+		return ERR_OK;
+	case K_QR:
+		if ((i = name_index(v, qr_names, sizeof(qr_names) / sizeof(qr_names[0]))) < 0) {
+			seterr(ps, line, k->name, "must be utf8, ascii or off");
+			return ERR_CONFIG;
+		}
+		*(enum config_qr *)dst = (enum config_qr)i;
+		return ERR_OK;
+	case K_USERINFO:
+		if ((i = name_index(v, userinfo_names,
+				    sizeof(userinfo_names) / sizeof(userinfo_names[0]))) < 0) {
+			seterr(ps, line, k->name, "must be auto, always or never");
+			return ERR_CONFIG;
+		}
+		*(enum config_userinfo *)dst = (enum config_userinfo)i;
+		return ERR_OK;
+	default:
+		return ERR_INTERNAL;
+	}
+}
+
+/* base: the struct config for S_GLOBAL keys, the struct config_login (the
+ * global one or a section's) for S_LOGIN keys. */
+static int set_value(void *base, const struct key_def *k, const char *v, struct pstate *ps,
+		     int line)
+{
+	switch (k->kind) {
+	case K_ISSUER:
+	case K_URL:
+		/* checked once the whole file is read: it depends on
+		 * allow_insecure_loopback, wherever that line is */
 		return set_string(base, k, v);
+	case K_CLIENT_ID:
+	case K_PATH:
+	case K_CLAIM:
+	case K_DOMAIN:
+	case K_USER:
+		return set_checked_string(base, k, v, ps, line);
+	case K_SCOPES:
+		return set_scopes(base, v, ps, line);
+	case K_ALGS:
+		return set_algs(base, v, ps, line);
+	case K_LONG:
+	case K_BOOL:
+		return set_number(base, k, v, ps, line);
+	case K_WAIT:
+	case K_QR:
+	case K_USERINFO:
+		return set_choice(base, k, v, ps, line);
 	case K_GROUPS:
 		return set_list(base, k, v, ps, line, " \t,", NULL, 0);
 	case K_PROMPT:
