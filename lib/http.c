@@ -339,50 +339,39 @@ static int add_header(struct curl_slist **l, const char *h)
 	return ERR_OK;
 }
 
-/* One request. post_body NULL means GET; post_type is its Content-Type
- * header line. auth_header (may be NULL) is a complete "Authorization: ..."
- * line. */
-static int request(const struct http_opts *o, const char *url, const char *post_body,
-		   const char *post_type, const char *auth_header, struct http_response *out)
-{
-	struct buf b;
+/* Timeouts and the body cap of one request, defaults filled in. */
+struct req_limits {
+	long conn_ms, total_ms;
 	size_t max;
-	struct curl_slist *hdrs = NULL;
-	char errbuf[CURL_ERROR_SIZE] = "", logurl[256];
-	const char *method = post_body ? "POST" : "GET";
-	const char *ct = NULL;
-	CURLU *h = NULL;
-	CURL *c = NULL;
-	CURLcode cc;
-	long status = 0, conn_ms, total_ms;
-	int is_http = 0, r = ERR_INTERNAL;
+};
 
-	if (!o || !url || !out)
-		return ERR_INVAL;
-	memset(out, 0, sizeof(*out));
-	if ((r = url_check(url, o->allow_insecure_loopback, &h, &is_http)) != 0) {
-		log_msg(o->log, LOG_ERR, "http: %s refused: URL not allowed (https only)", method);
-		return r;
-	}
-	url_for_log(h, logurl, sizeof(logurl));
-	conn_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : HTTP_DEFAULT_CONNECT_MS;
-	total_ms = o->total_timeout_ms > 0 ? o->total_timeout_ms : HTTP_DEFAULT_TOTAL_MS;
-	if (conn_ms > total_ms)
-		conn_ms = total_ms;
-	max = o->max_bytes > 0 ? o->max_bytes : HTTP_DEFAULT_MAX_BYTES;
-	buf_init(&b, max + 1 < 4096 ? max + 1 : 4096, max + 1); /* + the NUL */
+static void request_limits(const struct http_opts *o, struct req_limits *l)
+{
+	l->conn_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : HTTP_DEFAULT_CONNECT_MS;
+	l->total_ms = o->total_timeout_ms > 0 ? o->total_timeout_ms : HTTP_DEFAULT_TOTAL_MS;
+	if (l->conn_ms > l->total_ms)
+		l->conn_ms = l->total_ms;
+	l->max = o->max_bytes > 0 ? o->max_bytes : HTTP_DEFAULT_MAX_BYTES;
+}
 
-	if (!(c = curl_easy_init())) {
-		r = ERR_NOMEM;
-		goto out;
-	}
-	r = ERR_NOMEM;
-	if (add_header(&hdrs, "Accept: application/json") != 0 || add_header(&hdrs, "Expect:") != 0)
-		goto out;
-	if (post_body && add_header(&hdrs, post_type) != 0)
-		goto out;
-	if (auth_header && add_header(&hdrs, auth_header) != 0)
-		goto out;
+static int request_headers(struct curl_slist **hdrs, const char *post_body, const char *post_type,
+			   const char *auth_header)
+{
+	if (add_header(hdrs, "Accept: application/json") != 0 || add_header(hdrs, "Expect:") != 0)
+		return ERR_NOMEM;
+	if (post_body && add_header(hdrs, post_type) != 0)
+		return ERR_NOMEM;
+	if (auth_header && add_header(hdrs, auth_header) != 0)
+		return ERR_NOMEM;
+	return ERR_OK;
+}
+
+/* The connection: https only (http too for an allowed loopback URL), no
+ * redirects, TLS 1.2+ verified, the configured CA and proxy only, timeouts. */
+static int setopt_transport(CURL *c, const struct http_opts *o, CURLU *h, int is_http,
+			    char *errbuf, const struct req_limits *l)
+{
+	int r;
 
 	SETOPT(CURLOPT_ERRORBUFFER, errbuf);
 	SETOPT(CURLOPT_CURLU, h);
@@ -402,14 +391,26 @@ static int request(const struct http_opts *o, const char *url, const char *post_
 	 * the environment (TOK-09) */
 	SETOPT(CURLOPT_PROXY, o->proxy ? o->proxy : "");
 	SETOPT(CURLOPT_NETRC, (long)CURL_NETRC_IGNORED);
-	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, conn_ms);
-	SETOPT(CURLOPT_TIMEOUT_MS, total_ms);
+	SETOPT(CURLOPT_CONNECTTIMEOUT_MS, l->conn_ms);
+	SETOPT(CURLOPT_TIMEOUT_MS, l->total_ms);
 	SETOPT(CURLOPT_NOSIGNAL, 1L);
-	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+	return ERR_OK;
+out:
+	return r;
+}
+
+/* The request: headers, GET or POST body, the response body into b
+ * (capped at l->max). */
+static int setopt_request(CURL *c, const struct http_opts *o, struct curl_slist *hdrs,
+			  struct buf *b, const char *post_body, const struct req_limits *l)
+{
+	int r;
+
+	SETOPT(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)l->max);
 	SETOPT(CURLOPT_USERAGENT, HTTP_USER_AGENT);
 	SETOPT(CURLOPT_HTTPHEADER, hdrs);
 	SETOPT(CURLOPT_WRITEFUNCTION, write_cb);
-	SETOPT(CURLOPT_WRITEDATA, &b);
+	SETOPT(CURLOPT_WRITEDATA, b);
 	if (post_body) {
 		SETOPT(CURLOPT_POST, 1L);
 		SETOPT(CURLOPT_POSTFIELDS, post_body);
@@ -417,40 +418,89 @@ static int request(const struct http_opts *o, const char *url, const char *post_
 	} else {
 		SETOPT(CURLOPT_HTTPGET, 1L);
 	}
+	return ERR_OK;
+out:
+	return r;
+}
 
-	log_msg(o->log, LOG_DEBUG, "http: %s %s", method, logurl);
-	cc = curl_easy_perform(c);
+/* After the transfer: a transport error, a redirect or a bad status is
+ * refused (and logged); otherwise the body, its type and Date go to out. */
+static int request_result(const struct http_opts *o, CURL *c, CURLcode cc, struct buf *b,
+			  const char *errbuf, const char *method, const char *logurl,
+			  struct http_response *out)
+{
+	const char *ct = NULL;
+	long status = 0;
+	int r;
+
 	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
 		status = 0;
 	out->status = status;
 	if (cc != CURLE_OK) {
-		r = map_curl_error(cc, &b);
+		r = map_curl_error(cc, b);
 		log_msg(o->log, LOG_ERR, "http: %s %s failed: %s", method, logurl,
 			r == ERR_HTTP_TOO_LARGE ? "response body over the size cap"
 			: errbuf[0]		? errbuf
 						: curl_easy_strerror(cc));
-		goto out;
+		return r;
 	}
 	if (status >= 300 && status < 400) {
 		log_msg(o->log, LOG_ERR, "http: %s %s answered %ld: redirect not followed",
 			method, logurl, status);
-		r = ERR_HTTP_REDIRECT;
-		goto out;
+		return ERR_HTTP_REDIRECT;
 	}
 	if (status < 100 || status > 599) {
 		log_msg(o->log, LOG_ERR, "http: %s %s: bad status %ld", method, logurl, status);
-		r = ERR_HTTP_STATUS;
-		goto out;
+		return ERR_HTTP_STATUS;
 	}
 	if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) != CURLE_OK)
 		ct = NULL;
 	set_content_type(ct, out->content_type, sizeof(out->content_type));
 	out->date = response_date(c);
-	if ((r = buf_take(&b, &out->body, &out->len)) != 0)
-		goto out;
+	if ((r = buf_take(b, &out->body, &out->len)) != 0)
+		return r;
 	log_msg(o->log, LOG_DEBUG, "http: %s %s: %ld, %zu bytes, %s", method, logurl, status,
 		out->len, out->content_type[0] ? out->content_type : "no content type");
-	r = ERR_OK;
+	return ERR_OK;
+}
+
+/* One request. post_body NULL means GET; post_type is its Content-Type
+ * header line. auth_header (may be NULL) is a complete "Authorization: ..."
+ * line. */
+static int request(const struct http_opts *o, const char *url, const char *post_body,
+		   const char *post_type, const char *auth_header, struct http_response *out)
+{
+	struct buf b;
+	struct req_limits lim;
+	struct curl_slist *hdrs = NULL;
+	char errbuf[CURL_ERROR_SIZE] = "", logurl[256];
+	const char *method = post_body ? "POST" : "GET";
+	CURLU *h = NULL;
+	CURL *c = NULL;
+	int is_http = 0, r = ERR_INTERNAL;
+
+	if (!o || !url || !out)
+		return ERR_INVAL;
+	memset(out, 0, sizeof(*out));
+	if ((r = url_check(url, o->allow_insecure_loopback, &h, &is_http)) != 0) {
+		log_msg(o->log, LOG_ERR, "http: %s refused: URL not allowed (https only)", method);
+		return r;
+	}
+	url_for_log(h, logurl, sizeof(logurl));
+	request_limits(o, &lim);
+	buf_init(&b, lim.max + 1 < 4096 ? lim.max + 1 : 4096, lim.max + 1); /* + the NUL */
+
+	if (!(c = curl_easy_init())) {
+		r = ERR_NOMEM;
+		goto out;
+	}
+	if ((r = request_headers(&hdrs, post_body, post_type, auth_header)) != 0 ||
+	    (r = setopt_transport(c, o, h, is_http, errbuf, &lim)) != 0 ||
+	    (r = setopt_request(c, o, hdrs, &b, post_body, &lim)) != 0)
+		goto out;
+
+	log_msg(o->log, LOG_DEBUG, "http: %s %s", method, logurl);
+	r = request_result(o, c, curl_easy_perform(c), &b, errbuf, method, logurl, out);
 out:
 	buf_cleanup(&b);
 	if (c)
