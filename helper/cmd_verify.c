@@ -163,102 +163,85 @@ static void print_claims(const struct jwt *t)
 	print_date_claim(pl, "auth_time");
 }
 
-int cmd_verify_id_token(int argc, char **argv)
-{
-	const char *config_path = DEFAULT_CONFIG, *nonce = NULL, *jwks_file = NULL,
-		   *at_file = NULL, *service = NULL, *v;
-	struct config_login pol;
-	struct assurance_policy ap = { 0 };
-	struct helper_log hl;
-	struct config *cfg = NULL;
-	struct oidc o;
-	struct jwt *t = NULL;
-	char err[1024], *token = NULL, *jwks_text = NULL, *at = NULL;
-	size_t token_len = 0, jwks_len = 0, at_len = 0;
-	int debug = 0, rc = EXIT_USAGE, r, k;
+struct verify_args {
+	const char *config_path, *nonce, *jwks_file, *at_file, *service;
+	int debug;
+};
 
+/* The command line; EXIT_USAGE (after the message) when it is wrong. */
+static int parse_args(int argc, char **argv, struct verify_args *a)
+{
+	const char *v;
+	int k;
+
+	a->config_path = DEFAULT_CONFIG;
 	for (int i = 1; i < argc; i++) {
 		if ((k = helper_opt(argv, argc, &i, "--config", &v)) != 0) {
 			if (k < 0)
 				return usage_error("--config needs a value");
-			config_path = v;
+			a->config_path = v;
 		} else if ((k = helper_opt(argv, argc, &i, "--nonce", &v)) != 0) {
 			if (k < 0)
 				return usage_error("--nonce needs a value");
-			nonce = v;
+			a->nonce = v;
 		} else if ((k = helper_opt(argv, argc, &i, "--jwks-file", &v)) != 0) {
 			if (k < 0)
 				return usage_error("--jwks-file needs a value");
-			jwks_file = v;
+			a->jwks_file = v;
 		} else if ((k = helper_opt(argv, argc, &i, "--access-token-file", &v)) != 0) {
 			if (k < 0)
 				return usage_error("--access-token-file needs a value");
-			at_file = v;
+			a->at_file = v;
 		} else if ((k = helper_opt(argv, argc, &i, "--service", &v)) != 0) {
 			if (k < 0 || !*v)
 				return usage_error("--service needs a value");
-			service = v;
+			a->service = v;
 		} else if (strcmp(argv[i], "--debug") == 0) {
-			debug = 1;
+			a->debug = 1;
 		} else {
 			return usage_error("unknown option");
 		}
 	}
-	if (!nonce || !*nonce)
+	if (!a->nonce || !*a->nonce)
 		return usage_error("--nonce is required");
+	return 0;
+}
 
-	helper_log_init(&hl, debug, 0);
-	oidc_init(&o, NULL, &hl.log, time(NULL));
-	if ((r = config_load(config_path, &cfg, err, sizeof(err))) != 0) {
-		fprintf(stderr, "%s: %s\n", HELPER_NAME, err);
-		goto out;
-	}
-	if (jwks_file) {
-		r = file_read(jwks_file, 0, JWKS_MAX_BYTES, &jwks_text, &jwks_len, err, sizeof(err));
+/* --jwks-file and --access-token-file (trailing CR/LF stripped), read like
+ * the configuration; the error is printed. */
+static int read_input_files(const struct verify_args *a, char **jwks_text, size_t *jwks_len,
+			    char **at, size_t *at_len)
+{
+	char err[1024];
+	int r;
+
+	if (a->jwks_file) {
+		r = file_read(a->jwks_file, 0, JWKS_MAX_BYTES, jwks_text, jwks_len, err,
+			      sizeof(err));
 		if (r != 0) {
 			fprintf(stderr, "%s: %s\n", HELPER_NAME, err);
-			goto out;
+			return r;
 		}
 	}
-	if (at_file) {
-		r = file_read(at_file, 0, ACCESS_TOKEN_MAX, &at, &at_len, err, sizeof(err));
+	if (a->at_file) {
+		r = file_read(a->at_file, 0, ACCESS_TOKEN_MAX, at, at_len, err, sizeof(err));
 		if (r != 0) {
 			fprintf(stderr, "%s: %s\n", HELPER_NAME, err);
-			goto out;
+			return r;
 		}
-		while (at_len > 0 && (at[at_len - 1] == '\n' || at[at_len - 1] == '\r'))
-			at[--at_len] = '\0';
+		while (*at_len > 0 && ((*at)[*at_len - 1] == '\n' || (*at)[*at_len - 1] == '\r'))
+			(*at)[--*at_len] = '\0';
 	}
-	/* PAM-23: the token, the keys and the IdP's answers handled as helper_user */
-	if (helper_drop_root(cfg, config_path, 1, &hl.log, err, sizeof(err)) != 0) {
-		fprintf(stderr, "%s: %s\n", HELPER_NAME, err);
-		goto out;
-	}
+	return 0;
+}
 
-	oidc_init(&o, cfg, &hl.log, time(NULL));
-	rc = EXIT_REFUSED;
-	if ((r = read_token(&token, &token_len)) != 0) {
-		rc = refused(&hl, r);
-		goto out;
-	}
-	helper_log_reset(&hl);
-	if (jwks_file) {
-		/* offline: the operator's key set, allow-list from the config */
-		if ((r = jwks_parse(jwks_text, jwks_len, &hl.log, &o.jwks)) != 0) {
-			fprintf(stderr, "%s: %s: %s\n", HELPER_NAME, jwks_file, err_str(r));
-			rc = EXIT_USAGE;
-			goto out;
-		}
-	} else if ((r = oidc_load(&o)) != 0) {
-		rc = refused(&hl, r);
-		goto out;
-	}
-	helper_log_reset(&hl);
-	if ((r = oidc_verify_id_token(&o, token, token_len, nonce, at, &t)) != 0) {
-		rc = refused(&hl, r);
-		goto out;
-	}
-	/* the same rules as a login of this service (IDT-25, IDT-26) */
+/* The assurance rules of a login of this service (IDT-25, IDT-26). */
+static int check_assurance(const struct config *cfg, const char *service, const struct oidc *o,
+			   const struct jwt *t, struct helper_log *hl)
+{
+	struct config_login pol;
+	struct assurance_policy ap = { 0 };
+
 	config_login_for(cfg, service, &pol);
 	if (service) {
 		int found = 0;
@@ -272,9 +255,60 @@ int cmd_verify_id_token(int argc, char **argv)
 	ap.max_age = pol.max_age;
 	ap.required_amr = pol.required_amr;
 	ap.clock_skew = cfg->clock_skew;
-	ap.now = o.now;
+	ap.now = o->now;
+	helper_log_reset(hl);
+	return assurance_check(t->payload, &ap, &hl->log);
+}
+
+int cmd_verify_id_token(int argc, char **argv)
+{
+	struct verify_args a = { 0 };
+	struct helper_log hl;
+	struct config *cfg = NULL;
+	struct oidc o;
+	struct jwt *t = NULL;
+	char err[1024], *token = NULL, *jwks_text = NULL, *at = NULL;
+	size_t token_len = 0, jwks_len = 0, at_len = 0;
+	int rc, r;
+
+	if ((rc = parse_args(argc, argv, &a)) != 0)
+		return rc;
+	rc = EXIT_USAGE;
+	helper_log_init(&hl, a.debug, 0);
+	oidc_init(&o, NULL, &hl.log, time(NULL));
+	if ((r = config_load(a.config_path, &cfg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "%s: %s\n", HELPER_NAME, err);
+		goto out;
+	}
+	if (read_input_files(&a, &jwks_text, &jwks_len, &at, &at_len) != 0)
+		goto out;
+	/* PAM-23: the token, the keys and the IdP's answers handled as helper_user */
+	if (helper_drop_root(cfg, a.config_path, 1, &hl.log, err, sizeof(err)) != 0) {
+		fprintf(stderr, "%s: %s\n", HELPER_NAME, err);
+		goto out;
+	}
+
+	oidc_init(&o, cfg, &hl.log, time(NULL));
+	rc = EXIT_REFUSED;
+	if ((r = read_token(&token, &token_len)) != 0) {
+		rc = refused(&hl, r);
+		goto out;
+	}
 	helper_log_reset(&hl);
-	if ((r = assurance_check(t->payload, &ap, &hl.log)) != 0) {
+	if (a.jwks_file) {
+		/* offline: the operator's key set, allow-list from the config */
+		if ((r = jwks_parse(jwks_text, jwks_len, &hl.log, &o.jwks)) != 0) {
+			fprintf(stderr, "%s: %s: %s\n", HELPER_NAME, a.jwks_file, err_str(r));
+			rc = EXIT_USAGE;
+			goto out;
+		}
+	} else if ((r = oidc_load(&o)) != 0) {
+		rc = refused(&hl, r);
+		goto out;
+	}
+	helper_log_reset(&hl);
+	if ((r = oidc_verify_id_token(&o, token, token_len, a.nonce, at, &t)) != 0 ||
+	    (r = check_assurance(cfg, a.service, &o, t, &hl)) != 0) {
 		rc = refused(&hl, r);
 		goto out;
 	}
