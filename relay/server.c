@@ -1655,93 +1655,91 @@ static void expire(struct worker *wk, uint64_t now)
 	}
 }
 
-static void *worker_main(void *arg)
+/* Stop: no more accepting; idle keep-alive connections go at once, the
+ * others get STOP_GRACE_MS to finish. */
+static void stop_accepting(struct worker *wk)
 {
-	struct worker *wk = arg;
-	struct server *s = wk->srv;
-	struct epoll_event evs[MAX_EVENTS];
-	uint64_t stop_at = 0;
-	int listening = 1, woken = 0;
+	struct conn *c, *cn;
 
-	for (;;) {
-		uint64_t now = mono_ms(), due = store_next_due(s->st);
-		int timeout = 1000, n;
+	epoll_ctl(wk->ep, EPOLL_CTL_DEL, wk->lfd, NULL);
+	if (wk->mfd >= 0)
+		epoll_ctl(wk->ep, EPOLL_CTL_DEL, wk->mfd, NULL);
+	for (c = wk->t_head; c; c = cn) {
+		cn = c->t_next;
+		if (c->st == C_READ && c->in.len == 0)
+			conn_free(c); /* idle keep-alive */
+	}
+}
 
-		if (atomic_load(&s->stopping)) {
-			if (listening) {
-				struct conn *c, *cn;
-				epoll_ctl(wk->ep, EPOLL_CTL_DEL, wk->lfd, NULL);
-				if (wk->mfd >= 0)
-					epoll_ctl(wk->ep, EPOLL_CTL_DEL, wk->mfd, NULL);
-				listening = 0;
-				stop_at = now + STOP_GRACE_MS;
-				for (c = wk->t_head; c; c = cn) {
-					cn = c->t_next;
-					if (c->st == C_READ && c->in.len == 0)
-						conn_free(c); /* idle keep-alive */
-				}
-			}
-			if (wk->nconns == 0 || now >= stop_at)
-				break;
+/* epoll_wait's timeout: at most 1 s, until the first connection deadline or
+ * the store's next due time. */
+static int wait_timeout(const struct worker *wk, uint64_t now, uint64_t due)
+{
+	int timeout = 1000;
+
+	if (wk->t_head)
+		timeout = wk->t_head->deadline <= now
+				  ? 0
+				  : (int)(wk->t_head->deadline - now < 1000 ? wk->t_head->deadline - now
+									    : 1000);
+	if (due <= now)
+		timeout = 0;
+	else if (due - now < (uint64_t)timeout)
+		timeout = (int)(due - now);
+	return timeout;
+}
+
+/* One batch of events; returns 1 when the wake-up eventfd fired (handled by
+ * the caller after the batch). */
+static int handle_events(struct worker *wk, const struct epoll_event *evs, int n)
+{
+	int woken = 0;
+
+	for (int i = 0; i < n; i++) {
+		void *p = evs[i].data.ptr;
+		uint32_t e = evs[i].events;
+		struct conn *c;
+
+		if (p == (void *)&wk->lfd) {
+			on_accept(wk, wk->lfd, 0);
+			continue;
 		}
-		if (wk->t_head)
-			timeout = wk->t_head->deadline <= now
-					  ? 0
-					  : (int)(wk->t_head->deadline - now < 1000
-							  ? wk->t_head->deadline - now
-							  : 1000);
-		if (due <= now)
-			timeout = 0;
-		else if (due - now < (uint64_t)timeout)
-			timeout = (int)(due - now);
-		log_flush(wk);
-		n = epoll_wait(wk->ep, evs, MAX_EVENTS, timeout);
-		woken = 0;
-		for (int i = 0; i < n; i++) {
-			void *p = evs[i].data.ptr;
-			uint32_t e = evs[i].events;
-			struct conn *c;
-
-			if (p == (void *)&wk->lfd) {
-				on_accept(wk, wk->lfd, 0);
-				continue;
-			}
-			if (p == (void *)&wk->mfd) {
-				on_accept(wk, wk->mfd, 1);
-				continue;
-			}
-			if (p == (void *)&wk->efd) {
-				/* after the batch: answering a woken poll may free a
-				 * connection that has an event further down evs[] */
-				woken = 1;
-				continue;
-			}
-			c = p;
-			if (c->st == C_HELD) {
-				/* only EPOLLRDHUP/HUP/ERR are watched: the client left */
+		if (p == (void *)&wk->mfd) {
+			on_accept(wk, wk->mfd, 1);
+			continue;
+		}
+		if (p == (void *)&wk->efd) {
+			/* after the batch: answering a woken poll may free a
+			 * connection that has an event further down evs[] */
+			woken = 1;
+			continue;
+		}
+		c = p;
+		if (c->st == C_HELD) {
+			/* only EPOLLRDHUP/HUP/ERR are watched: the client left */
+			conn_close(c);
+			continue;
+		}
+		if (c->st == C_WRITE) {
+			if (e & (EPOLLERR | EPOLLHUP)) {
 				conn_close(c);
 				continue;
 			}
-			if (c->st == C_WRITE) {
-				if (e & (EPOLLERR | EPOLLHUP)) {
-					conn_close(c);
-					continue;
-				}
-				if (after_answer(c))
-					process(c);
-				continue;
-			}
-			if (e & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
-				on_readable(c);
+			if (after_answer(c))
+				process(c);
+			continue;
 		}
-		if (woken)
-			drain_wakes(wk);
-		now = mono_ms();
-		expire(wk, now);
-		if (store_next_due(s->st) <= now)
-			store_tick(s->st, now, NULL);
+		if (e & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP))
+			on_readable(c);
 	}
-	/* Whatever is left after the grace period. */
+	return woken;
+}
+
+/* Whatever is left after the grace period. */
+static void free_remaining(struct worker *wk)
+{
+	struct server *s = wk->srv;
+
 	drain_wakes(wk);
 	while (wk->all) {
 		struct conn *c = wk->all;
@@ -1753,6 +1751,40 @@ static void *worker_main(void *arg)
 		}
 		conn_free(c);
 	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *wk = arg;
+	struct server *s = wk->srv;
+	struct epoll_event evs[MAX_EVENTS];
+	uint64_t stop_at = 0;
+	int listening = 1;
+
+	for (;;) {
+		uint64_t now = mono_ms(), due = store_next_due(s->st);
+		int timeout, n;
+
+		if (atomic_load(&s->stopping)) {
+			if (listening) {
+				stop_accepting(wk);
+				listening = 0;
+				stop_at = now + STOP_GRACE_MS;
+			}
+			if (wk->nconns == 0 || now >= stop_at)
+				break;
+		}
+		timeout = wait_timeout(wk, now, due);
+		log_flush(wk);
+		n = epoll_wait(wk->ep, evs, MAX_EVENTS, timeout);
+		if (handle_events(wk, evs, n))
+			drain_wakes(wk);
+		now = mono_ms();
+		expire(wk, now);
+		if (store_next_due(s->st) <= now)
+			store_tick(s->st, now, NULL);
+	}
+	free_remaining(wk);
 	log_flush(wk);
 	return NULL;
 }
