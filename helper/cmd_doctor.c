@@ -813,36 +813,35 @@ static int usage_error(const char *what)
 	return EXIT_USAGE;
 }
 
-int cmd_doctor(int argc, char **argv)
+/* The command line into d (defaults first); EXIT_USAGE after the message. */
+static int parse_doctor_args(int argc, char **argv, struct doctor *d)
 {
-	struct doctor d = { 0 };
-	struct timespec t0, t1;
+	static const struct {
+		const char *name;
+		size_t off;
+	} opts[] = {
+		{ "--config", offsetof(struct doctor, config_path) },
+		{ "--pam-dir", offsetof(struct doctor, pam_dir) },
+		{ "--sshd", offsetof(struct doctor, sshd_path) },
+		{ "--sshd-config", offsetof(struct doctor, sshd_config) },
+		{ "--helper", offsetof(struct doctor, helper_override) },
+	};
 	const char *v;
 	int k;
 
-	d.config_path = DEFAULT_CONFIG;
-	d.pam_dir = PAM_DEFAULT_DIR;
-	d.sshd_path = SSHD_DEFAULT_PATH;
-	d.sshd_config = SSHD_DEFAULT_CONFIG;
+	d->config_path = DEFAULT_CONFIG;
+	d->pam_dir = PAM_DEFAULT_DIR;
+	d->sshd_path = SSHD_DEFAULT_PATH;
+	d->sshd_config = SSHD_DEFAULT_CONFIG;
 	for (int i = 1; i < argc; i++) {
-		static const struct {
-			const char *name;
-			size_t off;
-		} opts[] = {
-			{ "--config", offsetof(struct doctor, config_path) },
-			{ "--pam-dir", offsetof(struct doctor, pam_dir) },
-			{ "--sshd", offsetof(struct doctor, sshd_path) },
-			{ "--sshd-config", offsetof(struct doctor, sshd_config) },
-			{ "--helper", offsetof(struct doctor, helper_override) },
-		};
 		size_t j;
 
 		if (strcmp(argv[i], "--json") == 0) {
-			d.json = 1;
+			d->json = 1;
 			continue;
 		}
 		if (strcmp(argv[i], "--debug") == 0) {
-			d.debug = 1;
+			d->debug = 1;
 			continue;
 		}
 		for (j = 0; j < sizeof(opts) / sizeof(opts[0]); j++) {
@@ -850,60 +849,77 @@ int cmd_doctor(int argc, char **argv)
 				continue;
 			if (k < 0 || !v[0])
 				return usage_error("an option needs a value");
-			*(const char **)((char *)&d + opts[j].off) = v;
+			*(const char **)((char *)d + opts[j].off) = v;
 			break;
 		}
 		if (j == sizeof(opts) / sizeof(opts[0]))
 			return usage_error("unknown option");
 	}
+	return 0;
+}
+
+/* The local checks first, as root (sshd -T reads the host keys), then the
+ * network ones as helper_user (PAM-23). */
+static void run_checks(struct doctor *d)
+{
+	check_config(d);
+	check_pam(d);
+	if (d->cfg)
+		check_sshd(d);
+	if (d->helper_override)
+		note_helper(d, d->helper_override);
+	if (!d->nhelpers)
+		note_helper(d, HELPER_PATH);
+	for (size_t i = 0; i < d->nhelpers; i++)
+		check_helper_path(d, d->helpers[i]);
+	if (d->cfg && drop_root(d) == 0) {
+		check_idp(d);
+		check_clock(d);
+		check_relay(d);
+	} else if (!d->cfg) {
+		finding(d, SKIP, "idp", NULL, "not checked: the config is unusable");
+	}
+}
+
+/* The last line, or the one JSON document (the findings move into it). */
+static void print_summary(struct doctor *d, long ms)
+{
+	if (d->json) {
+		cJSON *root = cJSON_CreateObject();
+		char *s = NULL;
+		if (root) {
+			cJSON_AddItemToObject(root, "findings", d->findings);
+			d->findings = NULL;
+			cJSON_AddNumberToObject(root, "problems", d->problems);
+			cJSON_AddNumberToObject(root, "warnings", d->warnings);
+			cJSON_AddNumberToObject(root, "milliseconds", (double)ms);
+			s = cJSON_PrintUnformatted(root);
+		}
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(root);
+	} else {
+		printf("result: %d problem%s, %d warning%s (%ld ms)\n", d->problems,
+		       d->problems == 1 ? "" : "s", d->warnings, d->warnings == 1 ? "" : "s", ms);
+	}
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+	struct doctor d = { 0 };
+	struct timespec t0, t1;
+	int rc;
+
+	if ((rc = parse_doctor_args(argc, argv, &d)) != 0)
+		return rc;
 	if (d.json && !(d.findings = cJSON_CreateArray()))
 		return usage_error("out of memory");
 	helper_log_init(&d.hl, d.debug, 0);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-
-	/* the local checks first, as root (sshd -T reads the host keys), then
-	 * the network ones as helper_user (PAM-23) */
-	check_config(&d);
-	check_pam(&d);
-	if (d.cfg)
-		check_sshd(&d);
-	if (d.helper_override)
-		note_helper(&d, d.helper_override);
-	if (!d.nhelpers)
-		note_helper(&d, HELPER_PATH);
-	for (size_t i = 0; i < d.nhelpers; i++)
-		check_helper_path(&d, d.helpers[i]);
-	if (d.cfg && drop_root(&d) == 0) {
-		check_idp(&d);
-		check_clock(&d);
-		check_relay(&d);
-	} else if (!d.cfg) {
-		finding(&d, SKIP, "idp", NULL, "not checked: the config is unusable");
-	}
-
+	run_checks(&d);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	{
-		long ms = (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L;
-		if (d.json) {
-			cJSON *root = cJSON_CreateObject();
-			char *s = NULL;
-			if (root) {
-				cJSON_AddItemToObject(root, "findings", d.findings);
-				d.findings = NULL;
-				cJSON_AddNumberToObject(root, "problems", d.problems);
-				cJSON_AddNumberToObject(root, "warnings", d.warnings);
-				cJSON_AddNumberToObject(root, "milliseconds", (double)ms);
-				s = cJSON_PrintUnformatted(root);
-			}
-			if (s)
-				printf("%s\n", s);
-			free(s);
-			cJSON_Delete(root);
-		} else {
-			printf("result: %d problem%s, %d warning%s (%ld ms)\n", d.problems,
-			       d.problems == 1 ? "" : "s", d.warnings, d.warnings == 1 ? "" : "s", ms);
-		}
-	}
+	print_summary(&d, (t1.tv_sec - t0.tv_sec) * 1000L + (t1.tv_nsec - t0.tv_nsec) / 1000000L);
 	cJSON_Delete(d.findings);
 	if (d.cfg)
 		oidc_cleanup(&d.o);
