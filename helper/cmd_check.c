@@ -331,16 +331,10 @@ static int drop_root(struct report *rep, const char *config_path, const struct c
 	return 0;
 }
 
-int cmd_check(int argc, char **argv)
+static int parse_check_args(int argc, char **argv, const char **config_path, int *debug)
 {
-	const char *config_path = DEFAULT_CONFIG, *v;
-	struct report rep = { 0 };
-	struct helper_log hl;
-	struct config *cfg = NULL;
-	struct oidc o;
-	char err[1024];
-	int debug = 0, r, k;
-	unsigned algs;
+	const char *v;
+	int k;
 
 	for (int i = 1; i < argc; i++) {
 		if ((k = helper_opt(argv, argc, &i, "--config", &v)) != 0) {
@@ -348,21 +342,19 @@ int cmd_check(int argc, char **argv)
 				fprintf(stderr, "%s: check: --config needs a value\n", HELPER_NAME);
 				return EXIT_USAGE;
 			}
-			config_path = v;
+			*config_path = v;
 		} else if (strcmp(argv[i], "--debug") == 0) {
-			debug = 1;
+			*debug = 1;
 		} else {
 			fprintf(stderr, "%s: check: unknown option (try --help)\n", HELPER_NAME);
 			return EXIT_USAGE;
 		}
 	}
-	helper_log_init(&hl, debug, 1);
+	return 0;
+}
 
-	line("config", config_path);
-	if ((r = config_load(config_path, &cfg, err, sizeof(err))) != 0) {
-		problem(&rep, "%s", err);
-		goto out;
-	}
+static void print_config(const struct config *cfg)
+{
 	line("issuer", cfg->issuer);
 	line("client_id", cfg->client_id);
 	line("scopes", cfg->scopes);
@@ -371,65 +363,117 @@ int cmd_check(int argc, char **argv)
 		line("allow_insecure_loopback", "yes (plain http to loopback: for tests only)");
 	line("relay_url", cfg->relay_url ? cfg->relay_url : "(not set)");
 	print_policies(cfg);
+}
+
+/* IDT-29: userinfo = always cannot work without the endpoint */
+static void check_userinfo(struct report *rep, const struct config *cfg,
+			   const struct discovery *d)
+{
+	for (size_t i = 0; !d->userinfo_endpoint && i <= cfg->nsections; i++) {
+		struct config_login l;
+		config_login_for(cfg, i ? cfg->sections[i - 1].name : NULL, &l);
+		if (l.userinfo == CONFIG_USERINFO_ALWAYS) {
+			problem(rep, "userinfo = always (%s%s), but the identity provider publishes "
+				     "no userinfo_endpoint",
+				i ? "section " : "global", i ? cfg->sections[i - 1].name : "");
+			break;
+		}
+	}
+}
+
+/* The discovery document's endpoints and algorithms; returns the algorithms
+ * both sides allow. */
+static unsigned check_discovery(struct report *rep, const struct config *cfg,
+				const struct discovery *d)
+{
+	unsigned algs;
+
+	line("authorization_endpoint", d->authorization_endpoint);
+	line("token_endpoint", d->token_endpoint);
+	line("jwks_uri", d->jwks_uri);
+	line("iss_parameter_supported", d->iss_parameter_supported ? "yes" : "no");
+	line("userinfo_endpoint", d->userinfo_endpoint ? d->userinfo_endpoint : "-");
+	check_userinfo(rep, cfg, d);
+	print_algs("idp_id_token_algs", d->id_token_algs);
+	algs = d->id_token_algs & cfg->allowed_algs;
+	print_algs("usable_algs", algs);
+	if (!algs)
+		problem(rep, "allowed_algs and the IdP's id_token_signing_alg_values_supported "
+			     "have nothing in common");
+	return algs;
+}
+
+/* Every key of the JWK set, and whether one can verify a usable algorithm. */
+static void check_keys(struct report *rep, const struct jwks *set, unsigned algs)
+{
+	size_t usable = 0;
+	char buf[512];
+
+	for (size_t i = 0; i < set->n; i++) {
+		const struct jwk *key = &set->keys[i];
+		unsigned m = helper_key_algs(key) & algs;
+		snprintf(buf, sizeof(buf), "kid=%.200s kty=%s bits=%d alg=%s%s",
+			 key->kid ? key->kid : "(none)", kty_name(key->kty), key->bits,
+			 key->alg ? key->alg : "(any)", m ? "" : " (not usable with usable_algs)");
+		line("key", buf);
+		usable += m != 0;
+	}
+	snprintf(buf, sizeof(buf), "%zu of %zu", usable, set->n);
+	line("usable_keys", buf);
+	if (!usable)
+		problem(rep, "no key in the JWK set can verify any of the usable algorithms");
+}
+
+/* Discovery and JWKS fetched from the IdP now (no cache read). */
+static void check_idp(struct report *rep, const struct config *cfg, struct helper_log *hl)
+{
+	struct oidc o;
+	unsigned algs;
+	int r;
+
+	oidc_init(&o, cfg, &hl->log, time(NULL));
+	o.no_cache_read = 1; /* always ask the IdP */
+	helper_log_reset(hl);
+	r = oidc_load(&o);
+	if (!o.disc) {
+		problem(rep, "discovery: %s: %s", err_str(r), helper_log_detail(hl));
+		goto out;
+	}
+	algs = check_discovery(rep, cfg, o.disc);
+	if (!o.jwks) {
+		problem(rep, "jwks: %s: %s", err_str(r), helper_log_detail(hl));
+		goto out;
+	}
+	check_keys(rep, o.jwks, algs);
+out:
+	oidc_cleanup(&o);
+}
+
+int cmd_check(int argc, char **argv)
+{
+	const char *config_path = DEFAULT_CONFIG;
+	struct report rep = { 0 };
+	struct helper_log hl;
+	struct config *cfg = NULL;
+	char err[1024];
+	int debug = 0;
+
+	if (parse_check_args(argc, argv, &config_path, &debug) != 0)
+		return EXIT_USAGE;
+	helper_log_init(&hl, debug, 1);
+
+	line("config", config_path);
+	if (config_load(config_path, &cfg, err, sizeof(err)) != 0) {
+		problem(&rep, "%s", err);
+		goto out;
+	}
+	print_config(cfg);
 	helper_log_reset(&hl);
 	check_files(&rep, config_path, cfg);
 	if (drop_root(&rep, config_path, cfg, &hl) != 0)
 		goto out;
 	check_relay(&rep, cfg, &hl);
-
-	oidc_init(&o, cfg, &hl.log, time(NULL));
-	o.no_cache_read = 1; /* always ask the IdP */
-	helper_log_reset(&hl);
-	r = oidc_load(&o);
-	if (!o.disc) {
-		problem(&rep, "discovery: %s: %s", err_str(r), helper_log_detail(&hl));
-		goto out_oidc;
-	}
-	line("authorization_endpoint", o.disc->authorization_endpoint);
-	line("token_endpoint", o.disc->token_endpoint);
-	line("jwks_uri", o.disc->jwks_uri);
-	line("iss_parameter_supported", o.disc->iss_parameter_supported ? "yes" : "no");
-	line("userinfo_endpoint", o.disc->userinfo_endpoint ? o.disc->userinfo_endpoint : "-");
-	/* IDT-29: userinfo = always cannot work without the endpoint */
-	for (size_t i = 0; !o.disc->userinfo_endpoint && i <= cfg->nsections; i++) {
-		struct config_login l;
-		config_login_for(cfg, i ? cfg->sections[i - 1].name : NULL, &l);
-		if (l.userinfo == CONFIG_USERINFO_ALWAYS) {
-			problem(&rep, "userinfo = always (%s%s), but the identity provider publishes "
-				      "no userinfo_endpoint",
-				i ? "section " : "global", i ? cfg->sections[i - 1].name : "");
-			break;
-		}
-	}
-	print_algs("idp_id_token_algs", o.disc->id_token_algs);
-	algs = o.disc->id_token_algs & cfg->allowed_algs;
-	print_algs("usable_algs", algs);
-	if (!algs)
-		problem(&rep, "allowed_algs and the IdP's id_token_signing_alg_values_supported "
-			      "have nothing in common");
-	if (!o.jwks) {
-		problem(&rep, "jwks: %s: %s", err_str(r), helper_log_detail(&hl));
-		goto out_oidc;
-	}
-	{
-		size_t usable = 0;
-		char buf[512];
-		for (size_t i = 0; i < o.jwks->n; i++) {
-			const struct jwk *key = &o.jwks->keys[i];
-			unsigned m = helper_key_algs(key) & algs;
-			snprintf(buf, sizeof(buf), "kid=%.200s kty=%s bits=%d alg=%s%s",
-				 key->kid ? key->kid : "(none)", kty_name(key->kty), key->bits,
-				 key->alg ? key->alg : "(any)", m ? "" : " (not usable with usable_algs)");
-			line("key", buf);
-			usable += m != 0;
-		}
-		snprintf(buf, sizeof(buf), "%zu of %zu", usable, o.jwks->n);
-		line("usable_keys", buf);
-		if (!usable)
-			problem(&rep, "no key in the JWK set can verify any of the usable algorithms");
-	}
-out_oidc:
-	oidc_cleanup(&o);
+	check_idp(&rep, cfg, &hl);
 out:
 	config_free(cfg);
 	if (rep.problems == 0)
