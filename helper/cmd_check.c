@@ -323,7 +323,7 @@ static int drop_root(struct report *rep, const char *config_path, const struct c
 		problem(rep, "%s; not checked: the cache, the relay, the IdP", why);
 		return -1;
 	}
-	helper_log_reset(hl);
+	/* the first warning, helper_cache_prepare's, says whose the dir is */
 	if (helper_cache_check(cfg, &hl->log) != 0)
 		problem(rep, "cache_dir: %s", helper_log_detail(hl));
 	else

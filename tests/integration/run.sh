@@ -80,6 +80,13 @@ n_files=$(find "$T/cache" -type f -user _oauth2-pkce 2>/dev/null | wc -l)
 if [ "$(stat -c '%U %a' "$T/cache" 2>/dev/null)" = "_oauth2-pkce 700" ] && [ -z "$bad_files" ] && [ "$n_files" -ge 2 ]; then
 	ok "PAM-23 check as root: cache_dir made 0700 for _oauth2-pkce, the $n_files discovery/JWKS files fetched into it are its own"
 else bad "PAM-23 check cache: $(stat -c '%U %a' "$T/cache" 2>&1), not the account's: ${bad_files:-none}, its own: $n_files" "$out"; fi
+mkdir -m 0700 "$T/cache-root"
+sed "s|^cache_dir = .*|cache_dir = $T/cache-root|" "$T/rs256.conf" >"$T/cache-root.conf" && chmod 0600 "$T/cache-root.conf"
+out=$("$HELPER" check --config "$T/cache-root.conf" 2>&1); rc=$?
+if [ $rc -eq 1 ] && grep -q "^problem: cache_dir: .*$T/cache-root is owned by uid 0, not by helper_user _oauth2-pkce" <<<"$out" &&
+	[ -z "$(ls -A "$T/cache-root")" ]; then
+	ok "PAM-23 check as root, cache_dir owned by root: one problem naming the owner and helper_user, nothing written in it"
+else bad "PAM-23 check with a root-owned cache_dir (rc=$rc)" "$out"; fi
 sed '1a helper_user = _oauth2-nosuch' "$T/rs256.conf" >"$T/nouser.conf" && chmod 0600 "$T/nouser.conf"
 out=$("$HELPER" check --config "$T/nouser.conf" 2>&1); rc=$?
 if [ $rc -eq 1 ] && grep -q "^problem: helper_user _oauth2-nosuch: no such account (create the account, or set helper_user in $T/nouser.conf)" <<<"$out" &&
