@@ -45,9 +45,10 @@ void helper_sanitize(char *s);
 struct jwk;
 unsigned helper_key_algs(const struct jwk *k);
 
-/* PAM-23: cache_dir as a login will find it. As root (doctor, check): the
+/* PAM-23: cache_dir as a login will find it. As root (doctor): the
  * helper_user account exists and owns cache_dir (0700, no symlink), nothing
- * created; otherwise cache_dir_check. 0 or an err.h code, logged. */
+ * created; otherwise (check, after its drop) cache_dir_check. 0 or an err.h
+ * code, logged. */
 struct config;
 int helper_cache_check(const struct config *cfg, const struct log *log);
 
