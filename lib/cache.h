@@ -1,4 +1,4 @@
-/* cache.h: small files in a root-owned 0700 cache directory (discovery,
+/* cache.h: small files in a 0700 cache directory owned by helper_user (PAM-23) (discovery,
  * JWKS, the JWKS refresh timestamp). Every login is a new process, so this is
  * the only memory between logins. Names are derived from the issuer (or
  * issuer + jwks_uri) by SHA-256, never from token input. An entry is as
