@@ -191,7 +191,7 @@ deps:
 # other, so `make -j check` never compiles while apt-get runs.
 HAVE_FUZZ_CC = $(shell command -v $(FUZZ_CC) 2>/dev/null)
 CHECK_SUITES = 'tests/run-unit.sh $(UNIT_BINS)' \
-	tests/ids.sh tests/man.sh \
+	tests/ids.sh tests/man.sh 'tests/format.sh $(FORMAT_SRCS)' \
 	tests/module/run.sh \
 	tests/relay/run.sh tests/relay/redis.sh tests/relay/abuse.sh tests/relay/ops.sh \
 	tests/idp/selftest.sh \
@@ -345,8 +345,7 @@ FORMAT_SRCS = $(sort $(wildcard lib/*.[ch] helper/*.[ch] relay/*.[ch] pam_module
 format:
 	clang-format -i $(FORMAT_SRCS)
 
-# one check per file, last line "format: N passed, N failed"; to run it in
-# make check, add 'tests/format.sh $(FORMAT_SRCS)' to CHECK_SUITES
+# one check per file, last line "format: N passed, N failed"; make check runs it
 format-check:
 	@tests/format.sh $(FORMAT_SRCS)
 

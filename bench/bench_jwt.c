@@ -24,7 +24,9 @@ int main(int argc, char **argv)
 	const struct {
 		const char *alg;
 		enum mint_kind kind;
-	} cases[] = { { "RS256", MINT_RSA2048 }, { "ES256", MINT_P256 }, { "EdDSA", MINT_ED25519 } };
+	} cases[] = { { "RS256", MINT_RSA2048 },
+		      { "ES256", MINT_P256 },
+		      { "EdDSA", MINT_ED25519 } };
 	double secs = argc > 1 ? atof(argv[1]) : 1.0;
 	time_t now = time(NULL);
 
@@ -33,7 +35,8 @@ int main(int argc, char **argv)
 		char *jwk = mint_jwk(k, "k1", NULL);
 		const char *one[] = { jwk };
 		char *set = mint_jwks(one, 1);
-		char *hdr = mint_printf("{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"k1\"}", cases[c].alg);
+		char *hdr = mint_printf("{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"k1\"}",
+					cases[c].alg);
 		char *pl = mint_printf(
 			"{\"iss\":\"https://idp.example.org\",\"sub\":\"sub-alice\",\"aud\":\"pkce-client\","
 			"\"exp\":%lld,\"iat\":%lld,\"nonce\":\"nH2bdQ2uK8Jw1yq2bD4xFfQz0nS3xQk3pX1oYlE1Ax4\","

@@ -57,8 +57,8 @@
 
 enum mode { MODE_CYCLE, MODE_FILL, MODE_WAKE, MODE_PROBE };
 enum kind { K_REG, K_CB, K_POLL, K_N };
-static const char *const kind_name[K_N] = {"reg", "cb", "poll"};
-static const int kind_want[K_N] = {201, 200, 200};
+static const char *const kind_name[K_N] = { "reg", "cb", "poll" };
+static const int kind_want[K_N] = { 201, 200, 200 };
 
 struct opts {
 	enum mode mode;
@@ -71,7 +71,7 @@ struct opts {
 	const char *base, *endpoint, *client;
 	int pids[MAX_PIDS];
 	int npids;
-	int multi;  /* cycle over --ports: three instances */
+	int multi;   /* cycle over --ports: three instances */
 	int cb_inst; /* wake: instance of the callbacks (--cb-port), else 0 */
 };
 
@@ -83,7 +83,7 @@ struct samples {
 
 struct conn {
 	int fd;
-	int inst; /* index into inst_addr / inst_port */
+	int inst;  /* index into inst_addr / inst_port */
 	long slot; /* cycle --ports: the cycle slot; role = its kind */
 	int connecting;
 	int busy;      /* a request is in flight */
@@ -322,8 +322,9 @@ static void build_request(struct conn *c, enum kind k, long login, int wait)
 		n = snprintf(c->out, sizeof(c->out),
 			     "POST /v1/sessions HTTP/1.1\r\nHost: %s:%d\r\n%s%s%s"
 			     "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-			     opt.host, inst_port[c->inst], opt.secret[0] ? "Authorization: Bearer " : "",
-			     opt.secret, opt.secret[0] ? "\r\n" : "", bl, body);
+			     opt.host, inst_port[c->inst],
+			     opt.secret[0] ? "Authorization: Bearer " : "", opt.secret,
+			     opt.secret[0] ? "\r\n" : "", bl, body);
 	} else if (k == K_CB) {
 		n = snprintf(
 			c->out, sizeof(c->out),
@@ -348,7 +349,7 @@ static void build_request(struct conn *c, enum kind k, long login, int wait)
 /* epoll_ctl only when the interest set changes (not once per request). */
 static void set_events(struct conn *c, uint32_t ev)
 {
-	struct epoll_event e = {.events = ev, .data.ptr = c};
+	struct epoll_event e = { .events = ev, .data.ptr = c };
 
 	if (c->ev == ev)
 		return;
@@ -382,7 +383,7 @@ static int flush_out(struct conn *c)
 
 static int conn_open(struct conn *c)
 {
-	struct epoll_event e = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
+	struct epoll_event e = { .events = EPOLLIN | EPOLLOUT, .data.ptr = c };
 	int one = 1;
 
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -888,7 +889,7 @@ static void run_cycle(void)
 	long nc = opt.multi ? 3L * opt.conns : opt.conns;
 	struct conn *cs = conns_new(nc);
 	uint64_t t0 = now_ns(), last_check = t0, t;
-	double cpu0 = 0, cpu1, win, self0 = 0, pid0[MAX_PIDS] = {0};
+	double cpu0 = 0, cpu1, win, self0 = 0, pid0[MAX_PIDS] = { 0 };
 	int cpu_taken = 0;
 
 	t_measure_start = t0 + (uint64_t)(opt.warmup * 1e9);
@@ -945,7 +946,7 @@ static void run_cycle(void)
 	       n_cycles / win);
 	printf("requests_per_s=%.0f\n", (n_ok[0] + n_ok[1] + n_ok[2]) / win);
 	{
-		struct samples all = {0};
+		struct samples all = { 0 };
 		for (int k = 0; k < K_N; k++)
 			for (size_t i = 0; i < lat[k].n; i++)
 				sample_add(&all, (uint64_t)lat[k].v[i] * 1000);
@@ -1006,7 +1007,7 @@ static void run_wake(void)
 	struct conn *cs = conns_new(opt.conns);
 	uint64_t t, last_check = now_ns(), t_burst = 0, t_end = 0, deadline = 0;
 	double cpu0 = 0, cpu1;
-	struct samples wake = {0}, after = {0}, cbl = {0};
+	struct samples wake = { 0 }, after = { 0 }, cbl = { 0 };
 	long answered = 0, lost = 0;
 
 	t_cb_sent = calloc((size_t)n, sizeof(*t_cb_sent));
@@ -1161,7 +1162,7 @@ static void run_probe(void)
 {
 	static struct conn c;
 	static char in[IN_CAP];
-	const char *names[] = {"reg", "cb", "poll"};
+	const char *names[] = { "reg", "cb", "poll" };
 	char id[64] = "";
 	struct resp r;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1272,7 +1273,8 @@ int main(int argc, char **argv)
 		if (strcmp(a, "--port") == 0)
 			opt.port = atoi(v);
 		else if (strcmp(a, "--ports") == 0) {
-			if (sscanf(v, "%d,%d,%d", &inst_port[0], &inst_port[1], &inst_port[2]) != 3 ||
+			if (sscanf(v, "%d,%d,%d", &inst_port[0], &inst_port[1], &inst_port[2]) !=
+				    3 ||
 			    inst_port[1] <= 0 || inst_port[2] <= 0)
 				usage();
 			opt.port = inst_port[0];

@@ -135,7 +135,7 @@ static void sb_add(struct strbuf *sb, const char *fmt, ...)
 	va_end(ap);
 	if (n > 0)
 		sb->len += (size_t)n < sizeof(sb->buf) - sb->len ? (size_t)n
-								  : sizeof(sb->buf) - sb->len - 1;
+								 : sizeof(sb->buf) - sb->len - 1;
 }
 
 /* " key=value", quoted when the value has a blank (prompt, allowed_groups) */
@@ -157,15 +157,14 @@ static void print_policy(const char *name, const struct config_login *l)
 					     [CONFIG_WAIT_POLL] = "poll",
 					     [CONFIG_WAIT_ENTER] = "enter",
 					     [CONFIG_WAIT_CODE] = "code" };
-	static const char *const qrs[] = { [CONFIG_QR_UTF8] = "utf8",
-					   [CONFIG_QR_ASCII] = "ascii",
-					   [CONFIG_QR_OFF] = "off" };
+	static const char *const qrs[] = {
+		[CONFIG_QR_UTF8] = "utf8", [CONFIG_QR_ASCII] = "ascii", [CONFIG_QR_OFF] = "off"
+	};
 	struct strbuf sb = { .len = 0 };
 
 	sb_add(&sb, "wait=%s qr=%s login_timeout=%ld",
 	       (unsigned)l->wait < sizeof(waits) / sizeof(waits[0]) ? waits[l->wait] : "?",
-	       (unsigned)l->qr < sizeof(qrs) / sizeof(qrs[0]) ? qrs[l->qr] : "?",
-	       l->login_timeout);
+	       (unsigned)l->qr < sizeof(qrs) / sizeof(qrs[0]) ? qrs[l->qr] : "?", l->login_timeout);
 	sb_str(&sb, "username_claim", l->username_claim);
 	sb_str(&sb, "map_file", l->map_file);
 	sb_str(&sb, "strip_domain", l->strip_domain);
@@ -218,8 +217,8 @@ static void check_map_files(struct report *rep, const struct config *cfg)
 		if (!m)
 			continue;
 		for (size_t j = 0; j < i && !seen; j++) {
-			const char *o = j == 0 ? cfg->login.map_file
-					       : cfg->sections[j - 1].login.map_file;
+			const char *o =
+				j == 0 ? cfg->login.map_file : cfg->sections[j - 1].login.map_file;
 			seen = o && strcmp(o, m) == 0;
 		}
 		if (!seen)
@@ -366,15 +365,15 @@ static void print_config(const struct config *cfg)
 }
 
 /* IDT-29: userinfo = always cannot work without the endpoint */
-static void check_userinfo(struct report *rep, const struct config *cfg,
-			   const struct discovery *d)
+static void check_userinfo(struct report *rep, const struct config *cfg, const struct discovery *d)
 {
 	for (size_t i = 0; !d->userinfo_endpoint && i <= cfg->nsections; i++) {
 		struct config_login l;
 		config_login_for(cfg, i ? cfg->sections[i - 1].name : NULL, &l);
 		if (l.userinfo == CONFIG_USERINFO_ALWAYS) {
-			problem(rep, "userinfo = always (%s%s), but the identity provider publishes "
-				     "no userinfo_endpoint",
+			problem(rep,
+				"userinfo = always (%s%s), but the identity provider publishes "
+				"no userinfo_endpoint",
 				i ? "section " : "global", i ? cfg->sections[i - 1].name : "");
 			break;
 		}

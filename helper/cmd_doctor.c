@@ -51,14 +51,14 @@
 #include "relay_client.h"
 #include "secret.h"
 
-#define MODULE_NAME "pam_oauth2_pkce.so"
+#define MODULE_NAME	       "pam_oauth2_pkce.so"
 #define MODULE_DEFAULT_TIMEOUT 110 /* pam_module/pam_oauth2_pkce.c */
-#define SSHD_DEFAULT_PATH "/usr/sbin/sshd"
-#define SSHD_DEFAULT_CONFIG "/etc/ssh/sshd_config"
-#define PAM_DEFAULT_DIR "/etc/pam.d"
-#define PAM_MAX_LINES 256 /* flattened auth lines of one stack */
-#define PAM_MAX_DEPTH 8   /* include/substack nesting */
-#define SSHD_T_MAX 65536
+#define SSHD_DEFAULT_PATH      "/usr/sbin/sshd"
+#define SSHD_DEFAULT_CONFIG    "/etc/ssh/sshd_config"
+#define PAM_DEFAULT_DIR	       "/etc/pam.d"
+#define PAM_MAX_LINES	       256 /* flattened auth lines of one stack */
+#define PAM_MAX_DEPTH	       8   /* include/substack nesting */
+#define SSHD_T_MAX	       65536
 
 enum level { OK = 0, WARN, PROBLEM, SKIP };
 static const char *const level_names[] = { "ok", "warning", "problem", "skipped" };
@@ -74,8 +74,8 @@ struct doctor {
 	int oidc_ok;
 	char *relay_secret; /* read as root before the drop (PAM-23), wiped at the end */
 	/* from the sshd stack, for the sshd check */
-	long sshd_module_timeout; /* 0: no stack loads the module for sshd */
-	char sshd_service[128];   /* the module's service= there, or "sshd" */
+	long sshd_module_timeout;  /* 0: no stack loads the module for sshd */
+	char sshd_service[128];	   /* the module's service= there, or "sshd" */
 	char helpers[8][PATH_MAX]; /* helper paths the stacks start */
 	size_t nhelpers;
 };
@@ -119,8 +119,9 @@ static void check_secret(struct doctor *d, const char *key, const char *path)
 	char err[1024], *secret = NULL;
 
 	if (config_read_secret(path, &secret, err, sizeof(err)) != 0) {
-		finding(d, PROBLEM, "config", "chown root:root and chmod 0600 the file, or fix the path",
-			"%s: %s", key, err);
+		finding(d, PROBLEM, "config",
+			"chown root:root and chmod 0600 the file, or fix the path", "%s: %s", key,
+			err);
 		return;
 	}
 	secret_str_free(secret);
@@ -136,8 +137,8 @@ static void check_config(struct doctor *d)
 	if ((r = config_load(d->config_path, &d->cfg, err, sizeof(err))) != 0) {
 		finding(d, PROBLEM, "config",
 			r == ERR_CONFIG_PERM ? "chown root:root and chmod 0600 the config file"
-			: r == ERR_IO	      ? "create the file or pass --config FILE"
-					      : "correct the line named (see pam_oauth2_pkce.conf(5))",
+			: r == ERR_IO	     ? "create the file or pass --config FILE"
+				      : "correct the line named (see pam_oauth2_pkce.conf(5))",
 			"%s", err);
 		return;
 	}
@@ -153,7 +154,8 @@ static void check_config(struct doctor *d)
 	if (d->cfg->relay_secret_file)
 		check_secret(d, "relay_secret_file", d->cfg->relay_secret_file);
 	for (size_t i = 0; i <= d->cfg->nsections; i++) {
-		const char *m = i == 0 ? d->cfg->login.map_file : d->cfg->sections[i - 1].login.map_file;
+		const char *m =
+			i == 0 ? d->cfg->login.map_file : d->cfg->sections[i - 1].login.map_file;
 		char *buf = NULL;
 		size_t len = 0;
 		int seen = 0;
@@ -166,7 +168,8 @@ static void check_config(struct doctor *d)
 		if (!m || seen)
 			continue;
 		if (config_read_file(m, CLAIMS_MAP_MAX_BYTES, &buf, &len, err, sizeof(err)) != 0)
-			finding(d, PROBLEM, "config", "chown root:root and chmod 0644 (or 0600) the map file",
+			finding(d, PROBLEM, "config",
+				"chown root:root and chmod 0644 (or 0600) the map file",
 				"map_file %s", err);
 		else
 			finding(d, OK, "config", NULL, "map_file %s: root-owned, readable", m);
@@ -174,7 +177,8 @@ static void check_config(struct doctor *d)
 	}
 	helper_log_reset(&d->hl);
 	if (helper_cache_check(d->cfg, &d->hl.log) != 0)
-		finding(d, PROBLEM, "config", "create helper_user's account and give it the cache_dir, mode 0700 (make install does)",
+		finding(d, PROBLEM, "config",
+			"create helper_user's account and give it the cache_dir, mode 0700 (make install does)",
 			"cache_dir: %s", helper_log_detail(&d->hl));
 }
 
@@ -212,8 +216,10 @@ static void check_idp(struct doctor *d)
 	for (size_t i = 0; i < d->o.jwks->n; i++)
 		usable += (helper_key_algs(&d->o.jwks->keys[i]) & algs) != 0;
 	if (!usable) {
-		finding(d, PROBLEM, "idp", "allow the algorithm of the IdP's signing keys in allowed_algs",
-			"none of the %zu keys at jwks_uri can verify an allowed algorithm", d->o.jwks->n);
+		finding(d, PROBLEM, "idp",
+			"allow the algorithm of the IdP's signing keys in allowed_algs",
+			"none of the %zu keys at jwks_uri can verify an allowed algorithm",
+			d->o.jwks->n);
 		return;
 	}
 	finding(d, OK, "idp", NULL, "jwks: %zu of %zu keys usable with the allowed algorithms",
@@ -247,15 +253,17 @@ static void check_clock(struct doctor *d)
 		return;
 	}
 	/* the Date is taken somewhere between t0 and t1 (1 s resolution) */
-	skew = resp.date < (long long)t0 ? (long long)t0 - resp.date
+	skew = resp.date < (long long)t0   ? (long long)t0 - resp.date
 	       : resp.date > (long long)t1 ? (long long)t1 - resp.date
 					   : 0;
 	http_response_cleanup(&resp);
 	if (skew > d->cfg->clock_skew || -skew > d->cfg->clock_skew)
-		finding(d, PROBLEM, "clock", "synchronise the clock with NTP (chrony, systemd-timesyncd)",
+		finding(d, PROBLEM, "clock",
+			"synchronise the clock with NTP (chrony, systemd-timesyncd)",
 			"this host's clock is %lld s %s the IdP's (clock_skew allows %ld s): ID "
 			"tokens will be refused",
-			skew < 0 ? -skew : skew, skew > 0 ? "ahead of" : "behind", d->cfg->clock_skew);
+			skew < 0 ? -skew : skew, skew > 0 ? "ahead of" : "behind",
+			d->cfg->clock_skew);
 	else if (skew > 5 || skew < -5)
 		finding(d, WARN, "clock", "synchronise the clock with NTP",
 			"this host's clock is %lld s off the IdP's (clock_skew allows %ld s)",
@@ -292,7 +300,8 @@ static void check_registration(struct doctor *d, const struct http_opts *h)
 	int r;
 
 	if (!d->oidc_ok) {
-		finding(d, SKIP, "relay", NULL, "registration not tried: it needs the IdP's discovery");
+		finding(d, SKIP, "relay", NULL,
+			"registration not tried: it needs the IdP's discovery");
 		return;
 	}
 	if (pkce_init(&p) != 0 || rand_token(poll, sizeof(poll), 32) != 0) {
@@ -313,7 +322,8 @@ static void check_registration(struct doctor *d, const struct http_opts *h)
 		goto out;
 	}
 	if (d->cfg->relay_secret_file && !d->relay_secret) {
-		finding(d, SKIP, "relay", NULL, "registration not tried: relay_secret_file unusable");
+		finding(d, SKIP, "relay", NULL,
+			"registration not tried: relay_secret_file unusable");
 		goto out;
 	}
 	gethostname(host, sizeof(host) - 1);
@@ -364,8 +374,7 @@ static void check_relay(struct doctor *d)
 	helper_log_reset(&d->hl);
 	r = http_get(&h, url, NULL, &resp);
 	if (r != 0 || resp.status != 200) {
-		finding(d, PROBLEM, "relay", "start the relay or correct relay_url",
-			"%s: %s", url,
+		finding(d, PROBLEM, "relay", "start the relay or correct relay_url", "%s: %s", url,
 			r ? helper_log_detail(&d->hl)[0] ? helper_log_detail(&d->hl) : err_str(r)
 			  : "answered a status other than 200");
 		http_response_cleanup(&resp);
@@ -531,35 +540,40 @@ static void check_stack(struct doctor *d, const char *service, const struct pam_
 		const struct pam_line *pl = &st->lines[i];
 		const char *b = base_name(pl->module);
 		if (blocks(pl)) {
-			finding(d, PROBLEM, "pam", "move the pam_deny.so line after pam_oauth2_pkce.so",
+			finding(d, PROBLEM, "pam",
+				"move the pam_deny.so line after pam_oauth2_pkce.so",
 				"%s: %s line %d \"%s %s\" fails every login before %s (line %d) runs",
-				service, pl->file, pl->lineno, pl->control, b, MODULE_NAME, m->lineno);
+				service, pl->file, pl->lineno, pl->control, b, MODULE_NAME,
+				m->lineno);
 			bad = 1;
 		} else if (skips_on_success(pl, i, mi) && !strcmp(b, "pam_permit.so")) {
 			finding(d, PROBLEM, "pam",
 				"remove that line or move pam_oauth2_pkce.so above it",
 				"%s: %s line %d \"%s %s\" lets every login in before %s (line %d) is "
 				"asked: the module is bypassed",
-				service, pl->file, pl->lineno, pl->control, b, MODULE_NAME, m->lineno);
+				service, pl->file, pl->lineno, pl->control, b, MODULE_NAME,
+				m->lineno);
 			bad = 1;
 		} else if (skips_on_success(pl, i, mi)) {
 			finding(d, WARN, "pam",
 				"intended only if that module is meant as an alternative to the IdP",
-				"%s: %s line %d \"%s %s\": a success there skips %s (line %d)", service,
-				pl->file, pl->lineno, pl->control, b, MODULE_NAME, m->lineno);
+				"%s: %s line %d \"%s %s\": a success there skips %s (line %d)",
+				service, pl->file, pl->lineno, pl->control, b, MODULE_NAME,
+				m->lineno);
 		}
 	}
 	if (!strcmp(m->control, "optional"))
 		finding(d, WARN, "pam", "use sufficient, required or [success=done ...]",
-			"%s: %s line %d: %s is optional: its result decides nothing", service, m->file,
-			m->lineno, MODULE_NAME);
+			"%s: %s line %d: %s is optional: its result decides nothing", service,
+			m->file, m->lineno, MODULE_NAME);
 	if (!bad)
 		finding(d, OK, "pam", NULL, "%s: %s line %d (auth %zu of %zu), control %s", service,
 			m->file, m->lineno, mi + 1, st->n, m->control);
 	note_helper(d, pam_arg(m, "helper", v, sizeof(v)) ? v : HELPER_PATH);
 	if (!strcmp(service, "sshd") || !strncmp(service, "sshd-", 5) || !strcmp(service, "ssh")) {
-		d->sshd_module_timeout = pam_arg(m, "timeout", v, sizeof(v)) ? strtol(v, NULL, 10)
-									     : MODULE_DEFAULT_TIMEOUT;
+		d->sshd_module_timeout = pam_arg(m, "timeout", v, sizeof(v))
+						 ? strtol(v, NULL, 10)
+						 : MODULE_DEFAULT_TIMEOUT;
 		snprintf(d->sshd_service, sizeof(d->sshd_service), "%.127s",
 			 pam_arg(m, "service", v, sizeof(v)) ? v : "sshd");
 	}
@@ -707,16 +721,19 @@ static void check_sshd(struct doctor *d)
 	free(out);
 	if (strcmp(usepam, "yes") != 0)
 		finding(d, PROBLEM, "sshd", "set UsePAM yes",
-			"UsePAM is %s: sshd never runs the PAM stack", usepam[0] ? usepam : "unset");
+			"UsePAM is %s: sshd never runs the PAM stack",
+			usepam[0] ? usepam : "unset");
 	if (strcmp(kbd, "yes") != 0)
 		finding(d, PROBLEM, "sshd", "set KbdInteractiveAuthentication yes",
 			"KbdInteractiveAuthentication is %s: the link and the prompt cannot reach "
-			"the person", kbd[0] ? kbd : "unset");
+			"the person",
+			kbd[0] ? kbd : "unset");
 	if (methods[0] && strcmp(methods, "any") != 0 && !strstr(methods, "keyboard-interactive"))
 		finding(d, PROBLEM, "sshd",
 			"add keyboard-interactive to AuthenticationMethods (or remove the line)",
 			"AuthenticationMethods \"%s\" never asks keyboard-interactive: the module is "
-			"not used", methods);
+			"not used",
+			methods);
 	if (!timeout) {
 		finding(d, WARN, "sshd", "add the module to the sshd stack in the pam.d directory",
 			"the sshd stack does not load %s: timeouts not compared", MODULE_NAME);
@@ -749,12 +766,14 @@ static void check_helper_path(struct doctor *d, const char *path)
 	struct stat st;
 
 	if (path[0] != '/') {
-		finding(d, PROBLEM, "helper", "give helper= an absolute path", "%s: not absolute", path);
+		finding(d, PROBLEM, "helper", "give helper= an absolute path", "%s: not absolute",
+			path);
 		return;
 	}
 	if (stat(path, &st) != 0) {
-		finding(d, PROBLEM, "helper", "install the helper (make install) or fix helper=",
-			"%s: %s", path, strerror(errno));
+		finding(d, PROBLEM, "helper",
+			"install the helper (make install) or fix helper=", "%s: %s", path,
+			strerror(errno));
 		return;
 	}
 	if (!S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR)) {

@@ -41,8 +41,8 @@
 #include "text.h"
 #include "userinfo.h"
 
-#define CTX_FIELD 256
-#define MARGIN_MS 3000    /* RESULT must reach the module before its deadline */
+#define CTX_FIELD      256
+#define MARGIN_MS      3000 /* RESULT must reach the module before its deadline */
 #define MAX_CODE_TRIES 3
 #define CONFIRM_DIGITS 6
 
@@ -73,16 +73,16 @@ struct login {
 	char redirect_uri[600];
 	char *auth_url;
 	char *relay_secret, *client_secret; /* PAM-23: read as root, wiped after use */
-	char *map_text;                     /* map_file's contents, read as root */
+	char *map_text;			    /* map_file's contents, read as root */
 	struct relay_session session;
 	struct relay_result result;
 	struct token_response *tokens;
 	struct jwt *idt;
-	cJSON *claims; /* the ID token's claims + what UserInfo filled (IDT-29) */
+	cJSON *claims;	   /* the ID token's claims + what UserInfo filled (IDT-29) */
 	int from_userinfo; /* a claim the mapping used came from UserInfo */
 	char mapped[CLAIMS_USER_MAX + 1];
 	char sid[HASH_SID_LEN + 1]; /* hash_sid(relay id), as the relay logs */
-	const char *why;  /* the one-line reason for the audit log */
+	const char *why;	    /* the one-line reason for the audit log */
 	struct log log;
 };
 
@@ -137,9 +137,10 @@ static int refuse(struct login *l, enum ipc_status status, const char *line)
 	log_sanitize(clean, sizeof(clean), line);
 	say(l, IPC_ERROR, clean);
 	l->why = l->why ? l->why : "refused";
-	log_msg(&l->log, LOG_WARNING, "login refused: user=%.64s service=%.64s rhost=%.64s sid=%s: %s (%s)",
-		l->ctx.user[0] ? l->ctx.user : "-", l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-",
-		l->sid[0] ? l->sid : "-", clean, l->why);
+	log_msg(&l->log, LOG_WARNING,
+		"login refused: user=%.64s service=%.64s rhost=%.64s sid=%s: %s (%s)",
+		l->ctx.user[0] ? l->ctx.user : "-", l->ctx.service,
+		l->ctx.rhost[0] ? l->ctx.rhost : "-", l->sid[0] ? l->sid : "-", clean, l->why);
 	result(l, status, NULL);
 	return EXIT_REFUSED;
 }
@@ -263,17 +264,18 @@ static char *login_message(struct login *l, const char *tail)
 	/* PAM_USER is the client's choice (ssh user name): printable ASCII only */
 	log_sanitize(who, sizeof(who), l->ctx.user[0] ? l->ctx.user : "yourself");
 	if (l->pol.qr != CONFIG_QR_OFF &&
-	    qr_render(l->session.link, l->pol.qr == CONFIG_QR_ASCII ? QR_STYLE_ASCII : QR_STYLE_UTF8,
-		      4, &qr) != 0)
+	    qr_render(l->session.link,
+		      l->pol.qr == CONFIG_QR_ASCII ? QR_STYLE_ASCII : QR_STYLE_UTF8, 4, &qr) != 0)
 		qr = NULL; /* too long for a small code: the link alone */
 	n = strlen(l->session.link) + (qr ? strlen(qr) : 0) + strlen(tail) + 256;
 	if (!(msg = malloc(n))) {
 		free(qr);
 		return NULL;
 	}
-	snprintf(msg, n, "To log in as %s, sign in with your organisation's account:\n%s%s\n(link valid for %ld s)\n%s",
-		 who, qr ? qr : "", l->session.link,
-		 l->session.expires_in, tail);
+	snprintf(
+		msg, n,
+		"To log in as %s, sign in with your organisation's account:\n%s%s\n(link valid for %ld s)\n%s",
+		who, qr ? qr : "", l->session.link, l->session.expires_in, tail);
 	free(qr);
 	return msg;
 }
@@ -290,11 +292,14 @@ static int poll_relay(struct login *l, struct http_opts *h, int max_wait)
 			return ERR_FLOW_DEADLINE;
 		if (wait < 0)
 			wait = 0;
-		h->total_timeout_ms = (wait + (l->cfg->http_timeout > 0 ? l->cfg->http_timeout : 10)) * 1000L;
+		h->total_timeout_ms =
+			(wait + (l->cfg->http_timeout > 0 ? l->cfg->http_timeout : 10)) * 1000L;
 		if (h->total_timeout_ms > (left - 1) * 1000L + 500)
-			h->total_timeout_ms = (left - 1) * 1000L + 500; /* never past the deadline */
+			h->total_timeout_ms =
+				(left - 1) * 1000L + 500; /* never past the deadline */
 		relay_result_cleanup(&l->result);
-		r = relay_poll(h, l->cfg->relay_url, l->pkce.state, l->poll_secret, wait, &l->result);
+		r = relay_poll(h, l->cfg->relay_url, l->pkce.state, l->poll_secret, wait,
+			       &l->result);
 		if (r != 0)
 			return r;
 		if (l->result.status != RELAY_PENDING || max_wait < 25)
@@ -332,9 +337,10 @@ static int userinfo_claims(struct login *l, const struct claims_policy *cp)
 		return EXIT_ACCEPTED;
 	}
 	if (!l->oidc.disc->userinfo_endpoint && l->pol.userinfo == CONFIG_USERINFO_AUTO) {
-		log_msg(&l->log, LOG_NOTICE, "userinfo: a claim the policy needs is absent from the "
-					     "ID token and the identity provider publishes no "
-					     "userinfo_endpoint");
+		log_msg(&l->log, LOG_NOTICE,
+			"userinfo: a claim the policy needs is absent from the "
+			"ID token and the identity provider publishes no "
+			"userinfo_endpoint");
 		wipe_access_token(l);
 		return EXIT_ACCEPTED; /* the mapping refuses with the missing claim */
 	}
@@ -350,9 +356,10 @@ static int userinfo_claims(struct login *l, const struct claims_policy *cp)
 		return EXIT_ACCEPTED;
 	l->why = err_str(r);
 	if (r == ERR_USERINFO_NO_ENDPOINT)
-		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login through the identity provider is not "
-						     "available (configuration error: userinfo = always, "
-						     "but the identity provider has no UserInfo endpoint)");
+		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL,
+			      "Login through the identity provider is not "
+			      "available (configuration error: userinfo = always, "
+			      "but the identity provider has no UserInfo endpoint)");
 	if (userinfo_err_unavailable(r)) {
 		snprintf(line, sizeof(line), "Identity provider unreachable (user information: %s)",
 			 err_str(r));
@@ -371,14 +378,16 @@ static void assurance_line(const struct login *l, int r, char *line, size_t len)
 	switch (r) {
 	case ERR_CLAIM_AUTH_OLD:
 		if (l->pol.max_age >= 0)
-			snprintf(line, len,
-				 "This sign-in is older than %.64s allows (max %ld s): sign in again",
-				 svc, l->pol.max_age);
+			snprintf(
+				line, len,
+				"This sign-in is older than %.64s allows (max %ld s): sign in again",
+				svc, l->pol.max_age);
 		else
-			snprintf(line, len,
-				 "This sign-in is older than this login (%.64s asks for a new one): "
-				 "sign in again",
-				 svc);
+			snprintf(
+				line, len,
+				"This sign-in is older than this login (%.64s asks for a new one): "
+				"sign in again",
+				svc);
 		break;
 	case ERR_CLAIM_AUTH_TIME:
 		snprintf(line, len,
@@ -454,23 +463,28 @@ static int redeem_and_verify(struct login *l)
 				 l->oidc.disc->iss_parameter_supported);
 	if (r != 0) {
 		l->why = err_str(r);
-		return refuse(l, IPC_STATUS_AUTH_ERR, "The sign-in came back from another identity provider: login refused");
+		return refuse(
+			l, IPC_STATUS_AUTH_ERR,
+			"The sign-in came back from another identity provider: login refused");
 	}
 	clamp_http(l);
-	r = oidc_redeem_code(&l->oidc, l->result.code, l->pkce.verifier, l->redirect_uri, &l->tokens);
+	r = oidc_redeem_code(&l->oidc, l->result.code, l->pkce.verifier, l->redirect_uri,
+			     &l->tokens);
 	if (r != 0) {
 		l->why = err_str(r);
 		snprintf(line, sizeof(line), "The identity provider refused the sign-in (%s)",
 			 l->tokens && l->tokens->error[0] ? l->tokens->error : err_str(r));
-		return refuse(l, network_failure(r) ? IPC_STATUS_AUTHINFO_UNAVAIL : IPC_STATUS_AUTH_ERR,
-			      line);
+		return refuse(
+			l, network_failure(r) ? IPC_STATUS_AUTHINFO_UNAVAIL : IPC_STATUS_AUTH_ERR,
+			line);
 	}
 	l->oidc.now = time(NULL);
 	r = oidc_verify_id_token(&l->oidc, l->tokens->id_token, strlen(l->tokens->id_token),
 				 l->pkce.nonce, l->tokens->access_token, &l->idt);
 	if (r != 0) {
 		l->why = err_str(r);
-		snprintf(line, sizeof(line), "The identity provider's answer was refused: %s", err_str(r));
+		snprintf(line, sizeof(line), "The identity provider's answer was refused: %s",
+			 err_str(r));
 		return refuse(l, IPC_STATUS_AUTH_ERR, line);
 	}
 	return check_assurance(l);
@@ -508,12 +522,14 @@ static int map_account(struct login *l)
 	/* PAM-16: byte for byte, case-sensitive */
 	if (!l->ctx.user_from_token && strcmp(l->mapped, l->ctx.user) != 0) {
 		l->why = "mapped user is not PAM_USER";
-		snprintf(line, sizeof(line), "This account (%s) is not the one you logged in as (%.64s)",
-			 l->mapped, l->ctx.user);
+		snprintf(line, sizeof(line),
+			 "This account (%s) is not the one you logged in as (%.64s)", l->mapped,
+			 l->ctx.user);
 		return refuse(l, IPC_STATUS_AUTH_ERR, line);
 	}
 	json_get_string(l->idt->payload, "sub", &sub);
-	log_msg(&l->log, LOG_INFO, "login granted: user=%s service=%.64s rhost=%.64s iss=%s sub=%.64s sid=%s%s",
+	log_msg(&l->log, LOG_INFO,
+		"login granted: user=%s service=%.64s rhost=%.64s iss=%s sub=%.64s sid=%s%s",
 		l->mapped, l->ctx.service, l->ctx.rhost[0] ? l->ctx.rhost : "-", l->cfg->issuer,
 		sub ? sub : "-", l->sid, l->from_userinfo ? " claims=id_token+userinfo" : "");
 	if (result(l, IPC_STATUS_SUCCESS, l->mapped) != 0)
@@ -534,7 +550,8 @@ static int outcome(struct login *l)
 	case RELAY_ERROR:
 		l->why = "identity provider error";
 		if (!strcmp(l->result.error, "access_denied"))
-			return refuse(l, IPC_STATUS_AUTH_ERR, "Sign-in was cancelled at the identity provider");
+			return refuse(l, IPC_STATUS_AUTH_ERR,
+				      "Sign-in was cancelled at the identity provider");
 		snprintf(line, sizeof(line), "The identity provider returned an error: %s%s%s",
 			 l->result.error, l->result.error_description ? ": " : "",
 			 l->result.error_description ? l->result.error_description : "");
@@ -544,7 +561,8 @@ static int outcome(struct login *l)
 		return refuse(l, IPC_STATUS_AUTH_ERR, "You said this wasn't me: login refused");
 	case RELAY_CONFLICT:
 		l->why = "second callback for this login";
-		return refuse(l, IPC_STATUS_AUTH_ERR, "A second sign-in arrived for this login: refused");
+		return refuse(l, IPC_STATUS_AUTH_ERR,
+			      "A second sign-in arrived for this login: refused");
 	default:
 		l->why = "expired";
 		return refuse(l, IPC_STATUS_AUTH_ERR, "The login link expired");
@@ -568,7 +586,8 @@ static int wait_for_signin(struct login *l, struct http_opts *h)
 	case CONFIG_WAIT_ENTER:
 		if (!(msg = login_message(l, "Press Enter once you have signed in: ")))
 			return ERR_NOMEM;
-		for (const char *p = msg;; p = "Not signed in yet. Press Enter once you have signed in: ") {
+		for (const char *p = msg;;
+		     p = "Not signed in yet. Press Enter once you have signed in: ") {
 			if (ask(l, p, 1, ans, sizeof(ans)) != 0) {
 				free(msg);
 				return ERR_IPC_CLOSED;
@@ -586,15 +605,18 @@ static int wait_for_signin(struct login *l, struct http_opts *h)
 				free(msg);
 				return ERR_IPC_CLOSED;
 			}
-			if (strlen(ans) == CONFIRM_DIGITS && CRYPTO_memcmp(ans, l->confirm, CONFIRM_DIGITS) == 0)
+			if (strlen(ans) == CONFIRM_DIGITS &&
+			    CRYPTO_memcmp(ans, l->confirm, CONFIRM_DIGITS) == 0)
 				break;
 			OPENSSL_cleanse(ans, sizeof(ans));
 			if (++tries >= MAX_CODE_TRIES) {
 				free(msg);
 				return ERR_FLOW_CODE_TRIES; /* maxtries */
 			}
-			snprintf(line, sizeof(line), "Wrong code (%d of %d tries left). Type the code the browser shows: ",
-				 MAX_CODE_TRIES - tries, MAX_CODE_TRIES);
+			snprintf(
+				line, sizeof(line),
+				"Wrong code (%d of %d tries left). Type the code the browser shows: ",
+				MAX_CODE_TRIES - tries, MAX_CODE_TRIES);
 			p = line;
 		}
 		OPENSSL_cleanse(ans, sizeof(ans));
@@ -653,13 +675,16 @@ static int read_policy(struct login *l)
 	for (size_t i = 0; i < l->cfg->nsections; i++)
 		found |= !strcmp(l->cfg->sections[i].name, l->ctx.section);
 	if (l->cfg->nsections && !found)
-		log_msg(&l->log, LOG_NOTICE, "no [service %.64s] section: the global login policy applies",
+		log_msg(&l->log, LOG_NOTICE,
+			"no [service %.64s] section: the global login policy applies",
 			l->ctx.section);
 	l->mode = l->pol.wait != CONFIG_WAIT_AUTO ? l->pol.wait : auto_mode(l);
 	if (!l->cfg->relay_url)
 		return config_error(l, "relay_url is not set");
-	if (l->ctx.user_from_token && l->mode != CONFIG_WAIT_CODE && !l->pol.kiosk_accept_login_csrf)
-		return config_error(l, "user_from_token needs wait = code (or kiosk_accept_login_csrf = yes)");
+	if (l->ctx.user_from_token && l->mode != CONFIG_WAIT_CODE &&
+	    !l->pol.kiosk_accept_login_csrf)
+		return config_error(
+			l, "user_from_token needs wait = code (or kiosk_accept_login_csrf = yes)");
 	/* PAM-19: a user name that cannot exist (sshd passes made-up ones for
 	 * unknown accounts) is not refused here: it goes through the same steps
 	 * as a real one and fails only at the end, when no token maps to it */
@@ -677,7 +702,8 @@ static int read_secrets(struct login *l)
 	    config_read_secret(l->cfg->relay_secret_file, &l->relay_secret, err, sizeof(err)) != 0)
 		return config_error(l, err);
 	if (l->cfg->client_secret_file &&
-	    config_read_secret(l->cfg->client_secret_file, &l->client_secret, err, sizeof(err)) != 0)
+	    config_read_secret(l->cfg->client_secret_file, &l->client_secret, err, sizeof(err)) !=
+		    0)
 		return config_error(l, err);
 	if (l->pol.map_file && claims_read_map(l->pol.map_file, &l->log, &l->map_text) != 0)
 		return config_error(l, "map_file unreadable or unsafe");
@@ -692,10 +718,11 @@ static int check_ca_files(struct login *l)
 
 	for (int i = 0; i < 2; i++)
 		if (f[i] && access(f[i], R_OK) != 0) {
-			snprintf(why, sizeof(why),
-				 "%s %.200s is not readable by helper_user %.64s (a CA bundle is public: "
-				 "mode 0644)",
-				 i ? "relay_ca_file" : "ca_file", f[i], l->cfg->helper_user);
+			snprintf(
+				why, sizeof(why),
+				"%s %.200s is not readable by helper_user %.64s (a CA bundle is public: "
+				"mode 0644)",
+				i ? "relay_ca_file" : "ca_file", f[i], l->cfg->helper_user);
 			return config_error(l, why);
 		}
 	return EXIT_ACCEPTED;
@@ -740,7 +767,8 @@ static int limit_rate(struct login *l)
 	}
 	if (r != 0) {
 		l->why = err_str(r);
-		return refuse(l, IPC_STATUS_MAXTRIES, "Too many logins started: try again in a minute");
+		return refuse(l, IPC_STATUS_MAXTRIES,
+			      "Too many logins started: try again in a minute");
 	}
 	return EXIT_ACCEPTED;
 }
@@ -773,7 +801,8 @@ static int start_authz(struct login *l)
 	struct authz_request q = { 0 };
 	int r;
 
-	if (pkce_init(&l->pkce) != 0 || rand_token(l->poll_secret, sizeof(l->poll_secret), 32) != 0 ||
+	if (pkce_init(&l->pkce) != 0 ||
+	    rand_token(l->poll_secret, sizeof(l->poll_secret), 32) != 0 ||
 	    (l->mode == CONFIG_WAIT_CODE && make_confirm_code(l->confirm) != 0)) {
 		l->why = "no randomness";
 		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Internal error");
@@ -801,7 +830,8 @@ static int start_authz(struct login *l)
  * is sent escaped ("\u{202E}", "\xFF"), not failing the login. */
 static void display_context(struct login *l, char *who, char *rhost, size_t len)
 {
-	text_display_copy(who, len, l->ctx.user[0] ? l->ctx.user : "(the account you sign in with)");
+	text_display_copy(who, len,
+			  l->ctx.user[0] ? l->ctx.user : "(the account you sign in with)");
 	text_display_copy(rhost, len, l->ctx.rhost);
 	if ((l->ctx.user[0] && strcmp(who, l->ctx.user) != 0) || strcmp(rhost, l->ctx.rhost) != 0)
 		log_msg(&l->log, LOG_WARNING,
@@ -819,7 +849,8 @@ static int register_login(struct login *l, struct http_opts *relay_http)
 
 	*relay_http = l->oidc.http;
 	relay_http->max_bytes = RELAY_MAX_BODY;
-	relay_http->ca_file = l->cfg->relay_ca_file; /* NULL: the system store (ca_file is the IdP's) */
+	relay_http->ca_file =
+		l->cfg->relay_ca_file; /* NULL: the system store (ca_file is the IdP's) */
 	gethostname(host, sizeof(host) - 1);
 	display_context(l, who, rhost, sizeof(who));
 	reg.relay_url = l->cfg->relay_url;
@@ -835,7 +866,8 @@ static int register_login(struct login *l, struct http_opts *relay_http)
 	reg.registration_secret = l->relay_secret;
 	first_contact(l, relay_http);
 	r = relay_register(relay_http, &reg, &l->session);
-	relay_http->connect_timeout_ms = l->oidc.http.connect_timeout_ms; /* polls set their total */
+	relay_http->connect_timeout_ms =
+		l->oidc.http.connect_timeout_ms; /* polls set their total */
 	secret_str_free(l->relay_secret);
 	l->relay_secret = NULL;
 	if (r != 0) {
@@ -843,8 +875,8 @@ static int register_login(struct login *l, struct http_opts *relay_http)
 		return refuse(l, IPC_STATUS_AUTHINFO_UNAVAIL, "Login relay unreachable");
 	}
 	hash_sid(l->session.id, l->sid); /* the relay's sid= too (XD-13) */
-	log_msg(&l->log, LOG_DEBUG, "login: registered sid=%s, wait mode %d, %ld s", l->sid, l->mode,
-		l->session.expires_in);
+	log_msg(&l->log, LOG_DEBUG, "login: registered sid=%s, wait mode %d, %ld s", l->sid,
+		l->mode, l->session.expires_in);
 	return EXIT_ACCEPTED;
 }
 
@@ -898,7 +930,9 @@ static int parse_args(int argc, char **argv, struct login *l)
 
 	for (int i = 1; i < argc; i++) {
 		if (helper_opt(argv, argc, &i, "--fd", &fdarg) != 1) {
-			fprintf(stderr, "%s: login is run by pam_oauth2_pkce.so (usage: login --fd N)\n", HELPER_NAME);
+			fprintf(stderr,
+				"%s: login is run by pam_oauth2_pkce.so (usage: login --fd N)\n",
+				HELPER_NAME);
 			return EXIT_USAGE;
 		}
 	}
@@ -935,7 +969,8 @@ int cmd_login(int argc, char **argv)
 
 	memset(&l, 0, sizeof(l));
 	l.start_ms = ipc_now_ms();
-	if ((rc = parse_args(argc, argv, &l)) != EXIT_ACCEPTED || (rc = harden_process(&l)) != EXIT_ACCEPTED)
+	if ((rc = parse_args(argc, argv, &l)) != EXIT_ACCEPTED ||
+	    (rc = harden_process(&l)) != EXIT_ACCEPTED)
 		return rc;
 	openlog(HELPER_NAME, LOG_PID, LOG_AUTHPRIV);
 	l.log.sink = syslog_sink;

@@ -12,7 +12,7 @@
 enum {
 	EXIT_ACCEPTED = 0, /* verify-id-token: accepted; check: no problem */
 	EXIT_REFUSED = 1,  /* verify-id-token: refused; check: problems found */
-	EXIT_USAGE = 2,    /* usage or configuration error */
+	EXIT_USAGE = 2,	   /* usage or configuration error */
 };
 
 /* The log sink of the admin subcommands. Lines go to stderr

@@ -142,7 +142,8 @@ void helper_cache_prepare(const struct config *cfg, const struct priv_target *t,
 
 	if (mkdir(dir, 0700) == 0) {
 		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd < 0 || fstat(fd, &st) != 0 || st.st_uid != 0 || fchown(fd, t->uid, t->gid) != 0)
+		if (fd < 0 || fstat(fd, &st) != 0 || st.st_uid != 0 ||
+		    fchown(fd, t->uid, t->gid) != 0)
 			log_msg(log, LOG_WARNING, "cache: cannot give %s to helper_user %s", dir,
 				cfg->helper_user);
 		if (fd >= 0)

@@ -15,7 +15,8 @@ static int check_acr(const cJSON *pl, const char *required, const struct log *lo
 	const cJSON *acr = json_get(pl, "acr");
 
 	if (!acr) {
-		log_msg(log, LOG_WARNING, "ID token refused: no acr (required_acr %.200s)", required);
+		log_msg(log, LOG_WARNING, "ID token refused: no acr (required_acr %.200s)",
+			required);
 		return ERR_CLAIM_ACR;
 	}
 	if (!cJSON_IsString(acr)) {
@@ -30,8 +31,8 @@ static int check_acr(const cJSON *pl, const char *required, const struct log *lo
 	return ERR_OK;
 }
 
-static int check_auth_time(const cJSON *pl, long max_age, time_t not_before, long skew,
-			   time_t now, const struct log *log)
+static int check_auth_time(const cJSON *pl, long max_age, time_t not_before, long skew, time_t now,
+			   const struct log *log)
 {
 	long long at = 0;
 	int present = 0;
@@ -43,7 +44,8 @@ static int check_auth_time(const cJSON *pl, long max_age, time_t not_before, lon
 	if (!present) {
 		if (max_age >= 0)
 			log_msg(log, LOG_WARNING,
-				"ID token refused: no auth_time although max_age=%ld was sent", max_age);
+				"ID token refused: no auth_time although max_age=%ld was sent",
+				max_age);
 		else
 			log_msg(log, LOG_WARNING,
 				"ID token refused: no auth_time although prompt=login was sent");
@@ -73,7 +75,8 @@ static int check_amr(const cJSON *pl, const char *required, const struct log *lo
 	const cJSON *amr = json_get(pl, "amr"), *e;
 
 	if (!amr) {
-		log_msg(log, LOG_WARNING, "ID token refused: no amr (required_amr %.200s)", required);
+		log_msg(log, LOG_WARNING, "ID token refused: no amr (required_amr %.200s)",
+			required);
 		return ERR_CLAIM_AMR;
 	}
 	if (!cJSON_IsArray(amr)) {
@@ -102,7 +105,8 @@ static int check_amr(const cJSON *pl, const char *required, const struct log *lo
 				found = 1;
 		}
 		if (!found) {
-			log_msg(log, LOG_WARNING, "ID token refused: amr lacks %.*s (required_amr %.200s)",
+			log_msg(log, LOG_WARNING,
+				"ID token refused: amr lacks %.*s (required_amr %.200s)",
 				(int)(n > SHOW_MAX ? SHOW_MAX : n), w, required);
 			return ERR_CLAIM_AMR;
 		}
@@ -111,8 +115,7 @@ static int check_amr(const cJSON *pl, const char *required, const struct log *lo
 	return ERR_OK;
 }
 
-int assurance_check(const cJSON *payload, const struct assurance_policy *p,
-		    const struct log *log)
+int assurance_check(const cJSON *payload, const struct assurance_policy *p, const struct log *log)
 {
 	int r;
 
@@ -123,8 +126,8 @@ int assurance_check(const cJSON *payload, const struct assurance_policy *p,
 	    (r = check_acr(payload, p->required_acr, log)) != 0)
 		return r;
 	if ((p->max_age >= 0 || p->not_before > 0) &&
-	    (r = check_auth_time(payload, p->max_age, p->not_before, p->clock_skew, p->now,
-				 log)) != 0)
+	    (r = check_auth_time(payload, p->max_age, p->not_before, p->clock_skew, p->now, log)) !=
+		    0)
 		return r;
 	if (p->required_amr && *p->required_amr &&
 	    (r = check_amr(payload, p->required_amr, log)) != 0)

@@ -35,17 +35,16 @@
 
 struct assurance_policy {
 	const char *required_acr; /* words joined by spaces; NULL or "": no rule */
-	long max_age;             /* seconds; < 0: no rule */
+	long max_age;		  /* seconds; < 0: no rule */
 	const char *required_amr; /* words joined by spaces; NULL or "": no rule */
-	long clock_skew;          /* seconds */
-	time_t now;               /* injected clock */
-	time_t not_before;        /* > 0: the sign-in must be no earlier than this
+	long clock_skew;	  /* seconds */
+	time_t now;		  /* injected clock */
+	time_t not_before;	  /* > 0: the sign-in must be no earlier than this
 				     (minus skew): prompt=login sent at this
 				     time (IDT-25, a stale IdP session) */
 };
 
 /* ERR_OK when every rule that is set holds. */
-int assurance_check(const cJSON *payload, const struct assurance_policy *p,
-		    const struct log *log);
+int assurance_check(const cJSON *payload, const struct assurance_policy *p, const struct log *log);
 
 #endif

@@ -14,8 +14,8 @@
 
 int authz_build_url(const struct authz_request *q, char **out)
 {
-	const char *names[] = { "client_id", "redirect_uri", "scope", "state", "nonce",
-				"code_challenge", "prompt", "acr_values" };
+	const char *names[] = { "client_id", "redirect_uri",   "scope",	 "state",
+				"nonce",     "code_challenge", "prompt", "acr_values" };
 	const char *values[8];
 	char *enc[8] = { 0 };
 	char maxage[32] = "";

@@ -13,9 +13,9 @@ struct authz_request {
 	const char *state;
 	const char *nonce;
 	const char *code_challenge; /* S256, 43 chars */
-	const char *prompt;         /* optional, e.g. "login" */
-	long max_age;               /* optional when < 0 */
-	const char *acr_values;     /* optional: space-separated (OIDC Core 3.1.2.1) */
+	const char *prompt;	    /* optional, e.g. "login" */
+	long max_age;		    /* optional when < 0 */
+	const char *acr_values;	    /* optional: space-separated (OIDC Core 3.1.2.1) */
 };
 
 /* Builds endpoint?response_type=code&client_id=..&redirect_uri=..&scope=..

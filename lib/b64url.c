@@ -6,8 +6,7 @@
 
 #include "err.h"
 
-static const char alphabet[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 size_t b64url_encoded_len(size_t n)
 {
@@ -21,7 +20,8 @@ int b64url_encode(const unsigned char *in, size_t n, char *out, size_t outlen)
 	if (!out || (n && !in) || outlen < b64url_encoded_len(n) + 1)
 		return ERR_INVAL;
 	for (i = 0; i + 2 < n; i += 3) {
-		unsigned long v = ((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
+		unsigned long v =
+			((unsigned long)in[i] << 16) | ((unsigned long)in[i + 1] << 8) | in[i + 2];
 		out[o++] = alphabet[(v >> 18) & 63];
 		out[o++] = alphabet[(v >> 12) & 63];
 		out[o++] = alphabet[(v >> 6) & 63];
@@ -47,6 +47,7 @@ int b64url_encode(const unsigned char *in, size_t n, char *out, size_t outlen)
  * shifted into place; characters outside the alphabet are 0, so a group is
  * valid exactly when the counts add up to the number of characters. The
  * value fields do not overlap: the sum never carries into the count. */
+/* clang-format off */
 #define B64URL_ALPHABET(E) \
 	E('A', 0) E('B', 1) E('C', 2) E('D', 3) E('E', 4) E('F', 5) E('G', 6) E('H', 7) \
 	E('I', 8) E('J', 9) E('K', 10) E('L', 11) E('M', 12) E('N', 13) E('O', 14) E('P', 15) \
@@ -56,11 +57,12 @@ int b64url_encode(const unsigned char *in, size_t n, char *out, size_t outlen)
 	E('o', 40) E('p', 41) E('q', 42) E('r', 43) E('s', 44) E('t', 45) E('u', 46) E('v', 47) \
 	E('w', 48) E('x', 49) E('y', 50) E('z', 51) E('0', 52) E('1', 53) E('2', 54) E('3', 55) \
 	E('4', 56) E('5', 57) E('6', 58) E('7', 59) E('8', 60) E('9', 61) E('-', 62) E('_', 63)
+/* clang-format on */
 #define B64_AT(c, v, shift) [(unsigned char)(c)] = (UINT32_C(1) << 24) | ((uint32_t)(v) << (shift)),
-#define B64_0(c, v) B64_AT(c, v, 18)
-#define B64_1(c, v) B64_AT(c, v, 12)
-#define B64_2(c, v) B64_AT(c, v, 6)
-#define B64_3(c, v) B64_AT(c, v, 0)
+#define B64_0(c, v)	    B64_AT(c, v, 18)
+#define B64_1(c, v)	    B64_AT(c, v, 12)
+#define B64_2(c, v)	    B64_AT(c, v, 6)
+#define B64_3(c, v)	    B64_AT(c, v, 0)
 static const uint32_t b64_pos[4][256] = {
 	{ B64URL_ALPHABET(B64_0) },
 	{ B64URL_ALPHABET(B64_1) },

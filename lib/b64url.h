@@ -23,8 +23,7 @@ int b64url_decode(const char *in, size_t len, unsigned char **out, size_t *outle
 
 /* As b64url_decode, into out (cap >= B64URL_DECODED_MAX(len), else
  * ERR_INVAL), without allocating; *outlen = bytes written (no NUL). */
-int b64url_decode_into(const char *in, size_t len, unsigned char *out, size_t cap,
-		       size_t *outlen);
+int b64url_decode_into(const char *in, size_t len, unsigned char *out, size_t cap, size_t *outlen);
 
 /* 1 when s[0..len) is 43 characters of [A-Za-z0-9_-] (a base64url SHA-256
  * or 32 random bytes: PKCE challenge, state, poll secret hash). */

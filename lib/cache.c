@@ -40,8 +40,9 @@ static int open_dir_of(const char *dir, uid_t owner, const struct log *log, int 
 		return ERR_CACHE;
 	}
 	if (st.st_mode & 077) {
-		log_msg(log, LOG_WARNING, "cache: %s: mode %04o, must not be group/world accessible",
-			dir, (unsigned)(st.st_mode & 07777));
+		log_msg(log, LOG_WARNING,
+			"cache: %s: mode %04o, must not be group/world accessible", dir,
+			(unsigned)(st.st_mode & 07777));
 		close(fd);
 		return ERR_CACHE;
 	}

@@ -32,8 +32,8 @@ int cache_name(const char *issuer, const char *kind, char *out, size_t outlen);
  * 60 s in the future counts as stale), at most max bytes. *out is
  * malloc'd and NUL-terminated. ERR_IO when missing or stale, ERR_CACHE when
  * unsafe, ERR_TOO_LARGE over max. */
-int cache_read(const char *dir, const char *name, long ttl, time_t now, size_t max,
-	       char **out, size_t *outlen);
+int cache_read(const char *dir, const char *name, long ttl, time_t now, size_t max, char **out,
+	       size_t *outlen);
 
 /* Writes atomically (temp file 0600 in dir, fsync, rename). len may be 0. */
 int cache_write(const char *dir, const char *name, const char *data, size_t len);

@@ -9,8 +9,6 @@
 #include "err.h"
 #include "json.h"
 
-
-
 int claims_valid_username(const char *s)
 {
 	size_t n = 0;
@@ -65,15 +63,16 @@ static int map_lookup(const char *path, const char *text, const char *key, const
 		v = strtok_r(NULL, " \t\r", &s2);
 		extra = strtok_r(NULL, " \t\r", &s2);
 		if (!v || extra || !claims_valid_username(v)) {
-			log_msg(log, LOG_ERR, "map_file %s:%d: expected \"claim_value local_user\"", path,
-				lineno);
+			log_msg(log, LOG_ERR, "map_file %s:%d: expected \"claim_value local_user\"",
+				path, lineno);
 			r = ERR_MAP_FILE;
 			break;
 		}
 		if (strcmp(k, key) != 0)
 			continue;
 		if (found) {
-			log_msg(log, LOG_ERR, "map_file %s:%d: %.64s listed twice", path, lineno, key);
+			log_msg(log, LOG_ERR, "map_file %s:%d: %.64s listed twice", path, lineno,
+				key);
 			r = ERR_MAP_FILE;
 			break;
 		}
@@ -82,7 +81,8 @@ static int map_lookup(const char *path, const char *text, const char *key, const
 	}
 	free(buf);
 	if (r == ERR_OK && !found) {
-		log_msg(log, LOG_WARNING, "login refused: %.128s has no entry in map_file %s", key, path);
+		log_msg(log, LOG_WARNING, "login refused: %.128s has no entry in map_file %s", key,
+			path);
 		r = ERR_MAP_FILE;
 	}
 	return r;
@@ -131,9 +131,10 @@ int claims_map_user(const cJSON *payload, const struct claims_policy *p, const s
 	}
 	if (strcmp(claim, "email") == 0) {
 		int verified = 0, present = 0;
-		if (json_get_bool(payload, "email_verified", &verified, &present) != 0 || !present ||
-		    !verified) {
-			log_msg(log, LOG_WARNING, "login refused: email %.128s is not verified (email_verified)",
+		if (json_get_bool(payload, "email_verified", &verified, &present) != 0 ||
+		    !present || !verified) {
+			log_msg(log, LOG_WARNING,
+				"login refused: email %.128s is not verified (email_verified)",
 				value);
 			return ERR_MAP_EMAIL;
 		}
@@ -149,8 +150,8 @@ int claims_map_user(const cJSON *payload, const struct claims_policy *p, const s
 	} else if (p->strip_domain && p->strip_domain[0]) {
 		char *at = strrchr(name, '@');
 		if (!at || strcmp(at + 1, p->strip_domain) != 0 || at == name) {
-			log_msg(log, LOG_WARNING, "login refused: %.128s is not in domain %s", value,
-				p->strip_domain);
+			log_msg(log, LOG_WARNING, "login refused: %.128s is not in domain %s",
+				value, p->strip_domain);
 			return ERR_MAP_DOMAIN;
 		}
 		*at = '\0';
@@ -160,7 +161,8 @@ int claims_map_user(const cJSON *payload, const struct claims_policy *p, const s
 			if (*c >= 'A' && *c <= 'Z')
 				*c = (char)(*c - 'A' + 'a');
 	if (!claims_valid_username(name)) {
-		log_msg(log, LOG_WARNING, "login refused: %.128s is not a valid local user name", name);
+		log_msg(log, LOG_WARNING, "login refused: %.128s is not a valid local user name",
+			name);
 		return ERR_MAP_NAME;
 	}
 	if (!(pw = lookup(name))) {
@@ -168,14 +170,16 @@ int claims_map_user(const cJSON *payload, const struct claims_policy *p, const s
 		return ERR_MAP_NO_USER;
 	}
 	if (pw->pw_uid == 0 && !p->allow_root) {
-		log_msg(log, LOG_WARNING, "login refused: %s has uid 0 and allow_root is not set", name);
+		log_msg(log, LOG_WARNING, "login refused: %s has uid 0 and allow_root is not set",
+			name);
 		return ERR_MAP_ROOT;
 	}
 	if (p->allowed_groups && p->allowed_groups[0]) {
 		const cJSON *groups = json_get(payload, gclaim);
 		if (!cJSON_IsArray(groups) || !in_groups(groups, p->allowed_groups)) {
-			log_msg(log, LOG_WARNING, "login refused: %s is in none of the allowed groups (%s)",
-				name, gclaim);
+			log_msg(log, LOG_WARNING,
+				"login refused: %s is in none of the allowed groups (%s)", name,
+				gclaim);
 			return ERR_MAP_GROUP;
 		}
 	}

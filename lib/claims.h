@@ -15,13 +15,13 @@
 
 #include "log.h"
 
-#define CLAIMS_USER_MAX 32
+#define CLAIMS_USER_MAX	     32
 #define CLAIMS_MAP_MAX_BYTES (1024 * 1024)
 
 struct claims_policy {
 	const char *username_claim; /* NULL: "preferred_username" */
-	const char *map_file;       /* NULL: no map */
-	const char *map_text;       /* map_file's contents, read before the helper
+	const char *map_file;	    /* NULL: no map */
+	const char *map_text;	    /* map_file's contents, read before the helper
 				       dropped root (claims_read_map); NULL: read
 				       map_file at the lookup */
 	const char *strip_domain;   /* NULL: no domain handling */

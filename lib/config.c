@@ -26,22 +26,22 @@
 #include "log.h"
 #include "secret.h"
 
-#define CONFIG_LINE_MAX 4096
-#define CONFIG_VALUE_MAX 2048
+#define CONFIG_LINE_MAX	     4096
+#define CONFIG_VALUE_MAX     2048
 #define CONFIG_CLIENT_ID_MAX 255
-#define SECRET_MAX_BYTES 4096
+#define SECRET_MAX_BYTES     4096
 
-#define CONFIG_MAX_SECTIONS 64
+#define CONFIG_MAX_SECTIONS	64
 #define CONFIG_SECTION_NAME_MAX 64
-#define CONFIG_CLAIM_MAX 64
-#define CONFIG_DOMAIN_MAX 253
+#define CONFIG_CLAIM_MAX	64
+#define CONFIG_DOMAIN_MAX	253
 
-#define DEFAULT_SCOPES "openid profile email"
-#define DEFAULT_CACHE_DIR "/var/cache/pam-oauth2-pkce"
-#define DEFAULT_HELPER_USER "_oauth2-pkce"
+#define DEFAULT_SCOPES	       "openid profile email"
+#define DEFAULT_CACHE_DIR      "/var/cache/pam-oauth2-pkce"
+#define DEFAULT_HELPER_USER    "_oauth2-pkce"
 #define DEFAULT_USERNAME_CLAIM "preferred_username"
-#define DEFAULT_GROUPS_CLAIM "groups"
-#define DEFAULT_LOGIN_TIMEOUT 100
+#define DEFAULT_GROUPS_CLAIM   "groups"
+#define DEFAULT_LOGIN_TIMEOUT  100
 
 enum key_kind {
 	K_ISSUER,
@@ -51,16 +51,16 @@ enum key_kind {
 	K_ALGS,
 	K_LONG,
 	K_BOOL,
-	K_URL,    /* relay_url: checked once the whole file is read */
-	K_WAIT,   /* auto|poll|enter|code */
-	K_QR,     /* utf8|ascii|off */
-	K_CLAIM,  /* a JSON member name */
-	K_DOMAIN, /* strip_domain */
-	K_GROUPS, /* allowed_groups */
-	K_PROMPT, /* OIDC prompt values */
+	K_URL,	    /* relay_url: checked once the whole file is read */
+	K_WAIT,	    /* auto|poll|enter|code */
+	K_QR,	    /* utf8|ascii|off */
+	K_CLAIM,    /* a JSON member name */
+	K_DOMAIN,   /* strip_domain */
+	K_GROUPS,   /* allowed_groups */
+	K_PROMPT,   /* OIDC prompt values */
 	K_USERINFO, /* auto|always|never */
-	K_WORDS,  /* acr_values, required_acr, required_amr: blank-separated words */
-	K_USER,   /* helper_user: a plain local account name */
+	K_WORDS,    /* acr_values, required_acr, required_amr: blank-separated words */
+	K_USER,	    /* helper_user: a plain local account name */
 };
 
 /* Where a key lives: global keys only before the first section; login-policy
@@ -78,7 +78,7 @@ struct key_def {
 	long min, max;
 };
 
-#define OFF(m) S_GLOBAL, offsetof(struct config, m)
+#define OFF(m)	S_GLOBAL, offsetof(struct config, m)
 #define LOFF(m) S_LOGIN, offsetof(struct config_login, m)
 
 /* Every key the file may hold. Adding a key: one line here, one member in
@@ -129,9 +129,9 @@ static const char *const wait_names[] = { [CONFIG_WAIT_AUTO] = "auto",
 					  [CONFIG_WAIT_POLL] = "poll",
 					  [CONFIG_WAIT_ENTER] = "enter",
 					  [CONFIG_WAIT_CODE] = "code" };
-static const char *const qr_names[] = { [CONFIG_QR_UTF8] = "utf8",
-					[CONFIG_QR_ASCII] = "ascii",
-					[CONFIG_QR_OFF] = "off" };
+static const char *const qr_names[] = {
+	[CONFIG_QR_UTF8] = "utf8", [CONFIG_QR_ASCII] = "ascii", [CONFIG_QR_OFF] = "off"
+};
 static const char *const userinfo_names[] = { [CONFIG_USERINFO_AUTO] = "auto",
 					      [CONFIG_USERINFO_ALWAYS] = "always",
 					      [CONFIG_USERINFO_NEVER] = "never" };
@@ -141,10 +141,10 @@ struct pstate {
 	const char *name;
 	char *err;
 	size_t errlen;
-	int line_of[N_KEYS];     /* global keys; 0: not seen */
-	int sec_line_of[N_KEYS]; /* keys of the current section; 0: not seen */
+	int line_of[N_KEYS];		     /* global keys; 0: not seen */
+	int sec_line_of[N_KEYS];	     /* keys of the current section; 0: not seen */
 	int sec_header[CONFIG_MAX_SECTIONS]; /* line of each section's header */
-	struct config_section *cur; /* NULL: before the first section */
+	struct config_section *cur;	     /* NULL: before the first section */
 };
 
 static void seterr(struct pstate *ps, int line, const char *key, const char *fmt, ...)
@@ -236,7 +236,8 @@ static int set_scopes(struct config *c, const char *v, struct pstate *ps, int li
 			has_openid = 1;
 		if (n == 14 && memcmp(start, "offline_access", 14) == 0) {
 			/* TOK-07: no refresh tokens, ever */
-			seterr(ps, line, "scopes", "offline_access is never requested (no refresh tokens)");
+			seterr(ps, line, "scopes",
+			       "offline_access is never requested (no refresh tokens)");
 			free(norm);
 			return ERR_CONFIG;
 		}
@@ -368,8 +369,8 @@ struct list_ctx {
 
 typedef int (*list_check)(struct list_ctx *lc, const char *w, size_t n, const char *sofar);
 
-static int set_list(void *base, const struct key_def *k, const char *v, struct pstate *ps,
-		    int line, const char *seps, list_check check, int empty_ok)
+static int set_list(void *base, const struct key_def *k, const char *v, struct pstate *ps, int line,
+		    const char *seps, list_check check, int empty_ok)
 {
 	struct list_ctx lc = { k, ps, line, 0 };
 	char **dst = (char **)((char *)base + k->off);
@@ -481,8 +482,8 @@ static int check_claim_word(struct list_ctx *lc, const char *w, size_t n, const 
 
 /* K_CLIENT_ID, K_PATH, K_CLAIM, K_DOMAIN, K_USER: a string kept once its
  * form is checked. */
-static int set_checked_string(void *base, const struct key_def *k, const char *v,
-			      struct pstate *ps, int line)
+static int set_checked_string(void *base, const struct key_def *k, const char *v, struct pstate *ps,
+			      int line)
 {
 	switch (k->kind) {
 	case K_CLIENT_ID:
@@ -570,7 +571,8 @@ static int set_choice(void *base, const struct key_def *k, const char *v, struct
 
 	switch (k->kind) {
 	case K_WAIT:
-		if ((i = name_index(v, wait_names, sizeof(wait_names) / sizeof(wait_names[0]))) < 0) {
+		if ((i = name_index(v, wait_names, sizeof(wait_names) / sizeof(wait_names[0]))) <
+		    0) {
 			seterr(ps, line, k->name, "must be auto, poll, enter or code");
 			return ERR_CONFIG;
 		}
@@ -673,7 +675,8 @@ static int section_line(struct config *c, const char *line, struct pstate *ps, i
 	for (size_t i = 0; i < c->nsections; i++)
 		if (strlen(c->sections[i].name) == nlen &&
 		    memcmp(c->sections[i].name, name, nlen) == 0) {
-			seterr(ps, lineno, NULL, "duplicate section [service %s] (first on line %d)",
+			seterr(ps, lineno, NULL,
+			       "duplicate section [service %s] (first on line %d)",
 			       c->sections[i].name, ps->sec_header[i]);
 			return ERR_CONFIG;
 		}
@@ -726,7 +729,8 @@ static int key_line(struct config *c, char *line, struct pstate *ps, int lineno)
 			k = &keys[i];
 	if (!k) {
 		char clean[64];
-		seterr(ps, lineno, NULL, "unknown key \"%s\"", log_sanitize(clean, sizeof(clean), key));
+		seterr(ps, lineno, NULL, "unknown key \"%s\"",
+		       log_sanitize(clean, sizeof(clean), key));
 		return ERR_CONFIG;
 	}
 	i = (size_t)(k - keys);
@@ -767,8 +771,7 @@ static int set_defaults(struct config *c)
 		return ERR_NOMEM;
 	if (!c->helper_user && !(c->helper_user = strdup(DEFAULT_HELPER_USER)))
 		return ERR_NOMEM;
-	if (!c->login.username_claim &&
-	    !(c->login.username_claim = strdup(DEFAULT_USERNAME_CLAIM)))
+	if (!c->login.username_claim && !(c->login.username_claim = strdup(DEFAULT_USERNAME_CLAIM)))
 		return ERR_NOMEM;
 	if (!c->login.groups_claim && !(c->login.groups_claim = strdup(DEFAULT_GROUPS_CLAIM)))
 		return ERR_NOMEM;
@@ -821,8 +824,8 @@ static int validate(const struct config *c, struct pstate *ps)
 	return ERR_OK;
 }
 
-int config_parse(const char *text, size_t len, const char *name, struct config **out,
-		 char *err, size_t errlen)
+int config_parse(const char *text, size_t len, const char *name, struct config **out, char *err,
+		 size_t errlen)
 {
 	struct pstate ps = { 0 };
 	struct config *c = NULL;
@@ -1068,8 +1071,8 @@ int config_read_secret(const char *path, char **out, char *err, size_t errlen)
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] == 0x7f) {
 			if (err && errlen)
-				snprintf(err, errlen, "%s: secret contains a control character or NUL",
-					 path);
+				snprintf(err, errlen,
+					 "%s: secret contains a control character or NUL", path);
 			goto out;
 		}
 	r = ERR_NOMEM;

@@ -24,8 +24,8 @@ enum config_wait {
  * claims the login policy needs (OIDC Core 5.3-5.4, IDT-29). */
 enum config_userinfo {
 	CONFIG_USERINFO_AUTO = 0, /* only when a needed claim is absent from the ID token */
-	CONFIG_USERINFO_ALWAYS,   /* at every login (the ID token's claims still win) */
-	CONFIG_USERINFO_NEVER,    /* never: the ID token alone */
+	CONFIG_USERINFO_ALWAYS,	  /* at every login (the ID token's claims still win) */
+	CONFIG_USERINFO_NEVER,	  /* never: the ID token alone */
 };
 
 enum config_qr {
@@ -36,25 +36,25 @@ enum config_qr {
 
 /* The login policy: global values, overridable per [service NAME]. */
 struct config_login {
-	enum config_wait wait;       /* wait = auto|poll|enter|code; default auto */
-	enum config_qr qr;           /* qr = utf8|ascii|off; default utf8 */
-	long login_timeout;          /* seconds the person has (30..600), default 100;
-					the module's timeout= caps it further */
-	char *username_claim;        /* default "preferred_username" */
-	char *map_file;              /* optional: "claim_value local_user" lines */
-	char *strip_domain;          /* optional: strip "@domain", refuse others */
-	int lowercase;               /* yes|no, default no */
-	int allow_root;              /* yes|no, default no */
-	char *groups_claim;          /* default "groups" */
-	char *allowed_groups;        /* optional: space/comma separated */
-	int kiosk_accept_login_csrf; /* yes|no, default no */
-	char *prompt;                /* optional: sent as prompt= (e.g. "login") */
+	enum config_wait wait;	       /* wait = auto|poll|enter|code; default auto */
+	enum config_qr qr;	       /* qr = utf8|ascii|off; default utf8 */
+	long login_timeout;	       /* seconds the person has (30..600), default 100;
+					  the module's timeout= caps it further */
+	char *username_claim;	       /* default "preferred_username" */
+	char *map_file;		       /* optional: "claim_value local_user" lines */
+	char *strip_domain;	       /* optional: strip "@domain", refuse others */
+	int lowercase;		       /* yes|no, default no */
+	int allow_root;		       /* yes|no, default no */
+	char *groups_claim;	       /* default "groups" */
+	char *allowed_groups;	       /* optional: space/comma separated */
+	int kiosk_accept_login_csrf;   /* yes|no, default no */
+	char *prompt;		       /* optional: sent as prompt= (e.g. "login") */
 	enum config_userinfo userinfo; /* default auto */
 	/* assurance (IDT-25, IDT-26, AZ-07, XD-12): words stored joined by
 	 * single spaces */
 	char *acr_values;   /* optional: sent as acr_values= */
 	char *required_acr; /* optional: the ID token's acr must be one of these */
-	long max_age;       /* -1 (default): not sent; else sent as max_age= and
+	long max_age;	    /* -1 (default): not sent; else sent as max_age= and
 			       auth_time must be at most max_age + clock_skew old */
 	char *required_amr; /* optional: each must be in the ID token's amr array */
 };
@@ -66,31 +66,31 @@ struct config_section {
 };
 
 struct config {
-	char *issuer;             /* required */
-	char *client_id;          /* required */
-	char *client_secret_file; /* optional: confidential client */
-	char *scopes;             /* default "openid profile email" */
-	unsigned allowed_algs;    /* mask of enum jwt_alg; default JWT_ALG_ALL */
-	long clock_skew;          /* default 60 s */
-	long max_token_age;       /* default 300 s */
-	char *ca_file;            /* optional */
-	char *relay_ca_file;      /* optional: the relay's CA (ca_file is the IdP's) */
-	long http_timeout;        /* seconds, default 10 */
-	long first_contact_timeout; /* seconds (1..60, used at most http_timeout),
-				       default 2: the IdP and the relay must
-				       answer the first requests of a login within
-				       it, else the login is unavailable */
-	char *cache_dir;          /* default /var/cache/pam-oauth2-pkce */
-	char *helper_user;        /* default _oauth2-pkce: the account the login
-				     helper runs as once its root-only files are
-				     read (PAM-23); it owns cache_dir */
-	int allow_insecure_loopback; /* default no */
-	char *relay_url;          /* the relay's base_url; required by `login` */
-	char *relay_secret_file;  /* optional: the relay's registration secret */
-	long max_logins_per_minute; /* per user and per remote host (XD-11);
-				       0..1000, default 10, 0 = no limit */
-	struct config_login login;        /* the global policy */
-	struct config_section *sections;  /* [service NAME] overrides */
+	char *issuer;			 /* required */
+	char *client_id;		 /* required */
+	char *client_secret_file;	 /* optional: confidential client */
+	char *scopes;			 /* default "openid profile email" */
+	unsigned allowed_algs;		 /* mask of enum jwt_alg; default JWT_ALG_ALL */
+	long clock_skew;		 /* default 60 s */
+	long max_token_age;		 /* default 300 s */
+	char *ca_file;			 /* optional */
+	char *relay_ca_file;		 /* optional: the relay's CA (ca_file is the IdP's) */
+	long http_timeout;		 /* seconds, default 10 */
+	long first_contact_timeout;	 /* seconds (1..60, used at most http_timeout),
+					    default 2: the IdP and the relay must
+					    answer the first requests of a login within
+					    it, else the login is unavailable */
+	char *cache_dir;		 /* default /var/cache/pam-oauth2-pkce */
+	char *helper_user;		 /* default _oauth2-pkce: the account the login
+					    helper runs as once its root-only files are
+					    read (PAM-23); it owns cache_dir */
+	int allow_insecure_loopback;	 /* default no */
+	char *relay_url;		 /* the relay's base_url; required by `login` */
+	char *relay_secret_file;	 /* optional: the relay's registration secret */
+	long max_logins_per_minute;	 /* per user and per remote host (XD-11);
+					    0..1000, default 10, 0 = no limit */
+	struct config_login login;	 /* the global policy */
+	struct config_section *sections; /* [service NAME] overrides */
 	size_t nsections;
 };
 
@@ -107,8 +107,8 @@ void config_login_for(const struct config *c, const char *service, struct config
  * allow_insecure_loopback) once the whole file is read, and so is
  * relay_url. No inline comments. Sections are "[service NAME]" blocks of
  * login-policy keys only. *out is set only on success. */
-int config_parse(const char *text, size_t len, const char *name, struct config **out,
-		 char *err, size_t errlen);
+int config_parse(const char *text, size_t len, const char *name, struct config **out, char *err,
+		 size_t errlen);
 
 /* Opens path defensively (O_NOFOLLOW, fstat: regular, owner, mode, size),
  * then config_parse. Errors name the path: ERR_IO (cannot open/read),

@@ -84,8 +84,9 @@ static int pkce_check(const cJSON *root, const struct log *log)
 		if (strcmp(e->valuestring, "S256") == 0)
 			return ERR_OK;
 	}
-	log_msg(log, LOG_ERR, "discovery: code_challenge_methods_supported lacks S256 "
-			      "(plain is never used)");
+	log_msg(log, LOG_ERR,
+		"discovery: code_challenge_methods_supported lacks S256 "
+		"(plain is never used)");
 	return ERR_DISCOVERY_PKCE;
 }
 
@@ -174,8 +175,8 @@ int discovery_parse(const char *json, size_t len, const char *expected_issuer,
 		goto out;
 	if ((r = algs_from(root, log, &d->id_token_algs)) != 0)
 		goto out;
-	if (json_get_bool(root, "authorization_response_iss_parameter_supported", &b,
-			  &present) != 0) {
+	if (json_get_bool(root, "authorization_response_iss_parameter_supported", &b, &present) !=
+	    0) {
 		log_msg(log, LOG_ERR,
 			"discovery: authorization_response_iss_parameter_supported is not a boolean");
 		r = ERR_DISCOVERY;

@@ -13,9 +13,9 @@ struct discovery {
 	char *authorization_endpoint;
 	char *token_endpoint;
 	char *jwks_uri;
-	char *userinfo_endpoint; /* optional (NULL): OIDC Core 5.3 */
-	unsigned id_token_algs; /* mask of enum jwt_alg from
-				   id_token_signing_alg_values_supported */
+	char *userinfo_endpoint;     /* optional (NULL): OIDC Core 5.3 */
+	unsigned id_token_algs;	     /* mask of enum jwt_alg from
+					id_token_signing_alg_values_supported */
 	int iss_parameter_supported; /* authorization_response_iss_parameter_supported */
 };
 

@@ -15,11 +15,11 @@
 #include "secret.h"
 #include "url.h"
 
-#define HTTP_URL_MAX 2048
+#define HTTP_URL_MAX		2048
 #define HTTP_DEFAULT_CONNECT_MS 5000L
-#define HTTP_DEFAULT_TOTAL_MS 10000L
-#define HTTP_DEFAULT_MAX_BYTES (64 * 1024)
-#define HTTP_USER_AGENT "pam-oauth2-pkce"
+#define HTTP_DEFAULT_TOTAL_MS	10000L
+#define HTTP_DEFAULT_MAX_BYTES	(64 * 1024)
+#define HTTP_USER_AGENT		"pam-oauth2-pkce"
 
 /* ---- URL policy ---------------------------------------------------------- */
 
@@ -73,8 +73,7 @@ static int url_check(const char *url, int allow_insecure_loopback, CURLU **out, 
 	if (curl_url_set(h, CURLUPART_URL, url, 0) != CURLUE_OK)
 		goto out;
 	if (curl_url_get(h, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || !scheme || !host ||
-	    !*host)
+	    curl_url_get(h, CURLUPART_HOST, &host, 0) != CURLUE_OK || !scheme || !host || !*host)
 		goto out;
 	if (url_part_present(h, CURLUPART_USER) || url_part_present(h, CURLUPART_PASSWORD) ||
 	    url_part_present(h, CURLUPART_OPTIONS) || url_part_present(h, CURLUPART_FRAGMENT))
@@ -319,14 +318,13 @@ static void wipe_slist(struct curl_slist *l)
 	curl_slist_free_all(l);
 }
 
-#define SETOPT(opt, val)                                                                 \
-	do {                                                                             \
-		if (curl_easy_setopt(c, (opt), (val)) != CURLE_OK) {                     \
-			log_msg(o->log, LOG_ERR, "http: setting curl option %s failed",  \
-				#opt);                                                   \
-			r = ERR_HTTP;                                                    \
-			goto out;                                                        \
-		}                                                                        \
+#define SETOPT(opt, val)                                                                           \
+	do {                                                                                       \
+		if (curl_easy_setopt(c, (opt), (val)) != CURLE_OK) {                               \
+			log_msg(o->log, LOG_ERR, "http: setting curl option %s failed", #opt);     \
+			r = ERR_HTTP;                                                              \
+			goto out;                                                                  \
+		}                                                                                  \
 	} while (0)
 
 static int add_header(struct curl_slist **l, const char *h)
@@ -368,8 +366,8 @@ static int request_headers(struct curl_slist **hdrs, const char *post_body, cons
 
 /* The connection: https only (http too for an allowed loopback URL), no
  * redirects, TLS 1.2+ verified, the configured CA and proxy only, timeouts. */
-static int setopt_transport(CURL *c, const struct http_opts *o, CURLU *h, int is_http,
-			    char *errbuf, const struct req_limits *l)
+static int setopt_transport(CURL *c, const struct http_opts *o, CURLU *h, int is_http, char *errbuf,
+			    const struct req_limits *l)
 {
 	int r;
 
@@ -445,8 +443,8 @@ static int request_result(const struct http_opts *o, CURL *c, CURLcode cc, struc
 		return r;
 	}
 	if (status >= 300 && status < 400) {
-		log_msg(o->log, LOG_ERR, "http: %s %s answered %ld: redirect not followed",
-			method, logurl, status);
+		log_msg(o->log, LOG_ERR, "http: %s %s answered %ld: redirect not followed", method,
+			logurl, status);
 		return ERR_HTTP_REDIRECT;
 	}
 	if (status < 100 || status > 599) {
@@ -551,8 +549,8 @@ int http_get(const struct http_opts *o, const char *url, const char *bearer,
 	return r;
 }
 
-int http_post_json(const struct http_opts *o, const char *url, const char *json,
-		   const char *bearer, struct http_response *out)
+int http_post_json(const struct http_opts *o, const char *url, const char *json, const char *bearer,
+		   struct http_response *out)
 {
 	char *hdr = NULL;
 	int r;

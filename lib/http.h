@@ -17,10 +17,10 @@
 
 struct http_opts {
 	long connect_timeout_ms; /* default 5000 when 0 */
-	long total_timeout_ms;   /* default 10000 when 0 */
-	size_t max_bytes;        /* response body cap; default 64 KiB when 0 */
-	const char *ca_file;     /* extra CA bundle, or NULL for the system store */
-	const char *proxy;       /* explicit proxy URL or NULL: no proxy at all */
+	long total_timeout_ms;	 /* default 10000 when 0 */
+	size_t max_bytes;	 /* response body cap; default 64 KiB when 0 */
+	const char *ca_file;	 /* extra CA bundle, or NULL for the system store */
+	const char *proxy;	 /* explicit proxy URL or NULL: no proxy at all */
 	int allow_insecure_loopback;
 	const struct log *log;
 };
@@ -30,7 +30,7 @@ struct http_response {
 	char *body; /* NUL-terminated, len bytes */
 	size_t len;
 	char content_type[128]; /* "" if none; lower-cased media type only */
-	long long date;         /* the Date header as Unix time, 0 if none or bad
+	long long date;		/* the Date header as Unix time, 0 if none or bad
 				   (`doctor` compares it with the local clock) */
 };
 
@@ -56,8 +56,8 @@ int http_post_form(const struct http_opts *o, const char *url, const char *body,
 		   const char *basic_user, const char *basic_pass, struct http_response *out);
 
 /* POST application/json body; bearer (may be NULL) as in http_get. */
-int http_post_json(const struct http_opts *o, const char *url, const char *json,
-		   const char *bearer, struct http_response *out);
+int http_post_json(const struct http_opts *o, const char *url, const char *json, const char *bearer,
+		   struct http_response *out);
 
 /* Percent-encodes s for a form body or query (unreserved chars kept);
  * malloc'd, NULL on allocation failure. */

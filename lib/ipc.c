@@ -13,8 +13,9 @@
 #include "err.h"
 
 static const char *const names[] = {
-	[IPC_CONTEXT] = "CONTEXT",	 [IPC_INFO] = "INFO",	  [IPC_ERROR] = "ERROR",
-	[IPC_PROMPT_ON] = "PROMPT_ON", [IPC_PROMPT_OFF] = "PROMPT_OFF", [IPC_RESULT] = "RESULT",
+	[IPC_CONTEXT] = "CONTEXT",	 [IPC_INFO] = "INFO",
+	[IPC_ERROR] = "ERROR",		 [IPC_PROMPT_ON] = "PROMPT_ON",
+	[IPC_PROMPT_OFF] = "PROMPT_OFF", [IPC_RESULT] = "RESULT",
 	[IPC_ANSWER] = "ANSWER",	 [IPC_CANCEL] = "CANCEL",
 };
 #define NTYPES (sizeof(names) / sizeof(names[0]))

@@ -8,27 +8,27 @@
 
 #include <stddef.h>
 
-#define IPC_MAX_FRAME (64 * 1024)
+#define IPC_MAX_FRAME  (64 * 1024)
 #define IPC_MAX_HEADER 32
 
 enum ipc_type {
 	IPC_CONTEXT = 1, /* module -> helper, first frame */
-	IPC_INFO,        /* helper -> module: text to show */
-	IPC_ERROR,       /* helper -> module: text to show as an error */
-	IPC_PROMPT_ON,   /* helper -> module: ask, echo on */
-	IPC_PROMPT_OFF,  /* helper -> module: ask, echo off */
-	IPC_RESULT,      /* helper -> module: status= and user= lines */
-	IPC_ANSWER,      /* module -> helper: the reply to a prompt */
-	IPC_CANCEL,      /* module -> helper: the conversation failed */
+	IPC_INFO,	 /* helper -> module: text to show */
+	IPC_ERROR,	 /* helper -> module: text to show as an error */
+	IPC_PROMPT_ON,	 /* helper -> module: ask, echo on */
+	IPC_PROMPT_OFF,	 /* helper -> module: ask, echo off */
+	IPC_RESULT,	 /* helper -> module: status= and user= lines */
+	IPC_ANSWER,	 /* module -> helper: the reply to a prompt */
+	IPC_CANCEL,	 /* module -> helper: the conversation failed */
 };
 
 /* The RESULT frame's status= word. The one table of names is in ipc.c; the
  * PAM code for each is the module's to choose (the library knows no PAM). */
 enum ipc_status {
-	IPC_STATUS_SUCCESS = 1,      /* "success": the only grant */
-	IPC_STATUS_AUTH_ERR,         /* "auth_err" */
+	IPC_STATUS_SUCCESS = 1,	     /* "success": the only grant */
+	IPC_STATUS_AUTH_ERR,	     /* "auth_err" */
 	IPC_STATUS_AUTHINFO_UNAVAIL, /* "authinfo_unavail": IdP, relay or config unusable */
-	IPC_STATUS_MAXTRIES,         /* "maxtries" */
+	IPC_STATUS_MAXTRIES,	     /* "maxtries" */
 	IPC_STATUS_USER_UNKNOWN,     /* "user_unknown" */
 };
 

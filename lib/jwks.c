@@ -33,10 +33,10 @@
 #include "err.h"
 #include "json.h"
 
-#define JWKS_RSA_MIN_BITS 2048
-#define JWKS_RSA_MAX_BITS 8192
+#define JWKS_RSA_MIN_BITS   2048
+#define JWKS_RSA_MAX_BITS   8192
 #define JWKS_RSA_MAX_E_BITS 64
-#define JWKS_MAX_DEPTH 8
+#define JWKS_MAX_DEPTH	    8
 
 /* Members that only a private (or symmetric) JWK carries. */
 static const char *const private_members[] = { "d", "p", "q", "dp", "dq", "qi", "oth", "k" };
@@ -66,11 +66,16 @@ struct verify_alg {
 };
 
 static const struct verify_alg verify_algs[] = {
-	{ "RS256", RSA_PKCS1_PADDING, 0 },     { "RS384", RSA_PKCS1_PADDING, 1 },
-	{ "RS512", RSA_PKCS1_PADDING, 2 },     { "PS256", RSA_PKCS1_PSS_PADDING, 0 },
-	{ "PS384", RSA_PKCS1_PSS_PADDING, 1 }, { "PS512", RSA_PKCS1_PSS_PADDING, 2 },
-	{ "ES256", 0, 0 },                     { "ES384", 0, 1 },
-	{ "ES512", 0, 2 },                     { "EdDSA", 0, -1 },
+	{ "RS256", RSA_PKCS1_PADDING, 0 },
+	{ "RS384", RSA_PKCS1_PADDING, 1 },
+	{ "RS512", RSA_PKCS1_PADDING, 2 },
+	{ "PS256", RSA_PKCS1_PSS_PADDING, 0 },
+	{ "PS384", RSA_PKCS1_PSS_PADDING, 1 },
+	{ "PS512", RSA_PKCS1_PSS_PADDING, 2 },
+	{ "ES256", 0, 0 },
+	{ "ES384", 0, 1 },
+	{ "ES512", 0, 2 },
+	{ "EdDSA", 0, -1 },
 	{ "Ed25519", 0, -1 },
 };
 
@@ -80,8 +85,9 @@ static const char *const md_names[] = { "SHA256", "SHA384", "SHA512" };
  * RSA-OAEP, none, ...) never do. */
 static int alg_fits(const char *alg, enum jwk_kty kty, int nid)
 {
-	static const char *const rsa_algs[] = { "RS256", "RS384", "RS512",
-						"PS256", "PS384", "PS512" };
+	static const char *const rsa_algs[] = {
+		"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"
+	};
 
 	switch (kty) {
 	case JWK_KTY_RSA:
@@ -95,7 +101,8 @@ static int alg_fits(const char *alg, enum jwk_kty kty, int nid)
 				return strcmp(alg, ec_curves[i].alg) == 0;
 		return 0;
 	case JWK_KTY_OKP:
-		return nid == NID_ED25519 && (strcmp(alg, "EdDSA") == 0 || strcmp(alg, "Ed25519") == 0);
+		return nid == NID_ED25519 &&
+		       (strcmp(alg, "EdDSA") == 0 || strcmp(alg, "Ed25519") == 0);
 	}
 	return 0;
 }
@@ -184,7 +191,8 @@ static int rsa_key(const cJSON *jwk, struct jwk *k, const char **why)
 	}
 	r = ERR_NOMEM;
 	*why = "out of memory";
-	if (!(bld = OSSL_PARAM_BLD_new()) || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
+	if (!(bld = OSSL_PARAM_BLD_new()) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
 		goto out;
 	if ((r = pkey_from_params("RSA", bld, &k->pkey)) != 0) {
@@ -362,8 +370,7 @@ static void jwk_cleanup(struct jwk *k)
 
 /* Builds one key from a JWK object. On failure *why says why (for the log)
  * and k is left empty. */
-static int jwk_from_json(const cJSON *jwk, const struct jwks *set, struct jwk *k,
-			 const char **why)
+static int jwk_from_json(const cJSON *jwk, const struct jwks *set, struct jwk *k, const char **why)
 {
 	const char *kty = NULL, *kid = NULL, *alg = NULL;
 	int r = ERR_JWKS;

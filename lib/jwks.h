@@ -23,8 +23,8 @@
 #include "log.h"
 
 #define JWKS_MAX_BYTES (256 * 1024) /* a bigger body is refused */
-#define JWKS_MAX_KEYS 100           /* entries past this are ignored (logged) */
-#define JWKS_MAX_KID 256            /* longer kid: key skipped */
+#define JWKS_MAX_KEYS  100	    /* entries past this are ignored (logged) */
+#define JWKS_MAX_KID   256	    /* longer kid: key skipped */
 
 enum jwk_kty {
 	JWK_KTY_RSA = 1,
@@ -33,18 +33,18 @@ enum jwk_kty {
 };
 
 struct jwk {
-	char *kid;        /* NULL when the JWK has none */
-	char *alg;        /* the JWK's "alg" member, NULL when absent */
+	char *kid; /* NULL when the JWK has none */
+	char *alg; /* the JWK's "alg" member, NULL when absent */
 	enum jwk_kty kty;
-	int curve_nid;    /* NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1,
-			     NID_ED25519; 0 for RSA */
-	int bits;         /* RSA modulus / EC field size */
+	int curve_nid; /* NID_X9_62_prime256v1, NID_secp384r1, NID_secp521r1,
+			  NID_ED25519; 0 for RSA */
+	int bits;      /* RSA modulus / EC field size */
 	EVP_PKEY *pkey;
 	/* Set up once by jwks_parse and only read afterwards (jwt.c copies them
 	 * per signature), for verify_alg: the JWK's "alg", else RS256 (RSA),
 	 * ES256/ES384/ES512 (by curve) or EdDSA (Ed25519). A token of any other
 	 * alg, or a key where these are NULL, gets a context set up per call. */
-	const char *verify_alg;    /* static string; NULL: nothing prepared */
+	const char *verify_alg;	   /* static string; NULL: nothing prepared */
 	const EVP_MD *verify_md;   /* the alg's digest (owned by the set); NULL for EdDSA */
 	EVP_PKEY_CTX *verify_pctx; /* RS*, PS*, ES*: EVP_PKEY_verify over that digest
 				      (only ever duplicated, never used itself);

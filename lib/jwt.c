@@ -25,8 +25,8 @@
 #include "err.h"
 #include "json.h"
 
-#define JWT_MAX_DEPTH 8
-#define JWT_MAX_SKEW (24L * 3600)
+#define JWT_MAX_DEPTH	  8
+#define JWT_MAX_SKEW	  (24L * 3600)
 #define JWT_MAX_AGE_LIMIT (100LL * 366 * 24 * 3600)
 
 enum alg_family { FAM_RSA, FAM_PSS, FAM_EC, FAM_EDDSA };
@@ -35,9 +35,9 @@ struct alg_info {
 	unsigned bit;
 	const char *name;
 	enum alg_family fam;
-	int curve_nid;  /* EC and EdDSA */
-	size_t coord;   /* ECDSA: bytes per coordinate */
-	int hash_bits;  /* message digest (RSA, ECDSA) and at_hash digest */
+	int curve_nid; /* EC and EdDSA */
+	size_t coord;  /* ECDSA: bytes per coordinate */
+	int hash_bits; /* message digest (RSA, ECDSA) and at_hash digest */
 };
 
 static const struct alg_info algs[] = {
@@ -57,9 +57,9 @@ static const struct alg_info algs[] = {
 
 /* Group orders n (big-endian), for the r,s range check (CVE-2022-21449). */
 static const unsigned char order_p256[32] = {
-	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
-	0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+	0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17,
+	0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 };
 static const unsigned char order_p384[48] = {
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -68,12 +68,11 @@ static const unsigned char order_p384[48] = {
 	0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73,
 };
 static const unsigned char order_p521[66] = {
-	0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfa, 0x51, 0x86,
-	0x87, 0x83, 0xbf, 0x2f, 0x96, 0x6b, 0x7f, 0xcc, 0x01, 0x48, 0xf7, 0x09,
-	0xa5, 0xd0, 0x3b, 0xb5, 0xc9, 0xb8, 0x89, 0x9c, 0x47, 0xae, 0xbb, 0x6f,
-	0xb7, 0x1e, 0x91, 0x38, 0x64, 0x09,
+	0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xfa, 0x51, 0x86, 0x87, 0x83, 0xbf, 0x2f, 0x96, 0x6b,
+	0x7f, 0xcc, 0x01, 0x48, 0xf7, 0x09, 0xa5, 0xd0, 0x3b, 0xb5, 0xc9, 0xb8, 0x89, 0x9c,
+	0x47, 0xae, 0xbb, 0x6f, 0xb7, 0x1e, 0x91, 0x38, 0x64, 0x09,
 };
 
 static const struct alg_info *alg_by_bit(unsigned bit)
@@ -320,7 +319,8 @@ int jwt_parse(const char *token, size_t len, const struct log *log, struct jwt *
 	if ((r = header_checks(t, &what)) != 0)
 		goto fail;
 	what = "signature encoding";
-	if ((r = b64url_decode_into(d2 + 1, slen, t->sig, B64URL_DECODED_MAX(slen), &t->sig_len)) != 0)
+	if ((r = b64url_decode_into(d2 + 1, slen, t->sig, B64URL_DECODED_MAX(slen), &t->sig_len)) !=
+	    0)
 		goto fail;
 	what = "payload";
 	if ((r = decode_json_part(d1 + 1, plen, buf, &t->payload)) != 0)
@@ -417,7 +417,9 @@ int jwt_select_key(const struct jwt *t, const struct jwks *keys, const struct lo
 static int ecdsa_to_der(const struct alg_info *a, const unsigned char *sig, size_t len,
 			unsigned char **der, int *derlen, const char **what)
 {
-	const unsigned char *ord = a->coord == 32 ? order_p256 : a->coord == 48 ? order_p384 : order_p521;
+	const unsigned char *ord = a->coord == 32   ? order_p256
+				   : a->coord == 48 ? order_p384
+						    : order_p521;
 	BIGNUM *r = NULL, *s = NULL, *n = NULL;
 	ECDSA_SIG *es = NULL;
 	int ret = ERR_NOMEM;
@@ -512,9 +514,10 @@ static int verify_per_call(const struct alg_info *a, const struct jwt *t, const 
 		goto out;
 	/* PSS: salt length must equal the digest length; OpenSSL's default on
 	 * verify ("auto") would accept any (IDT-07) */
-	if (a->fam == FAM_PSS && (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
-				  EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
-				  EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
+	if (a->fam == FAM_PSS &&
+	    (EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) != 1))
 		goto out;
 	*v = EVP_DigestVerify(mctx, sig, sig_len, (const unsigned char *)t->signing_input,
 			      t->signing_input_len);
@@ -663,7 +666,8 @@ static int check_at_hash(const struct jwt *t, const char *at_hash, const char *a
 	char b64[EVP_MAX_MD_SIZE * 2];
 	unsigned mdlen = 0;
 
-	if (!a || EVP_Digest(access_token, strlen(access_token), md, &mdlen, alg_md(a), NULL) != 1 ||
+	if (!a ||
+	    EVP_Digest(access_token, strlen(access_token), md, &mdlen, alg_md(a), NULL) != 1 ||
 	    b64url_encode(md, mdlen / 2, b64, sizeof(b64)) != 0)
 		return ERR_INTERNAL;
 	return ct_equal(at_hash, b64) ? ERR_OK : ERR_CLAIM_AT_HASH;
@@ -733,8 +737,8 @@ int jwt_check_claims(const struct jwt *t, const struct jwt_policy *pol, const st
 
 /* ---- all of it ---------------------------------------------------------- */
 
-int jwt_verify(const char *token, size_t len, const struct jwks *keys,
-	       const struct jwt_policy *pol, const struct log *log, struct jwt **out)
+int jwt_verify(const char *token, size_t len, const struct jwks *keys, const struct jwt_policy *pol,
+	       const struct log *log, struct jwt **out)
 {
 	struct jwt *t = NULL;
 	const struct jwk *key = NULL;
@@ -751,7 +755,8 @@ int jwt_verify(const char *token, size_t len, const struct jwks *keys,
 		goto out;
 	}
 	if ((r = jwt_select_key(t, keys, log, &key)) != 0 ||
-	    (r = jwt_verify_signature(t, key, log)) != 0 || (r = jwt_check_claims(t, pol, log)) != 0)
+	    (r = jwt_verify_signature(t, key, log)) != 0 ||
+	    (r = jwt_check_claims(t, pol, log)) != 0)
 		goto out;
 	*out = t;
 	t = NULL;

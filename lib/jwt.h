@@ -79,7 +79,7 @@
 #include "log.h"
 
 #define JWT_MAX_BYTES (16 * 1024)
-#define JWT_MAX_SUB 255
+#define JWT_MAX_SUB   255
 
 /* Signature algorithms, as a bit mask for allow-lists. HS* and none do not
  * exist here: they are refused whatever the configuration says. */
@@ -93,7 +93,7 @@ enum jwt_alg {
 	JWT_ES256 = 1u << 6,
 	JWT_ES384 = 1u << 7,
 	JWT_ES512 = 1u << 8,
-	JWT_EDDSA = 1u << 9,   /* "EdDSA" (RFC 8037), Ed25519 keys only */
+	JWT_EDDSA = 1u << 9,	/* "EdDSA" (RFC 8037), Ed25519 keys only */
 	JWT_ED25519 = 1u << 10, /* "Ed25519" (RFC 9864) */
 };
 #define JWT_ALG_ALL 0x7ffu
@@ -104,21 +104,21 @@ unsigned jwt_alg_from_name(const char *name);
 const char *jwt_alg_name(unsigned alg);
 
 struct jwt_policy {
-	const char *issuer;    /* iss must equal this exactly */
-	const char *client_id; /* aud must equal or contain it; azp rules */
-	const char *nonce;     /* required; compared in constant time */
-	unsigned allowed_algs; /* mask of enum jwt_alg */
-	long clock_skew;       /* seconds, applied to exp, nbf, iat */
-	long max_token_age;    /* seconds: iat must be newer than now - this - skew */
-	time_t now;            /* injected clock */
+	const char *issuer;	  /* iss must equal this exactly */
+	const char *client_id;	  /* aud must equal or contain it; azp rules */
+	const char *nonce;	  /* required; compared in constant time */
+	unsigned allowed_algs;	  /* mask of enum jwt_alg */
+	long clock_skew;	  /* seconds, applied to exp, nbf, iat */
+	long max_token_age;	  /* seconds: iat must be newer than now - this - skew */
+	time_t now;		  /* injected clock */
 	const char *access_token; /* if set and at_hash present: must match */
 };
 
 struct jwt {
 	cJSON *header;
 	cJSON *payload;
-	unsigned alg;     /* one bit of enum jwt_alg */
-	const char *kid;  /* points into header, NULL when absent */
+	unsigned alg;	     /* one bit of enum jwt_alg */
+	const char *kid;     /* points into header, NULL when absent */
 	char *signing_input; /* "b64header.b64payload" */
 	size_t signing_input_len;
 	unsigned char *sig;
@@ -146,8 +146,8 @@ int jwt_check_claims(const struct jwt *t, const struct jwt_policy *pol, const st
 
 /* All of the above. On success *out holds the verified token (jwt_free it).
  * ERR_JWT_KID_UNKNOWN means: refresh the key set once and call again. */
-int jwt_verify(const char *token, size_t len, const struct jwks *keys,
-	       const struct jwt_policy *pol, const struct log *log, struct jwt **out);
+int jwt_verify(const char *token, size_t len, const struct jwks *keys, const struct jwt_policy *pol,
+	       const struct log *log, struct jwt **out);
 
 /* NULL-safe. */
 void jwt_free(struct jwt *t);

@@ -310,8 +310,9 @@ int oidc_verify_id_token(struct oidc *o, const char *token, size_t len, const ch
 	pol.now = o->now;
 	pol.access_token = access_token;
 	if (!pol.allowed_algs) {
-		log_msg(o->log, LOG_ERR, "id token: allowed_algs and the IdP's "
-					 "id_token_signing_alg_values_supported have nothing in common");
+		log_msg(o->log, LOG_ERR,
+			"id token: allowed_algs and the IdP's "
+			"id_token_signing_alg_values_supported have nothing in common");
 		return ERR_JWT_ALG_NOT_ALLOWED;
 	}
 	r = jwt_verify(token, len, o->jwks, &pol, o->log, out);

@@ -16,27 +16,27 @@
 #include "log.h"
 #include "token.h"
 
-#define OIDC_CACHE_TTL 3600     /* seconds a cached discovery/JWKS is used */
-#define OIDC_REFRESH_INTERVAL 60 /* at most one kid-driven JWKS fetch per this */
+#define OIDC_CACHE_TTL		3600 /* seconds a cached discovery/JWKS is used */
+#define OIDC_REFRESH_INTERVAL	60   /* at most one kid-driven JWKS fetch per this */
 #define OIDC_CONNECT_TIMEOUT_MS 5000L
 
 struct oidc {
 	const struct config *cfg;
 	const struct log *log;
-	struct http_opts http; /* from cfg: timeouts, ca_file, loopback; 64 KiB cap */
-	time_t now;            /* injected clock: claims and cache ages */
+	struct http_opts http;	   /* from cfg: timeouts, ca_file, loopback; 64 KiB cap */
+	time_t now;		   /* injected clock: claims and cache ages */
 	const char *client_secret; /* set by the caller: client_secret_file's
 				      secret read before the helper dropped root
 				      (the caller owns and wipes it); NULL: the
 				      file is read at the redemption */
-	int no_cache_read;     /* set by the caller: ignore cached copies, fetch
-				  fresh (still rewrites the cache); for `check` */
-	int cache_ok;          /* set by oidc_load: cache_dir passed cache_dir_check */
+	int no_cache_read;	   /* set by the caller: ignore cached copies, fetch
+				      fresh (still rewrites the cache); for `check` */
+	int cache_ok;		   /* set by oidc_load: cache_dir passed cache_dir_check */
 	int disc_from_cache, jwks_from_cache; /* where oidc_load got them */
-	int jwks_fetched;      /* a JWKS came from the network in this process */
-	int jwks_refreshed;    /* the one kid-driven refresh of this login was made */
+	int jwks_fetched;		      /* a JWKS came from the network in this process */
+	int jwks_refreshed;	/* the one kid-driven refresh of this login was made */
 	struct discovery *disc; /* NULL in offline mode */
-	struct jwks *jwks;      /* owned; the caller may set it (offline mode) */
+	struct jwks *jwks;	/* owned; the caller may set it (offline mode) */
 };
 
 /* Zeroes o and fills the HTTP options from cfg: total = http_timeout,

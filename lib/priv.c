@@ -29,7 +29,8 @@ int priv_lookup(const char *name, struct priv_target *out)
 
 static int failed(const struct log *log, const char *step)
 {
-	log_msg(log, LOG_ERR, "privilege drop: %s: %s", step, errno ? strerror(errno) : "not in effect");
+	log_msg(log, LOG_ERR, "privilege drop: %s: %s", step,
+		errno ? strerror(errno) : "not in effect");
 	return ERR_PRIV_DROP;
 }
 
@@ -69,7 +70,8 @@ int priv_drop(const struct priv_target *t, pid_t parent, const struct log *log)
 	if ((r = verify(t, log)) != 0)
 		return r;
 	errno = 0;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		return failed(log, "PR_SET_NO_NEW_PRIVS");
 	/* the uid change made the process dumpable again and cleared the
 	 * parent-death signal */

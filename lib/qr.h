@@ -10,7 +10,7 @@
 
 enum qr_style {
 	QR_STYLE_UTF8 = 1, /* half blocks: two module rows per text line */
-	QR_STYLE_ASCII,    /* "##" per light module, one text line per row */
+	QR_STYLE_ASCII,	   /* "##" per light module, one text line per row */
 };
 
 /* Renders text (byte mode, EC level L, smallest version) into a malloc'd

@@ -76,8 +76,8 @@ int qs_parse(const char *q, size_t len, struct qs *out)
 		if ((r = pct_decode(seg, (size_t)(eq - seg), &p->name, &nlen)) != 0)
 			return r;
 		out->n++; /* owned from here on, so qs_cleanup frees it */
-		if ((r = pct_decode(eq + 1, sl - (size_t)(eq - seg) - 1, &p->value, &p->value_len)) !=
-		    0)
+		if ((r = pct_decode(eq + 1, sl - (size_t)(eq - seg) - 1, &p->value,
+				    &p->value_len)) != 0)
 			return r;
 		if (nlen == 0 || nlen > QS_NAME_MAX)
 			return ERR_QUERY;

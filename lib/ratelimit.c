@@ -27,8 +27,7 @@ int ratelimit_hit(const char *dir, const char *key, int max, long window, time_t
 		return ERR_OK;
 	if (max > RATELIMIT_MAX_ENTRIES)
 		max = RATELIMIT_MAX_ENTRIES;
-	if (cache_dir_check(dir, log) != 0 ||
-	    hash_hex(key, strlen(key), 16, name) != 0) {
+	if (cache_dir_check(dir, log) != 0 || hash_hex(key, strlen(key), 16, name) != 0) {
 		log_msg(log, LOG_WARNING, "rate limit skipped: cache directory %s unusable", dir);
 		return ERR_OK;
 	}

@@ -76,21 +76,26 @@ int relay_register(const struct http_opts *h, const struct relay_registration *g
 		    json_get_string(ej, "error", &e) == 0 && e)
 			snprintf(clean, sizeof(clean), "%s", e);
 		cJSON_Delete(ej);
-		log_msg(h->log, LOG_ERR, "relay refused the registration: HTTP %ld %s", resp.status, clean);
+		log_msg(h->log, LOG_ERR, "relay refused the registration: HTTP %ld %s", resp.status,
+			clean);
 		r = ERR_RELAY_REQUEST;
 		goto out;
 	}
 	r = ERR_RELAY_REQUEST;
 	if (json_parse(resp.body, resp.len, RELAY_MAX_BODY, 4, &ans) != 0 ||
-	    json_get_string(ans, "id", &id) != 0 || !id || json_get_string(ans, "link", &link) != 0 ||
-	    !link || json_get_date(ans, "expires_in", &exp, &present) != 0 || !present) {
+	    json_get_string(ans, "id", &id) != 0 || !id ||
+	    json_get_string(ans, "link", &link) != 0 || !link ||
+	    json_get_date(ans, "expires_in", &exp, &present) != 0 || !present) {
 		log_msg(h->log, LOG_ERR, "relay registration answer malformed");
 		goto out;
 	}
-	if (strlen(id) != 16 || strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != 16 ||
-	    snprintf(out->link, sizeof(out->link), "%s/l/%s", g->relay_url, id) >= (int)sizeof(out->link) ||
+	if (strlen(id) != 16 ||
+	    strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != 16 ||
+	    snprintf(out->link, sizeof(out->link), "%s/l/%s", g->relay_url, id) >=
+		    (int)sizeof(out->link) ||
 	    strcmp(out->link, link) != 0) {
-		log_msg(h->log, LOG_ERR, "relay answered a link outside %s/l/: refused", g->relay_url);
+		log_msg(h->log, LOG_ERR, "relay answered a link outside %s/l/: refused",
+			g->relay_url);
 		goto out;
 	}
 	memcpy(out->id, id, 17);

@@ -10,18 +10,18 @@
 #define RELAY_MAX_BODY (16 * 1024)
 
 struct relay_registration {
-	const char *relay_url;           /* base_url, e.g. https://relay.example.org */
-	const char *state;               /* 43 base64url */
-	const char *poll_secret;         /* 43 base64url; only its SHA-256 is sent */
-	long ttl;                        /* seconds */
+	const char *relay_url;	 /* base_url, e.g. https://relay.example.org */
+	const char *state;	 /* 43 base64url */
+	const char *poll_secret; /* 43 base64url; only its SHA-256 is sent */
+	long ttl;		 /* seconds */
 	const char *authorization_url;
 	const char *host, *service, *user, *rhost; /* the context page */
-	const char *confirm_code;        /* NULL unless wait = code */
-	const char *registration_secret; /* NULL unless the relay requires one */
+	const char *confirm_code;		   /* NULL unless wait = code */
+	const char *registration_secret;	   /* NULL unless the relay requires one */
 };
 
 struct relay_session {
-	char id[17];    /* 16 base64url */
+	char id[17];	/* 16 base64url */
 	char link[512]; /* relay_url + "/l/" + id, checked */
 	long expires_in;
 };
@@ -37,9 +37,9 @@ enum relay_status {
 
 struct relay_result {
 	enum relay_status status;
-	char *code;              /* RELAY_CODE */
-	char *iss;               /* RELAY_CODE, when the callback had one */
-	char *error;             /* RELAY_ERROR, printable ASCII */
+	char *code;		 /* RELAY_CODE */
+	char *iss;		 /* RELAY_CODE, when the callback had one */
+	char *error;		 /* RELAY_ERROR, printable ASCII */
 	char *error_description; /* RELAY_ERROR, sanitized, may be NULL */
 };
 

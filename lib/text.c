@@ -12,51 +12,51 @@
 static const struct {
 	unsigned long lo, hi;
 } refused[] = {
-	{0x0000, 0x001f},    /* Cc: C0 controls */
-	{0x007f, 0x009f},    /* Cc: DEL, C1 controls */
-	{0x00a0, 0x00a0},    /* Zs: no-break space */
-	{0x00ad, 0x00ad},    /* Cf: soft hyphen */
-	{0x034f, 0x034f},    /* Mn, DI: combining grapheme joiner */
-	{0x0600, 0x0605},    /* Cf: Arabic number signs */
-	{0x061c, 0x061c},    /* Cf: Arabic letter mark */
-	{0x06dd, 0x06dd},    /* Cf: Arabic end of ayah */
-	{0x070f, 0x070f},    /* Cf: Syriac abbreviation mark */
-	{0x0890, 0x0891},    /* Cf: Arabic pound/piastre mark above */
-	{0x08e2, 0x08e2},    /* Cf: Arabic disputed end of ayah */
-	{0x115f, 0x1160},    /* Lo, DI: Hangul choseong/jungseong fillers */
-	{0x1680, 0x1680},    /* Zs: Ogham space mark */
-	{0x17b4, 0x17b5},    /* Mn, DI: Khmer inherent vowels */
-	{0x180b, 0x180d},    /* Mn, DI: Mongolian free variation selectors 1-3 */
-	{0x180e, 0x180e},    /* Cf: Mongolian vowel separator */
-	{0x180f, 0x180f},    /* Mn, DI: Mongolian free variation selector 4 */
-	{0x2000, 0x200a},    /* Zs: en quad .. hair space */
-	{0x200b, 0x200f},    /* Cf: zero width space/non-joiner/joiner, LRM, RLM */
-	{0x2028, 0x2028},    /* Zl: line separator */
-	{0x2029, 0x2029},    /* Zp: paragraph separator */
-	{0x202a, 0x202e},    /* Cf: bidi embeddings and overrides */
-	{0x202f, 0x202f},    /* Zs: narrow no-break space */
-	{0x205f, 0x205f},    /* Zs: medium mathematical space */
-	{0x2060, 0x2064},    /* Cf: word joiner, invisible operators */
-	{0x2065, 0x2065},    /* unassigned, DI */
-	{0x2066, 0x206f},    /* Cf: bidi isolates, deprecated format controls */
-	{0x2800, 0x2800},    /* So: braille pattern blank (renders as nothing) */
-	{0x3000, 0x3000},    /* Zs: ideographic space */
-	{0x3164, 0x3164},    /* Lo, DI: Hangul filler */
-	{0xe000, 0xf8ff},    /* Co: private use area */
-	{0xfdd0, 0xfdef},    /* noncharacters */
-	{0xfe00, 0xfe0f},    /* Mn, DI: variation selectors 1-16 */
-	{0xfeff, 0xfeff},    /* Cf: zero width no-break space (BOM) */
-	{0xffa0, 0xffa0},    /* Lo, DI: halfwidth Hangul filler */
-	{0xfff0, 0xfff8},    /* unassigned, DI */
-	{0xfff9, 0xfffb},    /* Cf: interlinear annotation */
-	{0xfffe, 0xffff},    /* noncharacters */
-	{0x110bd, 0x110bd},  /* Cf: Kaithi number sign */
-	{0x110cd, 0x110cd},  /* Cf: Kaithi number sign above */
-	{0x13430, 0x1343f},  /* Cf: Egyptian hieroglyph format controls */
-	{0x1bca0, 0x1bca3},  /* Cf: shorthand format controls */
-	{0x1d173, 0x1d17a},  /* Cf: musical symbol format controls */
-	{0xe0000, 0xe0fff},  /* DI: tags (Cf), variation selectors 17-256 */
-	{0xf0000, 0x10ffff}, /* Co: supplementary private use planes 15, 16 */
+	{ 0x0000, 0x001f },    /* Cc: C0 controls */
+	{ 0x007f, 0x009f },    /* Cc: DEL, C1 controls */
+	{ 0x00a0, 0x00a0 },    /* Zs: no-break space */
+	{ 0x00ad, 0x00ad },    /* Cf: soft hyphen */
+	{ 0x034f, 0x034f },    /* Mn, DI: combining grapheme joiner */
+	{ 0x0600, 0x0605 },    /* Cf: Arabic number signs */
+	{ 0x061c, 0x061c },    /* Cf: Arabic letter mark */
+	{ 0x06dd, 0x06dd },    /* Cf: Arabic end of ayah */
+	{ 0x070f, 0x070f },    /* Cf: Syriac abbreviation mark */
+	{ 0x0890, 0x0891 },    /* Cf: Arabic pound/piastre mark above */
+	{ 0x08e2, 0x08e2 },    /* Cf: Arabic disputed end of ayah */
+	{ 0x115f, 0x1160 },    /* Lo, DI: Hangul choseong/jungseong fillers */
+	{ 0x1680, 0x1680 },    /* Zs: Ogham space mark */
+	{ 0x17b4, 0x17b5 },    /* Mn, DI: Khmer inherent vowels */
+	{ 0x180b, 0x180d },    /* Mn, DI: Mongolian free variation selectors 1-3 */
+	{ 0x180e, 0x180e },    /* Cf: Mongolian vowel separator */
+	{ 0x180f, 0x180f },    /* Mn, DI: Mongolian free variation selector 4 */
+	{ 0x2000, 0x200a },    /* Zs: en quad .. hair space */
+	{ 0x200b, 0x200f },    /* Cf: zero width space/non-joiner/joiner, LRM, RLM */
+	{ 0x2028, 0x2028 },    /* Zl: line separator */
+	{ 0x2029, 0x2029 },    /* Zp: paragraph separator */
+	{ 0x202a, 0x202e },    /* Cf: bidi embeddings and overrides */
+	{ 0x202f, 0x202f },    /* Zs: narrow no-break space */
+	{ 0x205f, 0x205f },    /* Zs: medium mathematical space */
+	{ 0x2060, 0x2064 },    /* Cf: word joiner, invisible operators */
+	{ 0x2065, 0x2065 },    /* unassigned, DI */
+	{ 0x2066, 0x206f },    /* Cf: bidi isolates, deprecated format controls */
+	{ 0x2800, 0x2800 },    /* So: braille pattern blank (renders as nothing) */
+	{ 0x3000, 0x3000 },    /* Zs: ideographic space */
+	{ 0x3164, 0x3164 },    /* Lo, DI: Hangul filler */
+	{ 0xe000, 0xf8ff },    /* Co: private use area */
+	{ 0xfdd0, 0xfdef },    /* noncharacters */
+	{ 0xfe00, 0xfe0f },    /* Mn, DI: variation selectors 1-16 */
+	{ 0xfeff, 0xfeff },    /* Cf: zero width no-break space (BOM) */
+	{ 0xffa0, 0xffa0 },    /* Lo, DI: halfwidth Hangul filler */
+	{ 0xfff0, 0xfff8 },    /* unassigned, DI */
+	{ 0xfff9, 0xfffb },    /* Cf: interlinear annotation */
+	{ 0xfffe, 0xffff },    /* noncharacters */
+	{ 0x110bd, 0x110bd },  /* Cf: Kaithi number sign */
+	{ 0x110cd, 0x110cd },  /* Cf: Kaithi number sign above */
+	{ 0x13430, 0x1343f },  /* Cf: Egyptian hieroglyph format controls */
+	{ 0x1bca0, 0x1bca3 },  /* Cf: shorthand format controls */
+	{ 0x1d173, 0x1d17a },  /* Cf: musical symbol format controls */
+	{ 0xe0000, 0xe0fff },  /* DI: tags (Cf), variation selectors 17-256 */
+	{ 0xf0000, 0x10ffff }, /* Co: supplementary private use planes 15, 16 */
 };
 
 int text_cp_display_safe(unsigned long cp)

@@ -5,12 +5,12 @@
 
 #include <stddef.h>
 
-#define TOKEN_MAX_BYTES (64 * 1024)
-#define TOKEN_ERROR_MAX 64             /* sanitized OAuth "error" code */
+#define TOKEN_MAX_BYTES		    (64 * 1024)
+#define TOKEN_ERROR_MAX		    64	/* sanitized OAuth "error" code */
 #define TOKEN_ERROR_DESCRIPTION_MAX 200 /* sanitized "error_description" */
 
 struct token_response {
-	char *id_token;     /* secret-ish: the caller verifies it */
+	char *id_token;	    /* secret-ish: the caller verifies it */
 	char *access_token; /* secret: only for at_hash; never stored or logged */
 	long expires_in;    /* -1 when absent */
 	/* Set only for ERR_TOKEN_ERROR: printable ASCII, truncated. */

@@ -9,9 +9,10 @@
 
 /* Never taken from UserInfo, whatever the policy names (they decide
  * issuer, audience, freshness and assurance, not who the person is). */
-static const char *const protocol_claims[] = {"iss",	   "sub", "aud",     "exp",    "iat", "nbf",
-					      "nonce",	   "azp", "at_hash", "c_hash", "acr", "amr",
-					      "auth_time", "sid", "jti",     "events"};
+static const char *const protocol_claims[] = { "iss",	    "sub",    "aud",   "exp",
+					       "iat",	    "nbf",    "nonce", "azp",
+					       "at_hash",   "c_hash", "acr",   "amr",
+					       "auth_time", "sid",    "jti",   "events" };
 
 static int is_protocol_claim(const char *name)
 {
@@ -104,7 +105,7 @@ int userinfo_fetch(const struct http_opts *o, const char *endpoint, const char *
 		   const char *id_sub, const struct log *log, cJSON **out)
 {
 	struct http_opts opts;
-	struct http_response res = {0};
+	struct http_response res = { 0 };
 	int r;
 
 	if (!o || !access_token || !*access_token || !id_sub || !out)

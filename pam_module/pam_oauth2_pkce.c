@@ -33,8 +33,8 @@
 #endif
 
 #define DEFAULT_TIMEOUT 110 /* below sshd's LoginGraceTime of 120 s */
-#define FIELD_MAX 256
-#define ANSWER_MAX 512
+#define FIELD_MAX	256
+#define ANSWER_MAX	512
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -42,7 +42,7 @@ struct args {
 	const char *config;
 	const char *helper;
 	const char *service; /* [service NAME] section, default PAM_SERVICE */
-	long timeout;        /* seconds */
+	long timeout;	     /* seconds */
 	int debug;
 	int user_from_token;
 };
@@ -70,7 +70,8 @@ static int parse_args(pam_handle_t *pamh, int argc, const char **argv, struct ar
 			errno = 0;
 			a->timeout = strtol(s + 8, &end, 10);
 			if (errno || *end || end == s + 8 || a->timeout < 5 || a->timeout > 3600) {
-				pam_syslog(pamh, LOG_ERR, "bad module argument %s (5..3600 seconds)", s);
+				pam_syslog(pamh, LOG_ERR,
+					   "bad module argument %s (5..3600 seconds)", s);
 				return -1;
 			}
 		} else if (strcmp(s, "debug") == 0) {
@@ -166,7 +167,8 @@ static void child_reset(const struct child_limits *cl)
  * the pid or -1. */
 static pid_t start_helper(const char *helper, int sock)
 {
-	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8", NULL };
+	static char *const envp[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8",
+				      NULL };
 	char *const argv[] = { "oauth2-pkce-helper", "login", "--fd", "3", NULL };
 	struct child_limits cl;
 	sigset_t all, old;
@@ -261,7 +263,8 @@ static int converse(pam_handle_t *pamh, int sock, const struct ipc_frame *f)
 		return 0;
 	case IPC_PROMPT_ON:
 	case IPC_PROMPT_OFF:
-		r = pam_prompt(pamh, f->type == IPC_PROMPT_ON ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF,
+		r = pam_prompt(pamh,
+			       f->type == IPC_PROMPT_ON ? PAM_PROMPT_ECHO_ON : PAM_PROMPT_ECHO_OFF,
 			       &resp, "%s", f->data);
 		if (r != PAM_SUCCESS || !resp) {
 			ipc_write_frame(sock, IPC_CANCEL, "", 0);
@@ -285,11 +288,11 @@ struct login {
 	char ctx[4 * FIELD_MAX + 2 * PATH_MAX + 128];
 	size_t ctxlen;
 	long long deadline;
-	int sock;              /* our end of the socketpair, -1 when closed */
-	pid_t pid;             /* the helper, -1 once reaped */
-	long maxrss;           /* helper peak RSS, KiB */
+	int sock;	       /* our end of the socketpair, -1 when closed */
+	pid_t pid;	       /* the helper, -1 once reaped */
+	long maxrss;	       /* helper peak RSS, KiB */
 	struct ipc_result res; /* the helper's verdict */
-	int rc;                /* PAM code of a refusal */
+	int rc;		       /* PAM code of a refusal */
 	const char *why;       /* the reason, for the log line */
 };
 
@@ -313,8 +316,8 @@ static int read_items(struct login *l)
 		l->user = u ? u : "";
 	}
 	if (strlen(l->user) >= FIELD_MAX || strpbrk(l->user, "\r\n") ||
-	    item_text(l->pamh, PAM_SERVICE, &l->service) || item_text(l->pamh, PAM_RHOST, &l->rhost) ||
-	    item_text(l->pamh, PAM_TTY, &l->tty)) {
+	    item_text(l->pamh, PAM_SERVICE, &l->service) ||
+	    item_text(l->pamh, PAM_RHOST, &l->rhost) || item_text(l->pamh, PAM_TTY, &l->tty)) {
 		pam_syslog(l->pamh, LOG_ERR, "refused: PAM item with a newline or too long");
 		return refuse(l, PAM_AUTH_ERR, "bad PAM item");
 	}
@@ -329,8 +332,8 @@ static int build_context(struct login *l)
 			 "user=%s\nservice=%s\nrhost=%s\ntty=%s\nconfig=%s\nsection=%s\ndebug=%d\n"
 			 "user_from_token=%d\ntimeout=%ld\nruid=%u\n",
 			 l->user, l->service, l->rhost, l->tty, a->config,
-			 a->service ? a->service : l->service, a->debug, a->user_from_token, a->timeout,
-			 (unsigned)getuid());
+			 a->service ? a->service : l->service, a->debug, a->user_from_token,
+			 a->timeout, (unsigned)getuid());
 
 	if (n < 0 || (size_t)n >= sizeof(l->ctx))
 		return refuse(l, PAM_AUTH_ERR, "context too long");
@@ -367,12 +370,14 @@ static int await_result(struct login *l)
 
 	for (;;) {
 		if ((r = ipc_read_frame(l->sock, l->deadline, &f)) == ERR_IPC_TIMEOUT) {
-			pam_prompt(l->pamh, PAM_ERROR_MSG, NULL, "Timed out after %ld s", l->a.timeout);
+			pam_prompt(l->pamh, PAM_ERROR_MSG, NULL, "Timed out after %ld s",
+				   l->a.timeout);
 			return refuse(l, PAM_AUTH_ERR, "deadline passed");
 		}
 		if (r != 0)
 			return refuse(l, PAM_AUTHINFO_UNAVAIL,
-				      r == ERR_IPC ? "garbage from the helper" : "helper ended without a result");
+				      r == ERR_IPC ? "garbage from the helper"
+						   : "helper ended without a result");
 		if (f.type == IPC_RESULT)
 			break;
 		r = converse(l->pamh, l->sock, &f);
@@ -456,8 +461,15 @@ static void finish(struct login *l)
 
 EXPORT int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct login l = { .pamh = pamh, .user = "", .service = "", .rhost = "", .tty = "",
-			   .sock = -1, .pid = -1, .rc = PAM_AUTH_ERR, .why = "helper failed" };
+	struct login l = { .pamh = pamh,
+			   .user = "",
+			   .service = "",
+			   .rhost = "",
+			   .tty = "",
+			   .sock = -1,
+			   .pid = -1,
+			   .rc = PAM_AUTH_ERR,
+			   .why = "helper failed" };
 	struct sigaction dfl = { .sa_handler = SIG_DFL }, old_chld;
 
 	(void)flags;

@@ -188,8 +188,8 @@ static void put_duration(struct buf *b, uint64_t ms, int round_up)
 		putf(b, "%llu s", (unsigned long long)s);
 }
 
-int html_context_page(const struct store_link *l, const char *action_url, uint64_t now,
-		      char **out, size_t *len)
+int html_context_page(const struct store_link *l, const char *action_url, uint64_t now, char **out,
+		      size_t *len)
 {
 	struct buf b;
 

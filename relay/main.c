@@ -33,7 +33,7 @@ static void sink(void *ctx, int prio, const char *msg)
 int main(int argc, char **argv)
 {
 	const char *config = NULL, *listen = NULL;
-	struct log lg = {.sink = sink};
+	struct log lg = { .sink = sink };
 	struct server *srv = NULL;
 	struct rconf cf;
 	char err[512];

@@ -378,7 +378,7 @@ static int set_bool(struct loader *ld, struct rconf *c, const struct key_def *k,
 
 /* One "ADDR[/PREFIX]" of trusted_proxies. An IPv4-mapped IPv6 network
  * (::ffff:a.b.c.d/96+N) is stored as the IPv4 network a.b.c.d/N. */
-static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+static const unsigned char v4mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 
 static int parse_net(struct loader *ld, int line, const char *tok, struct rconf_net *n)
 {
@@ -587,23 +587,23 @@ static int set_redis_password_file(struct loader *ld, struct rconf *c, const str
 
 /* Every key the file may hold. */
 static const struct key_def keys[] = {
-	{"listen", set_listen, 0, 0, 0, 0, NULL},
-	{"base_url", set_base_url, 0, 0, 0, 0, NULL},
-	{"allowed_authorization_endpoint", set_endpoint, 1, 0, 0, 0, NULL},
-	{"allowed_client_id", set_client_id, 1, 0, 0, 0, NULL},
-	{"registration_secret_file", set_secret_file, 1, 0, 0, 0, NULL},
-	{"open_registration", set_bool, 0, U(open_registration), 0, 0, NULL},
-	{"max_sessions", set_uint, 0, U(max_sessions), 1, 1000000, NULL},
-	{"max_ttl", set_uint, 0, U(max_ttl), 1, RCONF_MAX_TTL_LIMIT, " seconds"},
-	{"max_connections", set_uint, 0, U(max_connections), 4, 65536, NULL},
-	{"max_connections_per_ip", set_uint, 0, U(max_connections_per_ip), 0, 65536, NULL},
-	{"allow_insecure_loopback", set_bool, 0, U(allow_insecure_loopback), 0, 0, NULL},
-	{"threads", set_uint, 0, U(threads), 0, RCONF_MAX_THREADS, " (0: one per online CPU)"},
-	{"metrics_listen", set_metrics_listen, 0, 0, 0, 0, NULL},
-	{"trusted_proxies", set_proxies, 1, 0, 0, 0, NULL},
-	{"store", set_store, 0, 0, 0, 0, NULL},
-	{"redis_url", set_redis_url, 0, 0, 0, 0, NULL},
-	{"redis_password_file", set_redis_password_file, 0, 0, 0, 0, NULL},
+	{ "listen", set_listen, 0, 0, 0, 0, NULL },
+	{ "base_url", set_base_url, 0, 0, 0, 0, NULL },
+	{ "allowed_authorization_endpoint", set_endpoint, 1, 0, 0, 0, NULL },
+	{ "allowed_client_id", set_client_id, 1, 0, 0, 0, NULL },
+	{ "registration_secret_file", set_secret_file, 1, 0, 0, 0, NULL },
+	{ "open_registration", set_bool, 0, U(open_registration), 0, 0, NULL },
+	{ "max_sessions", set_uint, 0, U(max_sessions), 1, 1000000, NULL },
+	{ "max_ttl", set_uint, 0, U(max_ttl), 1, RCONF_MAX_TTL_LIMIT, " seconds" },
+	{ "max_connections", set_uint, 0, U(max_connections), 4, 65536, NULL },
+	{ "max_connections_per_ip", set_uint, 0, U(max_connections_per_ip), 0, 65536, NULL },
+	{ "allow_insecure_loopback", set_bool, 0, U(allow_insecure_loopback), 0, 0, NULL },
+	{ "threads", set_uint, 0, U(threads), 0, RCONF_MAX_THREADS, " (0: one per online CPU)" },
+	{ "metrics_listen", set_metrics_listen, 0, 0, 0, 0, NULL },
+	{ "trusted_proxies", set_proxies, 1, 0, 0, 0, NULL },
+	{ "store", set_store, 0, 0, 0, 0, NULL },
+	{ "redis_url", set_redis_url, 0, 0, 0, 0, NULL },
+	{ "redis_password_file", set_redis_password_file, 0, 0, 0, 0, NULL },
 };
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
 
@@ -833,7 +833,7 @@ static int check_relations(struct loader *ld, struct rconf *c)
 
 int rconf_load(const char *path, const char *listen, struct rconf *c, char *err, size_t errlen)
 {
-	struct loader ld = {.path = path, .err = err, .errlen = errlen};
+	struct loader ld = { .path = path, .err = err, .errlen = errlen };
 	char *text = NULL;
 	const char *why;
 	size_t ol;

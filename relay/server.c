@@ -68,15 +68,16 @@
 #define TEXT_TYPE      "text/plain; charset=utf-8"
 
 enum route { R_OTHER, R_HEALTHZ, R_REGISTER, R_POLL, R_LINK, R_CALLBACK, R_METRICS, R_COUNT };
-static const char *const route_name[] = {
-	"(other)", "/healthz",	"/v1/sessions", "/v1/sessions/:state",
-	"/l/:id",  "/callback", "/metrics"};
-static const char *const route_allow[] = {"GET, HEAD, POST", "GET, HEAD", "POST",     "GET",
-					  "GET, HEAD, POST", "GET",	  "GET, HEAD"};
+static const char *const route_name[] = { "(other)",	  "/healthz",
+					  "/v1/sessions", "/v1/sessions/:state",
+					  "/l/:id",	  "/callback",
+					  "/metrics" };
+static const char *const route_allow[] = { "GET, HEAD, POST", "GET, HEAD", "POST",     "GET",
+					   "GET, HEAD, POST", "GET",	   "GET, HEAD" };
 
 /* The answers /metrics counts by route and status (anything else: "other"). */
-static const unsigned status_codes[] = {200, 201, 302, 400, 401, 403, 404, 405, 408, 409,
-					410, 413, 414, 415, 417, 431, 500, 501, 503, 505};
+static const unsigned status_codes[] = { 200, 201, 302, 400, 401, 403, 404, 405, 408, 409,
+					 410, 413, 414, 415, 417, 431, 500, 501, 503, 505 };
 #define N_STATUS (sizeof(status_codes) / sizeof(status_codes[0]) + 1)
 
 /* Refusals that no route/status pair tells apart. */
@@ -88,11 +89,11 @@ enum refusal {
 	REF_LEFT,	/* the client closed a held long-poll */
 	REF_COUNT
 };
-static const char *const refusal_name[] = {"request_timeout", "framing", "max_connections",
-					   "max_connections_per_ip", "held_poll_client_left"};
+static const char *const refusal_name[] = { "request_timeout", "framing", "max_connections",
+					    "max_connections_per_ip", "held_poll_client_left" };
 
 /* Time from a callback landing to its code being handed out (seconds). */
-static const double hist_bounds[] = {0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30};
+static const double hist_bounds[] = { 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30 };
 #define N_HIST (sizeof(hist_bounds) / sizeof(hist_bounds[0]) + 1)
 
 enum cstate {
@@ -138,7 +139,7 @@ struct conn {
 	struct worker *wk;
 	enum cstate st;
 	uint32_t events; /* registered with epoll */
-	struct buf in; /* lib/buf.c: capped at IN_MAX, never realloc'd */
+	struct buf in;	 /* lib/buf.c: capped at IN_MAX, never realloc'd */
 	size_t scan;
 	char *out;
 	size_t out_len, out_off;
@@ -318,7 +319,7 @@ static void timer_arm(struct conn *c, uint64_t now)
 
 static void set_events(struct conn *c, uint32_t ev)
 {
-	struct epoll_event e = {.events = ev, .data.ptr = c};
+	struct epoll_event e = { .events = ev, .data.ptr = c };
 
 	if (c->events == ev)
 		return;
@@ -1678,10 +1679,10 @@ static int wait_timeout(const struct worker *wk, uint64_t now, uint64_t due)
 	int timeout = 1000;
 
 	if (wk->t_head)
-		timeout = wk->t_head->deadline <= now
-				  ? 0
-				  : (int)(wk->t_head->deadline - now < 1000 ? wk->t_head->deadline - now
-									    : 1000);
+		timeout = wk->t_head->deadline <= now ? 0
+						      : (int)(wk->t_head->deadline - now < 1000
+								      ? wk->t_head->deadline - now
+								      : 1000);
 	if (due <= now)
 		timeout = 0;
 	else if (due - now < (uint64_t)timeout)
@@ -1906,7 +1907,7 @@ int server_start(const struct rconf *cf, const struct log *lg, struct server **o
 	alen = cf->listen_len;
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct worker *wk = &s->wk[i];
-		struct epoll_event ev = {.events = EPOLLIN};
+		struct epoll_event ev = { .events = EPOLLIN };
 		if ((r = open_listener(s, cf->listen, &addr, alen, &wk->lfd)) != 0)
 			goto fail;
 		if (i == 0) {
@@ -1937,7 +1938,7 @@ int server_start(const struct rconf *cf, const struct log *lg, struct server **o
 	}
 	if (cf->metrics_on) {
 		/* /metrics on its own address (loopback by default), worker 0 */
-		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &s->wk[0].mfd};
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &s->wk[0].mfd };
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		if ((r = open_listener(s, cf->metrics_listen, &cf->metrics_addr, cf->metrics_len,

@@ -218,7 +218,7 @@ static int text_pack(struct session *se, const struct store_new *n)
 
 static void text_unpack(const struct session *se, struct store_context *c)
 {
-	char *dst[4] = {c->host, c->service, c->user, c->rhost};
+	char *dst[4] = { c->host, c->service, c->user, c->rhost };
 
 	for (int k = 0; k < 4; k++)
 		snprintf(dst[k], STORE_CTX_MAX + 1, "%s", se->text + se->off_ctx[k]);
@@ -285,8 +285,8 @@ static void wait_setidx(void *e, size_t i)
 	((struct store_waiter *)e)->hidx = i;
 }
 
-static const struct store_heap_ops sess_ops = {sess_key, sess_setidx};
-static const struct store_heap_ops wait_ops = {wait_key, wait_setidx};
+static const struct store_heap_ops sess_ops = { sess_key, sess_setidx };
+static const struct store_heap_ops wait_ops = { wait_key, wait_setidx };
 
 static void heap_place(void **h, size_t i, void *e, const struct store_heap_ops *o)
 {
@@ -619,8 +619,8 @@ static int csrf_ok(const struct session *se, const char *csrf)
 /* The live session behind link id, its sid copied out, once its csrf token
  * matched; else NULL with *r = ERR_RELAY_NOT_FOUND or ERR_RELAY_CSRF.
  * Called with s->mu held. */
-static struct session *link_session(struct store *s, const char *id, const char *csrf,
-				    uint64_t now, char sid[STORE_SID_LEN + 1], int *r)
+static struct session *link_session(struct store *s, const char *id, const char *csrf, uint64_t now,
+				    char sid[STORE_SID_LEN + 1], int *r)
 {
 	struct session *se = *slot_id(s, id);
 

@@ -26,13 +26,13 @@
 
 #include "hash.h"
 
-#define STORE_STATE_LEN	    43	/* base64url of 32 bytes */
-#define STORE_ID_LEN	    16	/* base64url of 12 bytes (96 bits) */
-#define STORE_CSRF_LEN	    43	/* base64url of 32 bytes */
+#define STORE_STATE_LEN	    43		 /* base64url of 32 bytes */
+#define STORE_ID_LEN	    16		 /* base64url of 12 bytes (96 bits) */
+#define STORE_CSRF_LEN	    43		 /* base64url of 32 bytes */
 #define STORE_SID_LEN	    HASH_SID_LEN /* hash_sid(id): how logs name a session (RLY-26) */
-#define STORE_HASH_LEN	    32	/* SHA-256 of the poll secret */
-#define STORE_CTX_MAX	    128 /* bytes per context string */
-#define STORE_CONFIRM_MAX   12	/* digits */
+#define STORE_HASH_LEN	    32		 /* SHA-256 of the poll secret */
+#define STORE_CTX_MAX	    128		 /* bytes per context string */
+#define STORE_CONFIRM_MAX   12		 /* digits */
 #define STORE_MAX_CONTINUES 3
 #define STORE_MAX_WAITERS   4 /* per session; a fifth displaces the oldest */
 #define STORE_WAITING	    1 /* store_poll: the waiter was armed */

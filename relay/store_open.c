@@ -9,7 +9,7 @@
 
 int store_open(const struct rconf *cf, struct store **out)
 {
-	struct store_redis_conf rc = {0};
+	struct store_redis_conf rc = { 0 };
 
 	if (!cf || !out)
 		return ERR_INVAL;

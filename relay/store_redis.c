@@ -231,8 +231,8 @@ static redisContext *rconnect(struct rstore *r)
 	if (!r->unix_path)
 		redisEnableKeepAlive(c);
 	if (r->password) {
-		const char *argv[2] = {"AUTH", r->password};
-		size_t len[2] = {4, strlen(r->password)};
+		const char *argv[2] = { "AUTH", r->password };
+		size_t len[2] = { 4, strlen(r->password) };
 
 		rp = redisCommandArgv(c, 2, argv, len);
 		if (!rp || rp->type == REDIS_REPLY_ERROR) {
@@ -401,7 +401,7 @@ static void wait_setidx(void *e, size_t i)
 	((struct store_waiter *)e)->hidx = i;
 }
 
-static const struct store_heap_ops wait_ops = {wait_key, wait_setidx};
+static const struct store_heap_ops wait_ops = { wait_key, wait_setidx };
 
 static void tag_of(const char *state, char tag[TAG_LEN + 1])
 {
@@ -518,11 +518,11 @@ static void *sub_main(void *arg)
 	while (!r->stop) {
 		redisContext *c = rconnect(r);
 		redisReply *rp = NULL;
-		struct timeval none = {0, 0};
+		struct timeval none = { 0, 0 };
 
 		if (c) {
-			const char *argv[2] = {"SUBSCRIBE", r->chan};
-			size_t len[2] = {9, strlen(r->chan)};
+			const char *argv[2] = { "SUBSCRIBE", r->chan };
+			size_t len[2] = { 9, strlen(r->chan) };
 
 			rp = redisCommandArgv(c, 2, argv, len);
 		}
@@ -901,8 +901,7 @@ static struct went *poll_hold_begin(struct rstore *r, const char *state, const u
 	char tag[TAG_LEN + 1];
 
 	pthread_mutex_lock(&r->mu);
-	if (w && w->deadline_ms > now && !r->shutdown && hash &&
-	    strlen(state) == STORE_STATE_LEN) {
+	if (w && w->deadline_ms > now && !r->shutdown && hash && strlen(state) == STORE_STATE_LEN) {
 		/* Registered before asking Redis: a wake-up message that lands
 		 * between the answer and the arming bumps gen, so it is seen. */
 		tag_of(state, tag);
@@ -1109,7 +1108,7 @@ static void r_shutdown(void *impl)
 static size_t r_count(void *impl)
 {
 	struct rstore *r = impl;
-	const char *kv[1] = {r->zkey};
+	const char *kv[1] = { r->zkey };
 	redisReply *rp = rscript(r, SC_COUNT, 1, 0, kv, NULL);
 	long long gone = 0, n = 0;
 	size_t res;
@@ -1135,8 +1134,8 @@ static int r_health(void *impl)
 	if (r->up && now - r->last_ok < PROBE_EVERY)
 		return ERR_OK;
 	if (now - r->last_probe >= PROBE_SPACING) {
-		const char *argv[1] = {"PING"};
-		size_t len[1] = {4};
+		const char *argv[1] = { "PING" };
+		size_t len[1] = { 4 };
 		redisReply *rp;
 
 		r->last_probe = now;
@@ -1267,8 +1266,8 @@ int store_redis_new(const struct store_redis_conf *c, struct store **out)
 	r->sub_started = 1;
 	{
 		/* First contact now, so the log at start says whether it works. */
-		const char *argv[1] = {"PING"};
-		size_t len[1] = {4};
+		const char *argv[1] = { "PING" };
+		size_t len[1] = { 4 };
 		reply_free(rcmd(r, 1, argv, len));
 	}
 	if ((ret = store_wrap(&redis_backend, r, out)) != 0)

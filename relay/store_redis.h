@@ -7,14 +7,14 @@
 #include "store.h"
 
 struct store_redis_conf {
-	const char *host;	/* TCP, when unix_path is NULL */
+	const char *host; /* TCP, when unix_path is NULL */
 	unsigned port;
-	const char *unix_path;	/* or a unix socket */
-	unsigned db;		/* SELECT when not 0 */
-	const char *password;	/* AUTH when not NULL (copied, wiped at free) */
-	unsigned max_sessions;	/* across every instance */
-	const char *prefix;	/* of every key and the channel; NULL: "o2r:" */
-	unsigned timeout_ms;	/* per command and connect; 0: 1000 */
+	const char *unix_path; /* or a unix socket */
+	unsigned db;	       /* SELECT when not 0 */
+	const char *password;  /* AUTH when not NULL (copied, wiped at free) */
+	unsigned max_sessions; /* across every instance */
+	const char *prefix;    /* of every key and the channel; NULL: "o2r:" */
+	unsigned timeout_ms;   /* per command and connect; 0: 1000 */
 };
 
 /* Connects (an unreachable Redis is not an error: the store reports it in

@@ -70,14 +70,14 @@ static int uri_char(unsigned char c)
 /* Optional OIDC parameters a helper may add; everything else is refused,
  * notably request / request_uri (a request object could carry another
  * redirect_uri) and response_mode (could move the code out of our sight). */
-static const char *const extra_params[] = { "prompt",	  "max_age",	"login_hint", "acr_values",
-					    "ui_locales", "claims_locales", "display",	  NULL };
+static const char *const extra_params[] = { "prompt",	  "max_age",	"login_hint",
+					    "acr_values", "ui_locales", "claims_locales",
+					    "display",	  NULL };
 
-static const char *const required_params[] = { "response_type", "client_id",
-					       "redirect_uri",	"scope",
-					       "state",		"nonce",
-					       "code_challenge", "code_challenge_method",
-					       NULL };
+static const char *const required_params[] = {
+	"response_type", "client_id",	   "redirect_uri",	    "scope", "state",
+	"nonce",	 "code_challenge", "code_challenge_method", NULL
+};
 
 /* The URL as text: length, characters, no fragment. Returns its '?'. */
 static const char *authurl_query_start(const char *url, size_t len, const char **why)
@@ -294,9 +294,9 @@ static int get_ctx(const cJSON *ctx, struct store_context *out, const char **why
 int reg_parse(const char *body, size_t len, const struct rconf *cf, struct reg *out,
 	      const char **why)
 {
-	static const char *const names[] = { "state",		  "poll_secret_sha256",
-					     "ttl",		  "authorization_url",
-					     "context",		  "confirm_code",
+	static const char *const names[] = { "state",	"poll_secret_sha256",
+					     "ttl",	"authorization_url",
+					     "context", "confirm_code",
 					     NULL };
 	struct reg rg;
 	cJSON *root = NULL;

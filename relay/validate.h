@@ -12,14 +12,13 @@
 #include "rconf.h"
 #include "store.h"
 
-#define REG_BODY_MAX (16 * 1024)
-#define AUTH_URL_MAX 2048
-#define CB_CODE_MAX 2048
-#define CB_ISS_MAX 1024
-#define CB_ERROR_MAX 256
+#define REG_BODY_MAX	  (16 * 1024)
+#define AUTH_URL_MAX	  2048
+#define CB_CODE_MAX	  2048
+#define CB_ISS_MAX	  1024
+#define CB_ERROR_MAX	  256
 #define CB_ERROR_DESC_MAX 1024
-#define POLL_WAIT_MAX 30
-
+#define POLL_WAIT_MAX	  30
 
 /* A validated registration (POST /v1/sessions). */
 struct reg {

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.." || exit 1
 PKGS="build-essential pkg-config libpam0g-dev libcurl4-openssl-dev libssl-dev
 libcjson-dev libqrencode-dev libhiredis-dev redis-server nginx wrk pamtester
 libpam-wrapper libnss-wrapper openssl curl clang libclang-rt-14-dev zbar-tools python3 chromium
-openssh-server expect sudo tmux faketime mandoc groff-base
+openssh-server expect sudo tmux faketime mandoc groff-base clang-format
 lemonldap-ng lemonldap-ng-fastcgi-server
 debhelper lintian systemd strace"
 

@@ -17,7 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *nl = memchr(data, '\n', size);
 
 	if (nl)
-		(void)ipc_parse_header((const char *)data, (size_t)(nl - (const char *)data), &t, &n);
+		(void)ipc_parse_header((const char *)data, (size_t)(nl - (const char *)data), &t,
+				       &n);
 	(void)ipc_kv_get((const char *)data, size, "user", v, sizeof(v));
 	/* a word that parses is one of the table's, spelled exactly */
 	if (ipc_status_parse((const char *)data, size, &st) == 0 &&

@@ -14,9 +14,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static char *endpoints[] = {"https://idp.example.org/realms/corp/protocol/openid-connect/auth",
-			    "http://127.0.0.1:8081/auth"};
-static char *client_ids[] = {"pam-oauth2-pkce", "other client"};
+static char *endpoints[] = { "https://idp.example.org/realms/corp/protocol/openid-connect/auth",
+			     "http://127.0.0.1:8081/auth" };
+static char *client_ids[] = { "pam-oauth2-pkce", "other client" };
 static const struct rconf cf = {
 	.base_url = "https://relay.example.org",
 	.callback_url = "https://relay.example.org/callback",

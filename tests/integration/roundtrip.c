@@ -82,7 +82,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--debug"))
 			log.debug = 1;
 		else
-			return fprintf(stderr, "usage: roundtrip --config FILE --redirect-uri URI [--wrong-verifier] [--replay]\n"), 2;
+			return fprintf(stderr,
+				       "usage: roundtrip --config FILE --redirect-uri URI [--wrong-verifier] [--replay]\n"),
+			       2;
 	}
 	if (!cfgpath || !redirect)
 		return fprintf(stderr, "usage: roundtrip --config FILE --redirect-uri URI\n"), 2;
@@ -90,8 +92,8 @@ int main(int argc, char **argv)
 		return fprintf(stderr, "%s\n", err), 2;
 	if (save && !(savef = fopen(save, "w")))
 		return fprintf(stderr, "%s: cannot write\n", save), config_free(cfg), 2;
-	if (geteuid() == 0 && ((r = priv_lookup(cfg->helper_user, &pt)) != 0 ||
-			       (r = priv_drop(&pt, 0, &log)) != 0)) {
+	if (geteuid() == 0 &&
+	    ((r = priv_lookup(cfg->helper_user, &pt)) != 0 || (r = priv_drop(&pt, 0, &log)) != 0)) {
 		fprintf(stderr, "helper_user %s: %s\n", cfg->helper_user, err_str(r));
 		if (savef)
 			fclose(savef);
@@ -135,7 +137,8 @@ int main(int argc, char **argv)
 	resp.state = qs_value(&cq, "state");
 	resp.iss = qs_value(&cq, "iss");
 	resp.error = qs_value(&cq, "error");
-	if ((r = authz_check_response(&resp, p.state, cfg->issuer, o.disc->iss_parameter_supported)) != 0) {
+	if ((r = authz_check_response(&resp, p.state, cfg->issuer,
+				      o.disc->iss_parameter_supported)) != 0) {
 		refuse("callback", r, resp.error);
 		goto out;
 	}

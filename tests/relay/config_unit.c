@@ -248,7 +248,7 @@ static void proxies(void)
 	T_EQ(trusted(&c, "::2"), 0);
 	T_EQ(trusted(&c, "::a00:1"), 0); /* IPv4-compatible is not IPv4 */
 	{
-		struct sockaddr sa = {.sa_family = AF_UNIX};
+		struct sockaddr sa = { .sa_family = AF_UNIX };
 		T_EQ(rconf_is_trusted_proxy(&c, &sa), 0);
 	}
 	T_EQ(rconf_is_trusted_proxy(&c, NULL), 0);

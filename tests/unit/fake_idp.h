@@ -184,7 +184,7 @@ static inline int serve_one(struct fake_conn *c)
 
 static inline int srv_start_tls(SSL_CTX *ctx)
 {
-	struct sockaddr_in a = {0};
+	struct sockaddr_in a = { 0 };
 	socklen_t alen = sizeof(a);
 	int lfd, pfd[2];
 
@@ -203,8 +203,8 @@ static inline int srv_start_tls(SSL_CTX *ctx)
 		close(pfd[0]);
 		srv_log = pfd[1];
 		for (;;) {
-			struct timeval tv = {5, 0};
-			struct fake_conn c = {accept(lfd, NULL, NULL), NULL};
+			struct timeval tv = { 5, 0 };
+			struct fake_conn c = { accept(lfd, NULL, NULL), NULL };
 			int keep = 0;
 
 			if (c.fd < 0)
@@ -259,7 +259,7 @@ static inline int drain(char *buf, size_t buflen)
 		uint32_t flen;
 		char tmp[65536];
 		size_t got = 0;
-		struct pollfd p = {srv_log, POLLIN, 0};
+		struct pollfd p = { srv_log, POLLIN, 0 };
 
 		if (poll(&p, 1, 50) <= 0 || read(srv_log, &flen, 4) != 4 || flen > sizeof(tmp))
 			break;

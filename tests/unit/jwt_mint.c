@@ -2,7 +2,6 @@
  * failure aborts: a failure here is a broken test set-up. */
 #include "jwt_mint.h"
 
-
 static void mint_die(const char *what)
 {
 	fprintf(stderr, "jwt_mint: %s failed\n", what);
@@ -101,7 +100,8 @@ size_t mint_ec_coord(const EVP_PKEY *k)
 	char name[64];
 
 	if (EVP_PKEY_get_base_id(k) != EVP_PKEY_EC ||
-	    !EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name), NULL))
+	    !EVP_PKEY_get_utf8_string_param(k, OSSL_PKEY_PARAM_GROUP_NAME, name, sizeof(name),
+					    NULL))
 		return 0;
 	if (strcmp(name, "prime256v1") == 0 || strcmp(name, "P-256") == 0)
 		return 32;
@@ -129,8 +129,8 @@ unsigned char *mint_bn_bytes(const BIGNUM *b, size_t pad, size_t *len)
 }
 
 /* RSA n and e, big-endian without leading zeros. */
-void mint_rsa_ne(const EVP_PKEY *k, unsigned char **n, size_t *nlen,
-		 unsigned char **e, size_t *elen)
+void mint_rsa_ne(const EVP_PKEY *k, unsigned char **n, size_t *nlen, unsigned char **e,
+		 size_t *elen)
 {
 	BIGNUM *bn = NULL, *be = NULL;
 
@@ -311,8 +311,9 @@ unsigned char *mint_sign(EVP_PKEY *k, const char *alg, const void *msg, size_t l
 	if (id == EVP_PKEY_RSA && alg[0] == 'P') {
 		if (EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PSS_PADDING) != 1 ||
 		    EVP_PKEY_CTX_set_rsa_mgf1_md(pc, md) != 1 ||
-		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, o && o->pss_salt_set ? o->pss_saltlen
-									      : RSA_PSS_SALTLEN_DIGEST) != 1)
+		    EVP_PKEY_CTX_set_rsa_pss_saltlen(pc, o && o->pss_salt_set
+								 ? o->pss_saltlen
+								 : RSA_PSS_SALTLEN_DIGEST) != 1)
 			mint_die("PSS setup");
 	}
 	if (EVP_DigestSign(m, NULL, &sl, (const unsigned char *)msg, len) != 1)
@@ -340,8 +341,8 @@ unsigned char *mint_sign(EVP_PKEY *k, const char *alg, const void *msg, size_t l
 }
 
 /* b64(header).b64(payload).b64(sig) with the given signature bytes. */
-char *mint_token_sig(const char *header, const char *payload,
-		     const unsigned char *sig, size_t siglen)
+char *mint_token_sig(const char *header, const char *payload, const unsigned char *sig,
+		     size_t siglen)
 {
 	char *h = mint_b64(header, strlen(header)), *p = mint_b64(payload, strlen(payload));
 	char *s = mint_b64(sig, siglen);
@@ -366,8 +367,8 @@ char *mint_signing_input(const char *header, const char *payload)
 
 /* A signed compact JWS; header and payload are taken verbatim (any JSON,
  * or not JSON at all). alg picks the hash and padding (see mint_sign). */
-char *mint_token(EVP_PKEY *k, const char *alg, const char *header,
-		 const char *payload, const struct mint_opts *o)
+char *mint_token(EVP_PKEY *k, const char *alg, const char *header, const char *payload,
+		 const struct mint_opts *o)
 {
 	char *in = mint_signing_input(header, payload), *s64, *t;
 	size_t sl;
@@ -382,8 +383,8 @@ char *mint_token(EVP_PKEY *k, const char *alg, const char *header,
 }
 
 /* HS256/384/512 token with an arbitrary MAC key (e.g. the RSA public key). */
-char *mint_hmac_token(const char *alg, const void *key, size_t keylen,
-		      const char *header, const char *payload)
+char *mint_hmac_token(const char *alg, const void *key, size_t keylen, const char *header,
+		      const char *payload)
 {
 	char *in = mint_signing_input(header, payload), *s64, *t;
 	unsigned char mac[EVP_MAX_MD_SIZE];

@@ -47,7 +47,7 @@ enum mint_kind {
 struct mint_opts {
 	int pss_salt_set; /* 0: PS* salt length = digest length (RFC 7518) */
 	int pss_saltlen;  /* bytes, or RSA_PSS_SALTLEN_MAX */
-	int ecdsa_der;    /* ES*: DER (wrong for JWS) instead of raw R||S */
+	int ecdsa_der;	  /* ES*: DER (wrong for JWS) instead of raw R||S */
 };
 
 char *mint_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -58,8 +58,8 @@ EVP_PKEY *mint_keygen(enum mint_kind kind);
 size_t mint_ec_coord(const EVP_PKEY *k);
 const char *mint_ec_crv(size_t coord);
 unsigned char *mint_bn_bytes(const BIGNUM *b, size_t pad, size_t *len);
-void mint_rsa_ne(const EVP_PKEY *k, unsigned char **n, size_t *nlen,
-		 unsigned char **e, size_t *elen);
+void mint_rsa_ne(const EVP_PKEY *k, unsigned char **n, size_t *nlen, unsigned char **e,
+		 size_t *elen);
 size_t mint_ec_xy(const EVP_PKEY *k, unsigned char **x, unsigned char **y);
 void mint_ed_x(const EVP_PKEY *k, unsigned char x[32]);
 char *mint_jwk(const EVP_PKEY *k, const char *kid, const char *extra);
@@ -69,13 +69,13 @@ unsigned char *mint_pub_der(EVP_PKEY *k, size_t *len);
 const EVP_MD *mint_md(const char *alg);
 unsigned char *mint_sign(EVP_PKEY *k, const char *alg, const void *msg, size_t len,
 			 const struct mint_opts *o, size_t *siglen);
-char *mint_token_sig(const char *header, const char *payload,
-		     const unsigned char *sig, size_t siglen);
+char *mint_token_sig(const char *header, const char *payload, const unsigned char *sig,
+		     size_t siglen);
 char *mint_signing_input(const char *header, const char *payload);
-char *mint_token(EVP_PKEY *k, const char *alg, const char *header,
-		 const char *payload, const struct mint_opts *o);
-char *mint_hmac_token(const char *alg, const void *key, size_t keylen,
-		      const char *header, const char *payload);
+char *mint_token(EVP_PKEY *k, const char *alg, const char *header, const char *payload,
+		 const struct mint_opts *o);
+char *mint_hmac_token(const char *alg, const void *key, size_t keylen, const char *header,
+		      const char *payload);
 BIGNUM *mint_ec_order(size_t coord);
 unsigned char *mint_ecdsa_raw(size_t coord, const BIGNUM *r, const BIGNUM *s);
 const char *mint_part(const char *tok, int idx, size_t *len);

@@ -16,11 +16,11 @@
 struct logcap {
 	char all[16384]; /* every message since the last reset, one per line */
 	char last[1024]; /* the last message */
-	int lines;       /* messages since the last reset */
+	int lines;	 /* messages since the last reset */
 	int last_prio;
-	int prio[8];     /* messages per priority (LOG_ERR, LOG_WARNING, ...) */
-	int long_lines;  /* run total: messages over 512 bytes */
-	int ctrl;        /* run total: control or non-ASCII bytes */
+	int prio[8];	/* messages per priority (LOG_ERR, LOG_WARNING, ...) */
+	int long_lines; /* run total: messages over 512 bytes */
+	int ctrl;	/* run total: control or non-ASCII bytes */
 };
 
 static struct logcap logcap __attribute__((unused));

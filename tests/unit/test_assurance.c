@@ -54,8 +54,8 @@ int main(void)
 	T_EQ(check("{\"acr\":\"urn:x:loa:2\"}", &p), 0);
 	T_EQ(check("{\"acr\":\"urn:x:loa:1\"}", &p), ERR_CLAIM_ACR);
 	T_OK(strstr(logcap.last, "acr urn:x:loa:1 is not one of urn:x:loa:2 phr") != NULL);
-	T_EQ(check("{\"acr\":\"PHR\"}", &p), ERR_CLAIM_ACR);          /* exact */
-	T_EQ(check("{\"acr\":\"ph\"}", &p), ERR_CLAIM_ACR);           /* no prefix match */
+	T_EQ(check("{\"acr\":\"PHR\"}", &p), ERR_CLAIM_ACR);		 /* exact */
+	T_EQ(check("{\"acr\":\"ph\"}", &p), ERR_CLAIM_ACR);		 /* no prefix match */
 	T_EQ(check("{\"acr\":\"phr urn:x:loa:2\"}", &p), ERR_CLAIM_ACR); /* not a list */
 	T_EQ(check("{\"acr\":\"\"}", &p), ERR_CLAIM_ACR);
 	T_EQ(check("{\"sub\":\"a\"}", &p), ERR_CLAIM_ACR); /* absent: refused when required */

@@ -58,14 +58,17 @@ int main(void)
 
 	T_CASE("AZ-04 URL contract: each parameter exactly once, S256");
 	T_EQ(authz_build_url(&q, &url), 0);
-	const char *once[] = { "response_type", "client_id", "redirect_uri", "scope", "state",
-			       "nonce", "code_challenge", "code_challenge_method" };
+	const char *once[] = { "response_type",	 "client_id",
+			       "redirect_uri",	 "scope",
+			       "state",		 "nonce",
+			       "code_challenge", "code_challenge_method" };
 	for (unsigned i = 0; url && i < sizeof(once) / sizeof(once[0]); i++)
 		T_EQ(count_param(url, once[i]), 1);
 	T_OK(url && strstr(url, "response_type=code&"));
 	T_OK(url && strstr(url, "code_challenge_method=S256"));
 	T_OK(url && strstr(url, "redirect_uri=https%3A%2F%2Frelay.example%2Fcallback"));
-	T_OK(url && (strstr(url, "client_id=pkce%20client") || strstr(url, "client_id=pkce+client")));
+	T_OK(url &&
+	     (strstr(url, "client_id=pkce%20client") || strstr(url, "client_id=pkce+client")));
 	T_OK(url && !strstr(url, "token") && !strchr(url, '#') && !strstr(url, "plain"));
 	T_OK(url && strncmp(url, "https://idp.example/auth?", 25) == 0);
 
@@ -92,7 +95,8 @@ int main(void)
 	q.acr_values = "urn:x:loa:2 phr";
 	q.max_age = 300;
 	T_EQ(authz_build_url(&q, &url), 0);
-	T_OK(url && strstr(url, "&acr_values=urn%3Ax%3Aloa%3A2%20phr") && strstr(url, "&max_age=300"));
+	T_OK(url && strstr(url, "&acr_values=urn%3Ax%3Aloa%3A2%20phr") &&
+	     strstr(url, "&max_age=300"));
 	free(url);
 	q.acr_values = NULL;
 	q.max_age = -1;

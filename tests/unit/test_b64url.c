@@ -47,7 +47,9 @@ int main(void)
 	const char *plain[] = { "", "f", "fo", "foo", "foob", "fooba", "foobar" };
 	const char *coded[] = { "", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy" };
 	for (int i = 0; i < 7; i++) {
-		T_EQ(b64url_encode((const unsigned char *)plain[i], strlen(plain[i]), enc, sizeof(enc)), 0);
+		T_EQ(b64url_encode((const unsigned char *)plain[i], strlen(plain[i]), enc,
+				   sizeof(enc)),
+		     0);
 		T_STREQ(enc, coded[i]);
 		T_EQ(dec(coded[i], &out, &n), 0);
 		T_EQ(n, strlen(plain[i]));

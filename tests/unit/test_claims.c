@@ -29,7 +29,6 @@ static struct passwd *fake_getpwnam(const char *name)
 	return NULL;
 }
 
-
 static int map(const char *json, struct claims_policy *p, char *user)
 {
 	const struct log lg = { logcap_sink, NULL, 0 };
@@ -72,7 +71,10 @@ int main(void)
 	T_CASE("PAM-16 Bob is not bob without lowercase; homoglyph and spaces refused");
 	T_EQ(map("{\"preferred_username\":\"Bob\"}", &p, user), ERR_MAP_NAME);
 	T_EQ(map("{\"preferred_username\":\"bob \"}", &p, user), ERR_MAP_NAME);
-	T_EQ(map("{\"preferred_username\":\"b\xd0\xbe" "b\"}", &p, user), ERR_MAP_NAME);
+	T_EQ(map("{\"preferred_username\":\"b\xd0\xbe"
+		 "b\"}",
+		 &p, user),
+	     ERR_MAP_NAME);
 	T_EQ(map("{\"preferred_username\":\"../etc\"}", &p, user), ERR_MAP_NAME);
 
 	T_CASE("PAM-16 IDT-30 upper case after the first character refused (bOB, boB)");
@@ -111,28 +113,40 @@ int main(void)
 	T_EQ(map("{\"email\":\"alice@example.org\",\"email_verified\":true}", &p, user), 0);
 	T_STREQ(user, "alice");
 	T_EQ(map("{\"email\":\"alice@example.org\"}", &p, user), ERR_MAP_EMAIL);
-	T_EQ(map("{\"email\":\"alice@example.org\",\"email_verified\":false}", &p, user), ERR_MAP_EMAIL);
-	T_EQ(map("{\"email\":\"alice@example.org\",\"email_verified\":\"true\"}", &p, user), ERR_MAP_EMAIL);
+	T_EQ(map("{\"email\":\"alice@example.org\",\"email_verified\":false}", &p, user),
+	     ERR_MAP_EMAIL);
+	T_EQ(map("{\"email\":\"alice@example.org\",\"email_verified\":\"true\"}", &p, user),
+	     ERR_MAP_EMAIL);
 
 	T_CASE("strip_domain strips only that domain");
-	T_EQ(map("{\"email\":\"alice@evil.org\",\"email_verified\":true}", &p, user), ERR_MAP_DOMAIN);
-	T_EQ(map("{\"email\":\"alice@sub.example.org\",\"email_verified\":true}", &p, user), ERR_MAP_DOMAIN);
-	T_EQ(map("{\"email\":\"alice@example.org.evil\",\"email_verified\":true}", &p, user), ERR_MAP_DOMAIN);
+	T_EQ(map("{\"email\":\"alice@evil.org\",\"email_verified\":true}", &p, user),
+	     ERR_MAP_DOMAIN);
+	T_EQ(map("{\"email\":\"alice@sub.example.org\",\"email_verified\":true}", &p, user),
+	     ERR_MAP_DOMAIN);
+	T_EQ(map("{\"email\":\"alice@example.org.evil\",\"email_verified\":true}", &p, user),
+	     ERR_MAP_DOMAIN);
 	T_EQ(map("{\"email\":\"alice\",\"email_verified\":true}", &p, user), ERR_MAP_DOMAIN);
 	T_EQ(map("{\"email\":\"@example.org\",\"email_verified\":true}", &p, user), ERR_MAP_DOMAIN);
-	T_EQ(map("{\"email\":\"bob@alice@example.org\",\"email_verified\":true}", &p, user), ERR_MAP_NAME);
+	T_EQ(map("{\"email\":\"bob@alice@example.org\",\"email_verified\":true}", &p, user),
+	     ERR_MAP_NAME);
 	p.username_claim = NULL;
 	p.strip_domain = NULL;
 
 	T_CASE("allowed_groups: whole values only");
 	p.allowed_groups = "wheel, admins";
-	T_EQ(map("{\"preferred_username\":\"alice\",\"groups\":[\"staff\",\"wheel\"]}", &p, user), 0);
-	T_EQ(map("{\"preferred_username\":\"alice\",\"groups\":[\"staff\",\"wheels\"]}", &p, user), ERR_MAP_GROUP);
-	T_EQ(map("{\"preferred_username\":\"alice\",\"groups\":[\"whee\"]}", &p, user), ERR_MAP_GROUP);
-	T_EQ(map("{\"preferred_username\":\"alice\",\"groups\":\"wheel\"}", &p, user), ERR_MAP_GROUP);
+	T_EQ(map("{\"preferred_username\":\"alice\",\"groups\":[\"staff\",\"wheel\"]}", &p, user),
+	     0);
+	T_EQ(map("{\"preferred_username\":\"alice\",\"groups\":[\"staff\",\"wheels\"]}", &p, user),
+	     ERR_MAP_GROUP);
+	T_EQ(map("{\"preferred_username\":\"alice\",\"groups\":[\"whee\"]}", &p, user),
+	     ERR_MAP_GROUP);
+	T_EQ(map("{\"preferred_username\":\"alice\",\"groups\":\"wheel\"}", &p, user),
+	     ERR_MAP_GROUP);
 	T_EQ(map("{\"preferred_username\":\"alice\"}", &p, user), ERR_MAP_GROUP);
 	p.groups_claim = "roles";
-	T_EQ(map("{\"preferred_username\":\"alice\",\"roles\":[\"admins\"],\"groups\":[]}", &p, user), 0);
+	T_EQ(map("{\"preferred_username\":\"alice\",\"roles\":[\"admins\"],\"groups\":[]}", &p,
+		 user),
+	     0);
 	p.groups_claim = NULL;
 	p.allowed_groups = NULL;
 
@@ -140,7 +154,8 @@ int main(void)
 	T_OK(mkdtemp(dir) != NULL);
 	snprintf(path, sizeof(path), "%s/map", dir);
 	f = fopen(path, "w");
-	fprintf(f, "# sub -> user\nsub-alice alice\nsub-bob   bob # trailing comment\n\nsub-root root\n");
+	fprintf(f,
+		"# sub -> user\nsub-alice alice\nsub-bob   bob # trailing comment\n\nsub-root root\n");
 	fclose(f);
 	chmod(path, 0644);
 	p.map_file = path;

@@ -93,18 +93,18 @@ static void test_every_key(void)
 	T_CASE("every key, comments, blank lines, CRLF, tabs");
 	{
 		static const char all[] = "# a comment\n\n  \t\n"
-		   "issuer=https://idp.example.com/realms/a\r\n"
-		   "\tclient_id =  my client  \n"
-		   "client_secret_file = /etc/security/secret\n"
-		   "scopes = openid   email  groups\n"
-		   "allowed_algs = RS256, ES256 EdDSA\n"
-		   "   # indented comment\n"
-		   "clock_skew = 0\n"
-		   "max_token_age = 86400\n"
-		   "ca_file = /etc/ssl/idp.pem\n"
-		   "http_timeout = 60\n"
-		   "cache_dir = /var/tmp/c\n"
-		   "allow_insecure_loopback = no";
+					  "issuer=https://idp.example.com/realms/a\r\n"
+					  "\tclient_id =  my client  \n"
+					  "client_secret_file = /etc/security/secret\n"
+					  "scopes = openid   email  groups\n"
+					  "allowed_algs = RS256, ES256 EdDSA\n"
+					  "   # indented comment\n"
+					  "clock_skew = 0\n"
+					  "max_token_age = 86400\n"
+					  "ca_file = /etc/ssl/idp.pem\n"
+					  "http_timeout = 60\n"
+					  "cache_dir = /var/tmp/c\n"
+					  "allow_insecure_loopback = no";
 		int r = parse(all, &c);
 		T_EQ(r, 0);
 	}
@@ -190,7 +190,6 @@ static void test_syntax(void)
 	T_EQ(perr(MIN "Issuer = https://x\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:3: unknown key \"Issuer\"");
 	T_EQ(perr(MIN "clock_skew = 5 # five\n"), ERR_CONFIG); /* no inline comments */
-
 
 	T_CASE("numbers: ranges and syntax");
 	T_EQ(perr(MIN "clock_skew = 601\n"), ERR_CONFIG);
@@ -420,8 +419,9 @@ static void test_login_keys(void)
 		snprintf(text, sizeof(text), MIN "groups_claim = %.65s\n",
 			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
 		T_EQ(perr(text), ERR_CONFIG);
-		T_STREQ(err, "t.conf:3: groups_claim: must be a claim name: printable ASCII without "
-			     "blanks, at most 64 characters");
+		T_STREQ(err,
+			"t.conf:3: groups_claim: must be a claim name: printable ASCII without "
+			"blanks, at most 64 characters");
 	}
 	T_EQ(perr(MIN "username_claim = preferred username\n"), ERR_CONFIG);
 	T_STREQ(err, "t.conf:3: username_claim: must be a claim name: printable ASCII without "
@@ -693,11 +693,19 @@ static void test_sections(void)
 	T_STREQ(err, "t.conf:4: issuer: only allowed before the first [service] section");
 	{
 		static const char *const global[] = {
-			"client_id = x", "client_secret_file = /x", "scopes = openid",
-			"allowed_algs = RS256", "clock_skew = 5", "max_token_age = 60",
-			"ca_file = /x", "http_timeout = 5", "cache_dir = /x",
-			"allow_insecure_loopback = yes", "relay_url = https://relay.example.org",
-			"relay_secret_file = /x", "helper_user = x",
+			"client_id = x",
+			"client_secret_file = /x",
+			"scopes = openid",
+			"allowed_algs = RS256",
+			"clock_skew = 5",
+			"max_token_age = 60",
+			"ca_file = /x",
+			"http_timeout = 5",
+			"cache_dir = /x",
+			"allow_insecure_loopback = yes",
+			"relay_url = https://relay.example.org",
+			"relay_secret_file = /x",
+			"helper_user = x",
 		};
 		for (size_t i = 0; i < sizeof(global) / sizeof(global[0]); i++) {
 			char text[256], want[128];
@@ -727,9 +735,20 @@ static void test_sections(void)
 	T_CASE("sections: bad header forms");
 	{
 		static const char *const bad[] = {
-			"[foo]", "[service]", "[service ]", "[service  sshd]", "[ service sshd]",
-			"[service sshd ]", "[service sshd", "[service sshd] x", "[Service sshd]",
-			"[service\tsshd]", "[servicesshd]", "[]", "[", "[[service sshd]]",
+			"[foo]",
+			"[service]",
+			"[service ]",
+			"[service  sshd]",
+			"[ service sshd]",
+			"[service sshd ]",
+			"[service sshd",
+			"[service sshd] x",
+			"[Service sshd]",
+			"[service\tsshd]",
+			"[servicesshd]",
+			"[]",
+			"[",
+			"[[service sshd]]",
 			"[service=sshd]",
 		};
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -915,7 +934,10 @@ static void test_secret(void)
 	T_OK(strstr(err, "empty secret") != NULL);
 	f = file("secret", "", 0600);
 	T_EQ(config_read_secret(f, &secret, err, sizeof(err)), ERR_CONFIG);
-	f = file("secret", "ab\x01" "c\n", 0600);
+	f = file("secret",
+		 "ab\x01"
+		 "c\n",
+		 0600);
 	T_EQ(config_read_secret(f, &secret, err, sizeof(err)), ERR_CONFIG);
 	T_OK(strstr(err, "abc") == NULL && strstr(err, "\x01") == NULL);
 	{

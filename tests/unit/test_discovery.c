@@ -15,12 +15,18 @@ static const struct log test_log = { logcap_sink, NULL, 1 };
  * when value is NULL, or added when it is not in the template). */
 static char *doc(const char *member, const char *value)
 {
-	static const char *names[] = { "issuer", "authorization_endpoint", "token_endpoint",
-				       "jwks_uri", "code_challenge_methods_supported",
+	static const char *names[] = { "issuer",
+				       "authorization_endpoint",
+				       "token_endpoint",
+				       "jwks_uri",
+				       "code_challenge_methods_supported",
 				       "id_token_signing_alg_values_supported",
 				       "response_types_supported" };
-	static const char *vals[] = { "\"" ISS "\"", "\"" ISS "/auth\"", "\"" ISS "/token\"",
-				      "\"" ISS "/certs\"", "[\"plain\",\"S256\"]",
+	static const char *vals[] = { "\"" ISS "\"",
+				      "\"" ISS "/auth\"",
+				      "\"" ISS "/token\"",
+				      "\"" ISS "/certs\"",
+				      "[\"plain\",\"S256\"]",
 				      "[\"RS256\",\"ES256\",\"HS256\",\"none\",\"XX999\"]",
 				      "[\"code\"]" };
 	char *out = malloc(8192);
@@ -145,7 +151,8 @@ int main(void)
 	{
 		char *base = doc(NULL, NULL), *b = malloc(DISCOVERY_MAX_BYTES + 2);
 		size_t bl = strlen(base);
-		for (size_t total = DISCOVERY_MAX_BYTES; total <= DISCOVERY_MAX_BYTES + 1; total++) {
+		for (size_t total = DISCOVERY_MAX_BYTES; total <= DISCOVERY_MAX_BYTES + 1;
+		     total++) {
 			memcpy(b, base, bl - 1); /* without the closing brace */
 			memset(b + bl - 1, ' ', total - bl);
 			b[total - 1] = '}';

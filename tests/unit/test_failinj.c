@@ -70,10 +70,10 @@ ssize_t __wrap_read(int fd, void *buf, size_t n);
 
 enum fi_read_mode { READ_CLEAN, READ_FAIL_NTH, READ_EINTR_NTH };
 
-static int fi_armed;             /* count (and fail) only inside a run */
+static int fi_armed;		  /* count (and fail) only inside a run */
 static long fi_calls, fi_fail_at; /* allocation calls so far; the one to fail */
-static long fi_failed;            /* failures injected in this run */
-static void *fi_where;            /* return address of the failed call */
+static long fi_failed;		  /* failures injected in this run */
+static void *fi_where;		  /* return address of the failed call */
 static enum fi_read_mode fi_read_mode;
 static int fi_read_short; /* read() returns at most 3 bytes */
 static long fi_reads, fi_read_at;
@@ -160,11 +160,11 @@ static void *fi_cjson_malloc(size_t n)
 /* ---- the sweep ------------------------------------------------------------ */
 
 struct sweep {
-	long points;    /* failure points swept */
-	long refused;   /* runs that returned an error */
-	long same;      /* runs that succeeded with the clean result */
-	long wrong;     /* runs that succeeded with another result: a bug */
-	long leaks;     /* runs after which LSan found a leak */
+	long points;	/* failure points swept */
+	long refused;	/* runs that returned an error */
+	long same;	/* runs that succeeded with the clean result */
+	long wrong;	/* runs that succeeded with another result: a bug */
+	long leaks;	/* runs after which LSan found a leak */
 	long in_crypto; /* of the same: the failed call was inside libcrypto */
 };
 
@@ -241,7 +241,8 @@ static void sweep_alloc(const char *what, run_fn fn, const void *arg, void *clea
 				s->in_crypto++;
 		} else {
 			s->wrong++;
-			fprintf(stderr, "FAIL %s: allocation %ld failed, yet success with another result\n",
+			fprintf(stderr,
+				"FAIL %s: allocation %ld failed, yet success with another result\n",
 				what, n);
 		}
 		if (r == 0)
@@ -261,8 +262,8 @@ static void sweep_alloc(const char *what, run_fn fn, const void *arg, void *clea
 
 /* A run that refuses when clean (a forged token) must refuse at every failure
  * point too: an allocation failure never turns a refusal into success. */
-static void sweep_refusal(const char *what, run_fn fn, const void *arg, void *out,
-			  clear_fn clear, struct sweep *s)
+static void sweep_refusal(const char *what, run_fn fn, const void *arg, void *out, clear_fn clear,
+			  struct sweep *s)
 {
 	int r;
 
@@ -441,8 +442,9 @@ static void test_token(void)
 	static const struct {
 		const char *alg, *kid;
 		int key;
-	} algs[] = { { "RS256", "r", 0 }, { "PS256", "r", 0 }, { "ES256", "e", 1 },
-		     { "EdDSA", "d", 2 } };
+	} algs[] = {
+		{ "RS256", "r", 0 }, { "PS256", "r", 0 }, { "ES256", "e", 1 }, { "EdDSA", "d", 2 }
+	};
 	EVP_PKEY *k[3] = { mint_keygen(MINT_RSA2048), mint_keygen(MINT_P256),
 			   mint_keygen(MINT_ED25519) };
 	EVP_PKEY *k3;
@@ -534,54 +536,53 @@ static void test_token(void)
 
 /* ---- (b) config load ------------------------------------------------------ */
 
-static const char full_config[] =
-	"# every key of pam_oauth2_pkce.conf(5)\n"
-	"issuer = https://idp.example.org/realms/staff\n"
-	"client_id = pam-oauth2-pkce\n"
-	"client_secret_file = /etc/security/pam_oauth2_pkce.secret\n"
-	"scopes = openid profile email\n"
-	"allowed_algs = RS256 PS256 ES256 EdDSA\n"
-	"clock_skew = 30\n"
-	"max_token_age = 120\n"
-	"ca_file = /etc/ssl/private-ca.pem\n"
-	"relay_ca_file = /etc/ssl/relay-ca.pem\n"
-	"http_timeout = 8\n"
-	"first_contact_timeout = 3\n"
-	"cache_dir = /var/cache/pam-oauth2-pkce\n"
-	"helper_user = nobody\n"
-	"allow_insecure_loopback = no\n"
-	"relay_url = https://relay.example.org\n"
-	"relay_secret_file = /etc/security/pam_oauth2_pkce.relay-secret\n"
-	"max_logins_per_minute = 12\n"
-	"wait = auto\n"
-	"qr = ascii\n"
-	"login_timeout = 120\n"
-	"username_claim = email\n"
-	"map_file = /etc/security/pam_oauth2_pkce.map\n"
-	"strip_domain = example.org\n"
-	"lowercase = yes\n"
-	"allow_root = no\n"
-	"groups_claim = roles\n"
-	"allowed_groups = staff, ops\n"
-	"kiosk_accept_login_csrf = no\n"
-	"prompt = login\n"
-	"userinfo = never\n"
-	"acr_values = phr phrh\n"
-	"required_acr = phr\n"
-	"max_age = 300\n"
-	"required_amr = mfa\n"
-	"\n"
-	"[service sshd]\n"
-	"wait = poll\n"
-	"max_age = 600\n"
-	"required_amr = mfa hwk\n"
-	"allowed_groups = ops\n"
-	"\n"
-	"[service sudo]\n"
-	"wait = code\n"
-	"qr = off\n"
-	"prompt = login consent\n"
-	"username_claim = preferred_username\n";
+static const char full_config[] = "# every key of pam_oauth2_pkce.conf(5)\n"
+				  "issuer = https://idp.example.org/realms/staff\n"
+				  "client_id = pam-oauth2-pkce\n"
+				  "client_secret_file = /etc/security/pam_oauth2_pkce.secret\n"
+				  "scopes = openid profile email\n"
+				  "allowed_algs = RS256 PS256 ES256 EdDSA\n"
+				  "clock_skew = 30\n"
+				  "max_token_age = 120\n"
+				  "ca_file = /etc/ssl/private-ca.pem\n"
+				  "relay_ca_file = /etc/ssl/relay-ca.pem\n"
+				  "http_timeout = 8\n"
+				  "first_contact_timeout = 3\n"
+				  "cache_dir = /var/cache/pam-oauth2-pkce\n"
+				  "helper_user = nobody\n"
+				  "allow_insecure_loopback = no\n"
+				  "relay_url = https://relay.example.org\n"
+				  "relay_secret_file = /etc/security/pam_oauth2_pkce.relay-secret\n"
+				  "max_logins_per_minute = 12\n"
+				  "wait = auto\n"
+				  "qr = ascii\n"
+				  "login_timeout = 120\n"
+				  "username_claim = email\n"
+				  "map_file = /etc/security/pam_oauth2_pkce.map\n"
+				  "strip_domain = example.org\n"
+				  "lowercase = yes\n"
+				  "allow_root = no\n"
+				  "groups_claim = roles\n"
+				  "allowed_groups = staff, ops\n"
+				  "kiosk_accept_login_csrf = no\n"
+				  "prompt = login\n"
+				  "userinfo = never\n"
+				  "acr_values = phr phrh\n"
+				  "required_acr = phr\n"
+				  "max_age = 300\n"
+				  "required_amr = mfa\n"
+				  "\n"
+				  "[service sshd]\n"
+				  "wait = poll\n"
+				  "max_age = 600\n"
+				  "required_amr = mfa hwk\n"
+				  "allowed_groups = ops\n"
+				  "\n"
+				  "[service sudo]\n"
+				  "wait = code\n"
+				  "qr = off\n"
+				  "prompt = login consent\n"
+				  "username_claim = preferred_username\n";
 
 static char conf_path[] = "/tmp/test_failinj_conf_XXXXXX";
 
@@ -659,7 +660,8 @@ static void test_config(void)
 	long points = 0, bad = 0;
 
 	T_CASE("IDT-32 config load with every key under allocation failure");
-	T_OK(fd >= 0 && write(fd, full_config, strlen(full_config)) == (ssize_t)strlen(full_config));
+	T_OK(fd >= 0 &&
+	     write(fd, full_config, strlen(full_config)) == (ssize_t)strlen(full_config));
 	if (fd < 0)
 		return;
 	close(fd);
@@ -673,7 +675,8 @@ static void test_config(void)
 	T_EQ(s.points, s.refused + s.same);
 
 	T_CASE("IDT-32 config load: a failed read refuses (ERR_IO); EINTR and short reads change nothing");
-	bad = sweep_reads(run_config, NULL, &clean, &out, config_same, config_clear, ERR_IO, &points);
+	bad = sweep_reads(run_config, NULL, &clean, &out, config_same, config_clear, ERR_IO,
+			  &points);
 	T_OK(points > (long)strlen(full_config) / 3);
 	T_EQ(bad, 0);
 	T_EQ(leak_check(), 0);

@@ -96,8 +96,8 @@ static X509 *make_cert(const char *san, long nb_days, long na_days)
 	X509_gmtime_adj(X509_getm_notBefore(x), nb_days * 86400);
 	X509_gmtime_adj(X509_getm_notAfter(x), na_days * 86400);
 	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"test", -1,
-				   -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"test", -1, -1,
+				   0);
 	X509_set_issuer_name(x, name);
 	X509_set_pubkey(x, g_key);
 	X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
@@ -307,7 +307,8 @@ static void test_plain(void)
 	T_EQ(drain(reqs, sizeof(reqs)), 1);
 	T_OK(strstr(reqs, "POST /ok HTTP/1.1\r\n") == reqs);
 	/* base64("my%20client:s%3Ae%2Bc%25r%2Ft") */
-	T_OK(strstr(reqs, "\r\nAuthorization: Basic bXklMjBjbGllbnQ6cyUzQWUlMkJjJTI1ciUyRnQ=\r\n") !=
+	T_OK(strstr(reqs,
+		    "\r\nAuthorization: Basic bXklMjBjbGllbnQ6cyUzQWUlMkJjJTI1ciUyRnQ=\r\n") !=
 	     NULL);
 	T_OK(strstr(reqs, "\r\nContent-Type: application/x-www-form-urlencoded\r\n") != NULL);
 	T_OK(strstr(reqs, "\r\n\r\ngrant_type=authorization_code&code=abc") != NULL);
@@ -592,8 +593,8 @@ static void test_tls(void)
 	struct http_opts o;
 	struct http_response res;
 	char url[256], reqs[4096], ca[] = "/tmp/test_http_ca_XXXXXX",
-					 ca_exp[] = "/tmp/test_http_exp_XXXXXX",
-					 ca_other[] = "/tmp/test_http_other_XXXXXX";
+				   ca_exp[] = "/tmp/test_http_exp_XXXXXX",
+				   ca_other[] = "/tmp/test_http_other_XXXXXX";
 	X509 *good, *expired, *other;
 	SSL_CTX *ctx_good, *ctx_exp, *ctx_old;
 

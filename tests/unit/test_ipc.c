@@ -31,9 +31,10 @@ static void test_status(void)
 		{ IPC_STATUS_MAXTRIES, "maxtries" },
 		{ IPC_STATUS_USER_UNKNOWN, "user_unknown" },
 	};
-	static const char *const bad[] = { "", "SUCCESS", "Success", "succes", "successs",
-					   "success ", " success", "auth", "auth_err\r", "0", "1",
-					   "granted", "ok" };
+	static const char *const bad[] = { "",		 "SUCCESS",  "Success",	 "succes",
+					   "successs",	 "success ", " success", "auth",
+					   "auth_err\r", "0",	     "1",	 "granted",
+					   "ok" };
 	enum ipc_status st = IPC_STATUS_AUTH_ERR;
 	char big[4096];
 	int n = 0;
@@ -118,13 +119,13 @@ static void test_result(void)
 	T_CASE("PAM-01 RESULT payloads refused");
 	memset(&r, 0, sizeof(r));
 	r.status = IPC_STATUS_AUTH_ERR;
-	T_EQ(result_parse("user=alice\n", &r), ERR_IPC);                      /* no status */
-	T_EQ(result_parse("status=\nuser=alice\n", &r), ERR_IPC);             /* empty */
+	T_EQ(result_parse("user=alice\n", &r), ERR_IPC);		      /* no status */
+	T_EQ(result_parse("status=\nuser=alice\n", &r), ERR_IPC);	      /* empty */
 	T_EQ(result_parse("status=SUCCESS\nuser=alice\n", &r), ERR_IPC);      /* not exact */
 	T_EQ(result_parse("status=success \nuser=alice\n", &r), ERR_IPC);     /* trailing space */
 	T_EQ(result_parse("status=success\nstatus=success\n", &r), ERR_IPC);  /* twice */
 	T_EQ(result_parse("status=auth_err\nstatus=success\n", &r), ERR_IPC); /* twice */
-	T_EQ(result_parse("status=success\nuser=a\nuser=a\n", &r), ERR_IPC); /* user twice */
+	T_EQ(result_parse("status=success\nuser=a\nuser=a\n", &r), ERR_IPC);  /* user twice */
 	T_EQ(result_parse("status=successsuccesssuccesssuccesssuccess\n", &r), ERR_IPC);
 	snprintf(payload, sizeof(payload), "status=success\nuser=%s\n", user); /* user too long */
 	T_EQ(result_parse(payload, &r), ERR_IPC);

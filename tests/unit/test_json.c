@@ -124,9 +124,9 @@ int main(void)
 	T_EQ(json_parse("{}", 2, 1, 4, &j), ERR_TOO_LARGE);
 
 	T_CASE("IDT-20 IDT-31 numeric dates: no strings, booleans, negatives, huge");
-	const char *bad[] = {"{\"exp\":\"9999999999\"}", "{\"exp\":1e400}", "{\"exp\":-1}",
-			     "{\"exp\":true}",		 "{\"exp\":null}",  "{\"exp\":[1]}",
-			     "{\"exp\":1e300}"};
+	const char *bad[] = { "{\"exp\":\"9999999999\"}", "{\"exp\":1e400}", "{\"exp\":-1}",
+			      "{\"exp\":true}",		  "{\"exp\":null}",  "{\"exp\":[1]}",
+			      "{\"exp\":1e300}" };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		j = NULL;
 		if (parse(bad[i], &j) != 0) { /* 1e400 may be refused at parse time */

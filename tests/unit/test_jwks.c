@@ -43,8 +43,9 @@ static int parse_s(const char *doc, struct jwks **out)
 /* A valid ID token for the "good" key, verified against set. */
 static int good_key_verifies(const struct jwks *set)
 {
-	struct jwt_policy pol = { "https://idp.example.com", "c", "n", JWT_ALG_ALL, 60, 600,
-				  1700000000, NULL };
+	struct jwt_policy pol = {
+		"https://idp.example.com", "c", "n", JWT_ALG_ALL, 60, 600, 1700000000, NULL
+	};
 	const char *pl = "{\"iss\":\"https://idp.example.com\",\"sub\":\"s\",\"aud\":\"c\","
 			 "\"exp\":1700000300,\"iat\":1700000000,\"nonce\":\"n\"}";
 	char *t = mint_token(k_rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"good\"}", pl, NULL);
@@ -57,26 +58,25 @@ static int good_key_verifies(const struct jwks *set)
 }
 
 /* [bad, good] keeps only good with one warning; [bad] alone has no key. */
-#define SKIPPED(bad)                                                                      \
-	do {                                                                              \
-		const char *set_[2] = { (bad), good };                                    \
-		char *doc_ = mint_jwks(set_, 2);                                          \
-		struct jwks *k_ = NULL;                                                   \
-		T_EQ(parse_s(doc_, &k_), 0);                                              \
-		T_OK(k_ && k_->n == 1 && k_->keys[0].kid &&                               \
-		     strcmp(k_->keys[0].kid, "good") == 0);                               \
-		T_EQ(logcap.lines, 1);                                                    \
-		T_EQ(logcap.prio[LOG_WARNING], 1);                                        \
-		T_OK(strstr(logcap.last, "skipped") != NULL);                             \
-		if (k_)                                                                   \
-			T_EQ(good_key_verifies(k_), 0);                                   \
-		jwks_free(k_);                                                            \
-		free(doc_);                                                               \
-		k_ = NULL;                                                                \
-		doc_ = mint_jwks(set_, 1);                                                \
-		T_EQ(parse_s(doc_, &k_), ERR_JWKS_NO_KEYS);                               \
-		T_OK(k_ == NULL);                                                         \
-		free(doc_);                                                               \
+#define SKIPPED(bad)                                                                               \
+	do {                                                                                       \
+		const char *set_[2] = { (bad), good };                                             \
+		char *doc_ = mint_jwks(set_, 2);                                                   \
+		struct jwks *k_ = NULL;                                                            \
+		T_EQ(parse_s(doc_, &k_), 0);                                                       \
+		T_OK(k_ && k_->n == 1 && k_->keys[0].kid && strcmp(k_->keys[0].kid, "good") == 0); \
+		T_EQ(logcap.lines, 1);                                                             \
+		T_EQ(logcap.prio[LOG_WARNING], 1);                                                 \
+		T_OK(strstr(logcap.last, "skipped") != NULL);                                      \
+		if (k_)                                                                            \
+			T_EQ(good_key_verifies(k_), 0);                                            \
+		jwks_free(k_);                                                                     \
+		free(doc_);                                                                        \
+		k_ = NULL;                                                                         \
+		doc_ = mint_jwks(set_, 1);                                                         \
+		T_EQ(parse_s(doc_, &k_), ERR_JWKS_NO_KEYS);                                        \
+		T_OK(k_ == NULL);                                                                  \
+		free(doc_);                                                                        \
 	} while (0)
 
 /* JWK JSON for k with member `name` replaced by raw JSON `val` (NULL:
@@ -219,8 +219,8 @@ static void test_skips(void)
 	SKIPPED(keep(mint_jwk(k_rsa1024, "short", NULL)));
 	T_OK(strstr(logcap.last, "no usable key") != NULL);
 	T_CASE("IDT-07 RSA exponent even, 1, over 64 bits; modulus even; over 8192 bits");
-	SKIPPED(jwk_with(k_rsa, "x", "e", "\"AQAA\""));         /* 65536 */
-	SKIPPED(jwk_with(k_rsa, "x", "e", "\"AQ\""));           /* 1 */
+	SKIPPED(jwk_with(k_rsa, "x", "e", "\"AQAA\""));		  /* 65536 */
+	SKIPPED(jwk_with(k_rsa, "x", "e", "\"AQ\""));		  /* 1 */
 	SKIPPED(jwk_with(k_rsa, "x", "e", "\"AQAAAAAAAAAAAQ\"")); /* 2^72 + 1 */
 	{
 		unsigned char *m = malloc(nl), big[1025];
@@ -343,7 +343,8 @@ static void test_skips(void)
 static void test_duplicates(void)
 {
 	const char *j[] = { good, keep(mint_jwk(k_p256, "good", NULL)),
-			    keep(mint_jwk(k_rsa1024, "dup", NULL)), keep(mint_jwk(k_p384, "dup", NULL)) };
+			    keep(mint_jwk(k_rsa1024, "dup", NULL)),
+			    keep(mint_jwk(k_p384, "dup", NULL)) };
 	char *d = mint_jwks(j, 4);
 	struct jwks *s = NULL;
 
@@ -372,7 +373,8 @@ static void test_limits(void)
 	bx = mint_b64(ed, 32);
 	many[0] = good;
 	for (int i = 1; i < 1000; i++)
-		many[i] = F("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"k%04d\",\"x\":\"%s\"}", i, bx);
+		many[i] = F("{\"kty\":\"OKP\",\"crv\":\"Ed25519\",\"kid\":\"k%04d\",\"x\":\"%s\"}",
+			    i, bx);
 	T_CASE("IDT-15 1000 keys: the first 100 read, one log line");
 	doc = mint_jwks(many, 1000);
 	T_OK(strlen(doc) < JWKS_MAX_BYTES);
@@ -450,7 +452,8 @@ static void test_document(void)
 	T_EQ(parse_s("{\"keys\":[{\"kty\":\"\xff\"}]}", &s), ERR_JSON_UTF8);
 	T_OK(s == NULL);
 	T_CASE("IDT-11 duplicate member inside a JWK");
-	T_EQ(parse_s(F("{\"keys\":[{\"kty\":\"EC\",\"KTY\":\"RSA\"}, %s]}", good), &s), ERR_JSON_DUP);
+	T_EQ(parse_s(F("{\"keys\":[{\"kty\":\"EC\",\"KTY\":\"RSA\"}, %s]}", good), &s),
+	     ERR_JSON_DUP);
 	T_CASE("NULL arguments");
 	T_EQ(jwks_parse(NULL, 0, NULL, &s), ERR_INVAL);
 	T_EQ(jwks_parse("{}", 2, NULL, NULL), ERR_INVAL);

@@ -20,11 +20,11 @@
 #include "log_capture.h"
 #include "tap.h"
 
-#define ISS "https://idp.example.com"
-#define CID "pam-client"
-#define NONCE "n-0S6_WzA2Mj"
-#define NOW 1700000000LL
-#define SKEW 60
+#define ISS    "https://idp.example.com"
+#define CID    "pam-client"
+#define NONCE  "n-0S6_WzA2Mj"
+#define NOW    1700000000LL
+#define SKEW   60
 #define MAXAGE 600
 
 /* ---- captured log --------------------------------------------------------- */
@@ -50,7 +50,7 @@ static const char *keep(char *s)
 /* ---- keys ----------------------------------------------------------------- */
 
 static EVP_PKEY *k_rsa, *k_rsa2, *k_p256, *k_p384, *k_p521, *k_ed, *k_rsa1024, *k_evil;
-static struct jwks *ks;     /* the IdP's key set */
+static struct jwks *ks;	      /* the IdP's key set */
 static struct jwt_policy pol; /* the default policy */
 
 /* ---- claims and tokens ---------------------------------------------------- */
@@ -62,16 +62,20 @@ struct claims {
 
 static struct claims good(void)
 {
-	struct claims c = { "\"" ISS "\"", "\"alice-123\"", "\"" CID "\"", NULL,
-			    F("%lld", NOW + 300), F("%lld", NOW - 10), NULL, "\"" NONCE "\"",
-			    NULL, NULL };
+	struct claims c = { "\"" ISS "\"", "\"alice-123\"",	 "\"" CID "\"",
+			    NULL,	   F("%lld", NOW + 300), F("%lld", NOW - 10),
+			    NULL,	   "\"" NONCE "\"",	 NULL,
+			    NULL };
 	return c;
 }
 
 static const char *payload(const struct claims *c)
 {
-	const char *names[] = { "iss", "sub", "aud", "azp", "exp", "iat", "nbf", "nonce", "at_hash" };
-	const char *vals[] = { c->iss, c->sub, c->aud, c->azp, c->exp, c->iat, c->nbf, c->nonce, c->at_hash };
+	const char *names[] = {
+		"iss", "sub", "aud", "azp", "exp", "iat", "nbf", "nonce", "at_hash"
+	};
+	const char *vals[] = { c->iss, c->sub, c->aud,	 c->azp,    c->exp,
+			       c->iat, c->nbf, c->nonce, c->at_hash };
 	char *s = mint_printf("{"), *n;
 	int first = 1;
 
@@ -170,17 +174,17 @@ static int run_len(char *t, size_t len, const struct jwks *keys, const struct jw
 	return r;
 }
 
-#define EXPECT_LEN(t, len, keys, p, want)                                                \
-	do {                                                                             \
-		int want_ = (want), r_ = run_len((t), (len), (keys), (p));               \
-		T_EQ(r_, want_);                                                         \
-		T_EQ(logcap.lines, want_ ? 1 : 0);                                       \
-		T_OK(!g_leak && !logcap_not_err_warn());                                 \
-		if (want_)                                                               \
-			n_neg++;                                                         \
+#define EXPECT_LEN(t, len, keys, p, want)                                                          \
+	do {                                                                                       \
+		int want_ = (want), r_ = run_len((t), (len), (keys), (p));                         \
+		T_EQ(r_, want_);                                                                   \
+		T_EQ(logcap.lines, want_ ? 1 : 0);                                                 \
+		T_OK(!g_leak && !logcap_not_err_warn());                                           \
+		if (want_)                                                                         \
+			n_neg++;                                                                   \
 	} while (0)
 #define EXPECT_KP(t, keys, p, want) EXPECT_LEN(t, SIZE_MAX, keys, p, want)
-#define EXPECT(t, want) EXPECT_KP(t, ks, &pol, want)
+#define EXPECT(t, want)		    EXPECT_KP(t, ks, &pol, want)
 
 /* ---- ECDSA with chosen r, s ------------------------------------------------ */
 
@@ -243,7 +247,7 @@ static void setup(void)
 		keep(mint_jwk(k_p521, "ec521", "\"key_ops\":[\"verify\"]")),
 		keep(mint_jwk(k_ed, "ed1", NULL)),
 		keep(mint_jwk(k_ed, "ed-eddsa", "\"alg\":\"EdDSA\"")),
-		keep(mint_jwk(k_rsa1024, "rsa1024", NULL)),    /* skipped: short */
+		keep(mint_jwk(k_rsa1024, "rsa1024", NULL)),	  /* skipped: short */
 		keep(mint_jwk(k_rsa, "enc1", "\"use\":\"enc\"")), /* skipped: enc */
 	};
 	T_CASE("setup: the IdP's JWK set");
@@ -270,10 +274,12 @@ static void test_positive(void)
 		EVP_PKEY **k;
 		const char *kid;
 	} ok[] = {
-		{ "RS256", &k_rsa, "rsa1" },   { "RS384", &k_rsa, "rsa1" },   { "RS512", &k_rsa, "rsa1" },
-		{ "PS256", &k_rsa, "rsa1" },   { "PS384", &k_rsa2, "rsa2" },  { "PS512", &k_rsa, "rsa1" },
-		{ "ES256", &k_p256, "ec256" }, { "ES384", &k_p384, "ec384" }, { "ES512", &k_p521, "ec521" },
-		{ "EdDSA", &k_ed, "ed1" },     { "Ed25519", &k_ed, "ed1" },
+		{ "RS256", &k_rsa, "rsa1" },   { "RS384", &k_rsa, "rsa1" },
+		{ "RS512", &k_rsa, "rsa1" },   { "PS256", &k_rsa, "rsa1" },
+		{ "PS384", &k_rsa2, "rsa2" },  { "PS512", &k_rsa, "rsa1" },
+		{ "ES256", &k_p256, "ec256" }, { "ES384", &k_p384, "ec384" },
+		{ "ES512", &k_p521, "ec521" }, { "EdDSA", &k_ed, "ed1" },
+		{ "Ed25519", &k_ed, "ed1" },
 	};
 	struct claims c = good();
 
@@ -326,7 +332,8 @@ static void test_idt01_none(void)
 	EXPECT(mint_token_sig("{\"alg\":\"nOnE\"}", pl, garbage, 8), ERR_JWT_ALG_NONE);
 	T_CASE("IDT-01 alg none with the RS256 signature of the same input");
 	{
-		char *t = mint_token(k_rsa, "RS256", "{\"alg\":\"none\",\"kid\":\"rsa1\"}", pl, NULL);
+		char *t =
+			mint_token(k_rsa, "RS256", "{\"alg\":\"none\",\"kid\":\"rsa1\"}", pl, NULL);
 		EXPECT(t, ERR_JWT_ALG_NONE);
 	}
 }
@@ -381,7 +388,8 @@ static void test_idt03_allow_list(void)
 	       ERR_JWT_ALG_NOT_ALLOWED);
 	EXPECT(tok_h(k_rsa, "RS256", "{\"alg\":\"RSA-OAEP\",\"kid\":\"rsa1\"}", &c),
 	       ERR_JWT_ALG_NOT_ALLOWED);
-	EXPECT(tok_h(k_rsa, "RS256", "{\"alg\":\"\",\"kid\":\"rsa1\"}", &c), ERR_JWT_ALG_NOT_ALLOWED);
+	EXPECT(tok_h(k_rsa, "RS256", "{\"alg\":\"\",\"kid\":\"rsa1\"}", &c),
+	       ERR_JWT_ALG_NOT_ALLOWED);
 	T_CASE("IDT-03 alg missing or not a string");
 	EXPECT(tok_h(k_rsa, "RS256", "{\"kid\":\"rsa1\"}", &c), ERR_JWT_HEADER);
 	EXPECT(tok_h(k_rsa, "RS256", "{\"alg\":[\"RS256\"],\"kid\":\"rsa1\"}", &c), ERR_JWT_HEADER);
@@ -607,7 +615,8 @@ static void test_idt08_header_keys(void)
 
 	T_CASE("IDT-08 jku in the header");
 	EXPECT(tok_h(k_evil, "RS256",
-		     "{\"alg\":\"RS256\",\"kid\":\"evil\",\"jku\":\"https://attacker.example/jwks\"}", &c),
+		     "{\"alg\":\"RS256\",\"kid\":\"evil\",\"jku\":\"https://attacker.example/jwks\"}",
+		     &c),
 	       ERR_JWT_HEADER_KEY);
 	T_CASE("IDT-08 x5u in the header");
 	EXPECT(tok_h(k_evil, "RS256",
@@ -615,12 +624,14 @@ static void test_idt08_header_keys(void)
 		     &c),
 	       ERR_JWT_HEADER_KEY);
 	T_CASE("IDT-08 jwk (the attacker's key) in the header");
-	EXPECT(tok_h(k_evil, "RS256", F("{\"alg\":\"RS256\",\"kid\":\"evil\",\"jwk\":%s}", evil), &c),
+	EXPECT(tok_h(k_evil, "RS256", F("{\"alg\":\"RS256\",\"kid\":\"evil\",\"jwk\":%s}", evil),
+		     &c),
 	       ERR_JWT_HEADER_KEY);
 	EXPECT(tok_h(k_evil, "RS256", F("{\"alg\":\"RS256\",\"jwk\":%s}", evil), &c),
 	       ERR_JWT_HEADER_KEY);
 	T_CASE("IDT-08 x5c in the header");
-	EXPECT(tok_h(k_evil, "RS256", "{\"alg\":\"RS256\",\"x5c\":[\"MIIBIjANBgkqhkiG9w0BAQ\"]}", &c),
+	EXPECT(tok_h(k_evil, "RS256", "{\"alg\":\"RS256\",\"x5c\":[\"MIIBIjANBgkqhkiG9w0BAQ\"]}",
+		     &c),
 	       ERR_JWT_HEADER_KEY);
 	T_CASE("IDT-08 twin: the attacker's key with the IdP's kid fails the signature");
 	EXPECT(tok(k_evil, "RS256", "rsa1", &c), ERR_JWT_SIGNATURE);
@@ -751,8 +762,8 @@ static void test_idt10_shape(void)
 static void test_idt11_json(void)
 {
 	struct claims c = good();
-	static const unsigned char utf16[] = { 0xff, 0xfe, '{', 0, '"', 0, 'a', 0, '"', 0,
-					       ':', 0,    '1', 0, '}', 0 };
+	static const unsigned char utf16[] = { 0xff, 0xfe, '{', 0, '"', 0, 'a', 0,
+					       '"',  0,	   ':', 0, '1', 0, '}', 0 };
 
 	T_CASE("IDT-11 two alg members in the header");
 	EXPECT(tok_h(k_rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"alg\":\"none\"}", &c),
@@ -836,8 +847,10 @@ static void test_idt12_kid(void)
 static void test_idt13_no_kid(void)
 {
 	struct claims c = good();
-	const char *one[] = { keep(mint_jwk(k_rsa, "rsa1", NULL)), keep(mint_jwk(k_p256, "e", NULL)) };
-	const char *two[] = { keep(mint_jwk(k_rsa, "rsa1", NULL)), keep(mint_jwk(k_rsa2, "rsa2", NULL)) };
+	const char *one[] = { keep(mint_jwk(k_rsa, "rsa1", NULL)),
+			      keep(mint_jwk(k_p256, "e", NULL)) };
+	const char *two[] = { keep(mint_jwk(k_rsa, "rsa1", NULL)),
+			      keep(mint_jwk(k_rsa2, "rsa2", NULL)) };
 	const char *ec_only[] = { keep(mint_jwk(k_p256, "e", NULL)) };
 	struct jwks *s1 = parse_set(one, 2), *s2 = parse_set(two, 2), *s3 = parse_set(ec_only, 1);
 
@@ -866,7 +879,8 @@ static void test_idt13_no_kid(void)
 
 		T_EQ(jwt_parse(s, strlen(s), NULL, &t), 0);
 		T_EQ(jwt_select_key(t, ks, NULL, &k), 0);
-		T_OK(k && k->kid && strcmp(k->kid, "ec384") == 0 && EVP_PKEY_eq(k->pkey, k_p384) == 1);
+		T_OK(k && k->kid && strcmp(k->kid, "ec384") == 0 &&
+		     EVP_PKEY_eq(k->pkey, k_p384) == 1);
 		T_EQ(jwt_verify_signature(t, k, NULL), 0);
 		T_EQ(jwt_check_claims(t, &pol, NULL), 0);
 		jwt_free(t);
@@ -918,7 +932,8 @@ static void test_idt16_iss(void)
 	EXPECT(rs(&c), ERR_CLAIM_ISS);
 	c.iss = "\"https://idp.example.co\"";
 	EXPECT(rs(&c), ERR_CLAIM_ISS);
-	T_OK(strstr(logcap.last, "iss https://idp.example.co,") != NULL); /* claims stage logs iss */
+	T_OK(strstr(logcap.last, "iss https://idp.example.co,") !=
+	     NULL); /* claims stage logs iss */
 	T_CASE("IDT-16 iss missing, iss not a string");
 	c.iss = NULL;
 	EXPECT(rs(&c), ERR_CLAIM_MISSING);
@@ -1192,7 +1207,8 @@ static void test_idt27_typ(void)
 	EXPECT(rs(&c), ERR_CLAIM_EVENTS);
 	c = good();
 	T_CASE("IDT-27 twin: typ JWT, jwt, and absent accepted");
-	EXPECT(tok_h(k_rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":\"jwt\"}", &c), 0);
+	EXPECT(tok_h(k_rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa1\",\"typ\":\"jwt\"}", &c),
+	       0);
 	EXPECT(tok_h(k_rsa, "RS256", "{\"alg\":\"RS256\",\"kid\":\"rsa1\"}", &c), 0);
 	EXPECT(rs(&c), 0);
 }
@@ -1470,7 +1486,8 @@ static void test_prepared(void)
  * what b64url_decode does, with the same bytes. */
 static void test_b64_agrees(void)
 {
-	static const char valid[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	static const char valid[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	const char *h64 = keep(mint_b64("{\"alg\":\"RS256\"}", 15));
 	const char *p64 = keep(mint_b64("{}", 2));
 	unsigned long seed = 12345;
@@ -1495,7 +1512,7 @@ static void test_b64_agrees(void)
 			for (size_t k = 0; k < plen; k++) {
 				seed = seed * 6364136223846793005UL + 1442695040888963407UL;
 				part[k] = (seed >> 40) % 16 ? valid[(seed >> 33) % 64]
-							     : (char)((seed >> 45) & 0xff);
+							    : (char)((seed >> 45) & 0xff);
 			}
 		}
 		if (memchr(part, '.', plen))
@@ -1515,8 +1532,8 @@ static void test_b64_agrees(void)
 		 * refused as base64url exactly when b64url_decode refuses */
 		if (plen > 0 && part[0] != '{') {
 			memcpy(tokbuf, part, plen);
-			tl = plen + (size_t)snprintf(tokbuf + plen, sizeof(tokbuf) - plen, ".%s.AAAA",
-						     p64);
+			tl = plen + (size_t)snprintf(tokbuf + plen, sizeof(tokbuf) - plen,
+						     ".%s.AAAA", p64);
 			rp = jwt_parse(tokbuf, tl, NULL, &t);
 			if ((rb != 0) != (rp == ERR_B64) || (rb == 0 && rp == 0))
 				mismatch++;

@@ -4,14 +4,16 @@
 #include "log_capture.h"
 #include "tap.h"
 
-
 int main(void)
 {
 	struct log l = { logcap_sink, NULL, 0 };
 	char buf[8], big[2000];
 
 	T_CASE("PAM-17 control and escape characters become ?");
-	log_msg(&l, LOG_WARNING, "desc %s", "a\x1b]0;pwned\x07" "b\r\nc\xc2\x9b" "d");
+	log_msg(&l, LOG_WARNING, "desc %s",
+		"a\x1b]0;pwned\x07"
+		"b\r\nc\xc2\x9b"
+		"d");
 	T_STREQ(logcap.last, "desc a?]0;pwned?b??c??d");
 	T_EQ(logcap.last_prio, LOG_WARNING);
 	T_CASE("truncation with ...");

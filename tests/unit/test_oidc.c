@@ -108,7 +108,8 @@ static void age_stamp(const struct config *c, time_t when)
 
 static void test_init(void)
 {
-	struct config *c = make_config("https://idp.example.com", "http_timeout = 3\nca_file = /x\n");
+	struct config *c =
+		make_config("https://idp.example.com", "http_timeout = 3\nca_file = /x\n");
 	struct oidc o;
 
 	T_CASE("TOK-09 http options from the config");
@@ -338,7 +339,8 @@ static void test_verify(void)
 
 	T_CASE("IDT-03 allow-list is config & discovery: ES256 key present, not advertised");
 	tok = id_token(key_c, "ES256", "C", now);
-	T_EQ(oidc_verify_id_token(&o, tok, strlen(tok), "n-123", NULL, &t), ERR_JWT_ALG_NOT_ALLOWED);
+	T_EQ(oidc_verify_id_token(&o, tok, strlen(tok), "n-123", NULL, &t),
+	     ERR_JWT_ALG_NOT_ALLOWED);
 	oidc_cleanup(&o);
 	drain(reqs, sizeof(reqs));
 
@@ -618,7 +620,8 @@ static void test_redeem(void)
 		token_response_free(t);
 		T_EQ(drain(reqs, sizeof(reqs)), 1);
 		/* base64("host-a:s%3Ae%2Bc%25r%2Ft") */
-		T_OK(strstr(reqs, "\r\nAuthorization: Basic aG9zdC1hOnMlM0FlJTJCYyUyNXIlMkZ0\r\n") !=
+		T_OK(strstr(reqs,
+			    "\r\nAuthorization: Basic aG9zdC1hOnMlM0FlJTJCYyUyNXIlMkZ0\r\n") !=
 		     NULL);
 		T_OK(strstr(reqs, "client_id=") == NULL);
 		T_OK(strstr(reqs, "s:e+c") == NULL);
@@ -634,7 +637,8 @@ static void test_redeem(void)
 		T_EQ(redeem(&os, &t), 0);
 		token_response_free(t);
 		T_EQ(drain(reqs, sizeof(reqs)), 1);
-		T_OK(strstr(reqs, "\r\nAuthorization: Basic aG9zdC1hOnMlM0FlJTJCYyUyNXIlMkZ0\r\n") !=
+		T_OK(strstr(reqs,
+			    "\r\nAuthorization: Basic aG9zdC1hOnMlM0FlJTJCYyUyNXIlMkZ0\r\n") !=
 		     NULL);
 		os.client_secret = NULL;
 		oidc_cleanup(&os);

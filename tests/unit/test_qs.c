@@ -49,7 +49,7 @@ static void test_qs(void)
 	T_EQ(qs_rc("a=%ED%A0%80"), ERR_QUERY); /* lone surrogate */
 	T_EQ(qs_rc("%FF=1"), ERR_QUERY);
 	T_EQ(qs_rc("session_state=%E2%82"), ERR_QUERY); /* truncated */
-	T_EQ(qs_rc("a=%C3%A9%E2%82%AC"), ERR_OK);		/* é € */
+	T_EQ(qs_rc("a=%C3%A9%E2%82%AC"), ERR_OK);	/* é € */
 	T_EQ(qs_s("a=", &q), ERR_OK);
 	T_OK(q.n == 1 && q.p[0].value_len == 0 && strcmp(q.p[0].value, "") == 0);
 	qs_cleanup(&q);

@@ -6,7 +6,6 @@
 #include "relay_client.h"
 #include "tap.h"
 
-
 static int parse(const char *s, struct relay_result *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -37,14 +36,18 @@ int main(void)
 	relay_result_cleanup(&r);
 
 	T_CASE("AZ-09 error with escape characters is sanitized");
-	T_EQ(parse("{\"status\":\"error\",\"error\":\"access_denied\",\"error_description\":\"no\\u001b[2J\\u0007\"}", &r), 0);
+	T_EQ(parse("{\"status\":\"error\",\"error\":\"access_denied\",\"error_description\":\"no\\u001b[2J\\u0007\"}",
+		   &r),
+	     0);
 	T_OK(r.status == RELAY_ERROR);
 	T_STREQ(r.error, "access_denied");
 	T_STREQ(r.error_description, "no?[2J?");
 	relay_result_cleanup(&r);
 
 	T_CASE("AZ-12 tokens from the relay are ignored; bad codes refused");
-	T_EQ(parse("{\"status\":\"code\",\"code\":\"abc\",\"id_token\":\"x.y.z\",\"access_token\":\"t\"}", &r), 0);
+	T_EQ(parse("{\"status\":\"code\",\"code\":\"abc\",\"id_token\":\"x.y.z\",\"access_token\":\"t\"}",
+		   &r),
+	     0);
 	T_STREQ(r.code, "abc");
 	relay_result_cleanup(&r);
 	T_EQ(parse("{\"status\":\"code\",\"code\":\"a\\nb\"}", &r), ERR_RELAY_REQUEST);
@@ -76,7 +79,8 @@ int main(void)
 		h.connect_timeout_ms = 500;
 		h.total_timeout_ms = 1000;
 		h.log = &l;
-		T_OK(relay_poll(&h, "http://127.0.0.1:1", state, "secret-secret-secret", 0, &r) != 0);
+		T_OK(relay_poll(&h, "http://127.0.0.1:1", state, "secret-secret-secret", 0, &r) !=
+		     0);
 		T_OK(logcap.all[0] != '\0');
 		T_OK(strstr(logcap.all, state) == NULL);
 		T_OK(strstr(logcap.all, "secret-secret") == NULL);

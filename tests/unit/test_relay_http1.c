@@ -252,7 +252,7 @@ static void test_prefixes(void)
 		long n1, n2 = HTTP1_MORE;
 
 		T_CASE("head: HTTP1_MORE for every proper prefix, *scan carried and reset");
-		n1 = http1_parse_head(buf, len, &(size_t){0}, &one);
+		n1 = http1_parse_head(buf, len, &(size_t){ 0 }, &one);
 		T_EQ(n1, len);
 		for (size_t k = 0; k < len; k++) {
 			size_t scan = 0;
@@ -294,7 +294,7 @@ static void test_prefixes(void)
 			size_t len = strlen(bad[v]), scan = 0;
 			char *buf = dupn(bad[v], len);
 			struct http1_req r;
-			long one = http1_parse_head(buf, len, &(size_t){0}, &r), inc = HTTP1_MORE;
+			long one = http1_parse_head(buf, len, &(size_t){ 0 }, &r), inc = HTTP1_MORE;
 			for (size_t k = 1; k <= len && inc == HTTP1_MORE; k++)
 				inc = http1_parse_head(buf, k, &scan, &r);
 			T_OK(one < 0);
@@ -681,7 +681,7 @@ static void test_pipelined(void)
 		/* also when the head arrived in two calls, the body with the second */
 		T_EQ(http1_parse_head(buf, hl - 3, &scan, &r), HTTP1_MORE);
 		T_EQ(http1_parse_head(buf, sizeof(s) - 1, &scan, &r), hl);
-		T_EQ(http1_parse_head(buf, hl + 1, &(size_t){0}, &r), hl);
+		T_EQ(http1_parse_head(buf, hl + 1, &(size_t){ 0 }, &r), hl);
 		free(buf);
 	}
 	T_CASE("head: the head's final CR LF then a bare CR in the body");

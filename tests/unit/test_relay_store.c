@@ -60,7 +60,7 @@ int main(void)
 	struct store_new n, n2;
 	struct store_link l;
 	struct store_result res;
-	struct store_callback cb = {0};
+	struct store_callback cb = { 0 };
 	struct fake f[6];
 	unsigned char hash[STORE_HASH_LEN], wrong[STORE_HASH_LEN];
 	char confirm[STORE_CONFIRM_MAX + 1], sid[STORE_SID_LEN + 1], *url = NULL;

@@ -46,7 +46,7 @@ static double now_us(void)
 
 static unsigned free_port(void)
 {
-	struct sockaddr_in sa = {0};
+	struct sockaddr_in sa = { 0 };
 	socklen_t l = sizeof(sa);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	unsigned p = 0;
@@ -63,7 +63,7 @@ static unsigned free_port(void)
 
 static int port_open(unsigned port)
 {
-	struct sockaddr_in sa = {0};
+	struct sockaddr_in sa = { 0 };
 	int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
 
 	sa.sin_family = AF_INET;
@@ -218,7 +218,7 @@ static int cmp_d(const void *a, const void *b)
 
 static int open_store(const char *prefix, unsigned max, struct store **out)
 {
-	struct store_redis_conf c = {0};
+	struct store_redis_conf c = { 0 };
 
 	c.host = "127.0.0.1";
 	c.port = redis_port;
@@ -244,7 +244,7 @@ int main(void)
 	struct store_new n, n2;
 	struct store_link l;
 	struct store_result res;
-	struct store_callback cb = {0};
+	struct store_callback cb = { 0 };
 	struct store_stats stt;
 	struct tw t;
 	char confirm[STORE_CONFIRM_MAX + 1], sid[STORE_SID_LEN + 1], *url = NULL, prefix[64];
@@ -309,7 +309,8 @@ int main(void)
 		memset(wrong, 7, sizeof(wrong));
 		T_EQ(store_poll(b, n.state, wrong, now_ms(), NULL, &res), ERR_RELAY_NOT_FOUND);
 		T_EQ(store_poll(b, n.state, NULL, now_ms(), NULL, &res), ERR_RELAY_NOT_FOUND);
-		T_EQ(store_poll(b, "short", n.poll_hash, now_ms(), NULL, &res), ERR_RELAY_NOT_FOUND);
+		T_EQ(store_poll(b, "short", n.poll_hash, now_ms(), NULL, &res),
+		     ERR_RELAY_NOT_FOUND);
 		T_EQ(store_poll(b, n.state, n.poll_hash, now_ms(), NULL, &res), 0);
 		T_EQ(res.status, STORE_PENDING);
 	}
@@ -541,8 +542,8 @@ int main(void)
 			for (int k = 0; k < 2; k++)
 				pthread_join(th[k], NULL);
 			for (int k = 0; k < 2; k++) {
-				if (x[k].rc == 0 && x[k].res.status == STORE_CODE && x[k].res.code &&
-				    strcmp(x[k].res.code, "SAME-CODE") == 0)
+				if (x[k].rc == 0 && x[k].res.status == STORE_CODE &&
+				    x[k].res.code && strcmp(x[k].res.code, "SAME-CODE") == 0)
 					got++;
 				else if (x[k].rc != ERR_RELAY_NOT_FOUND)
 					one_code = 0;
@@ -617,7 +618,8 @@ int main(void)
 		T_OK(wait_health(a, 1, 5000));
 		T_OK(wait_health(b, 1, 5000));
 		/* Redis without persistence lost the login: not found, never a code */
-		T_EQ(store_poll(b, n.state, n.poll_hash, now_ms(), NULL, &res), ERR_RELAY_NOT_FOUND);
+		T_EQ(store_poll(b, n.state, n.poll_hash, now_ms(), NULL, &res),
+		     ERR_RELAY_NOT_FOUND);
 		now = now_ms();
 		mk(&n, now, 60000);
 		T_EQ(store_register(a, &n, now), 0);

@@ -26,8 +26,8 @@
 	   "&scope=openid+profile&state=" STATE "&nonce=n-0S6_WzA2Mj&code_challenge=" CC           \
 	   "&code_challenge_method=S256"
 
-static char *endpoints[] = {EP, "http://127.0.0.1:8081/auth"};
-static char *client_ids[] = {"pam-oauth2-pkce", "other client"};
+static char *endpoints[] = { EP, "http://127.0.0.1:8081/auth" };
+static char *client_ids[] = { "pam-oauth2-pkce", "other client" };
 static const struct rconf cf = {
 	.base_url = "https://relay.example.org",
 	.callback_url = "https://relay.example.org/callback",
@@ -149,9 +149,10 @@ static unsigned char poll_hash_raw[32];
 static char *reg_body(const char *state, const char *hash, const char *ttl, const char *url,
 		      const char *ctx, const char *extra)
 {
-	const char *name[] = {"state", "poll_secret_sha256", "ttl", "authorization_url", "context"};
-	const char *val[] = {state, hash, ttl, url, ctx};
-	const int quoted[] = {1, 1, 0, 1, 0};
+	const char *name[] = { "state", "poll_secret_sha256", "ttl", "authorization_url",
+			       "context" };
+	const char *val[] = { state, hash, ttl, url, ctx };
+	const int quoted[] = { 1, 1, 0, 1, 0 };
 	size_t n = 256 + (extra ? strlen(extra) : 0), o = 0;
 	const char *sep = "";
 	char *b;
@@ -510,11 +511,13 @@ static void test_authurl(void)
 {
 	static const char *const required[] = {
 		"response_type=", "client_id=", "redirect_uri=",   "scope=",
-		"state=",	  "nonce=",	"code_challenge=", "code_challenge_method="};
+		"state=",	  "nonce=",	"code_challenge=", "code_challenge_method="
+	};
 	static const char *const optional[] = {
 		"prompt=login",	  "max_age=300",      "login_hint=alice%40example.org",
 		"acr_values=mfa", "ui_locales=de+en", "claims_locales=de",
-		"display=page"};
+		"display=page"
+	};
 	char buf[4096], *v;
 	size_t n;
 	int r;

@@ -49,28 +49,31 @@ struct range {
 
 /* The rule written out again from the classes (not copied from text.c):
  * every refused code point, by class. */
-static const struct range cc[] = {{0x00, 0x1f}, {0x7f, 0x9f}};
+static const struct range cc[] = { { 0x00, 0x1f }, { 0x7f, 0x9f } };
 static const struct range cf[] = {
-	{0x00ad, 0x00ad},   {0x0600, 0x0605},	{0x061c, 0x061c},   {0x06dd, 0x06dd},
-	{0x070f, 0x070f},   {0x0890, 0x0891},	{0x08e2, 0x08e2},   {0x180e, 0x180e},
-	{0x200b, 0x200f},   {0x202a, 0x202e},	{0x2060, 0x2064},   {0x2066, 0x206f},
-	{0xfeff, 0xfeff},   {0xfff9, 0xfffb},	{0x110bd, 0x110bd}, {0x110cd, 0x110cd},
-	{0x13430, 0x1343f}, {0x1bca0, 0x1bca3}, {0x1d173, 0x1d17a}, {0xe0001, 0xe0001},
-	{0xe0020, 0xe007f},
+	{ 0x00ad, 0x00ad },   { 0x0600, 0x0605 },   { 0x061c, 0x061c },	  { 0x06dd, 0x06dd },
+	{ 0x070f, 0x070f },   { 0x0890, 0x0891 },   { 0x08e2, 0x08e2 },	  { 0x180e, 0x180e },
+	{ 0x200b, 0x200f },   { 0x202a, 0x202e },   { 0x2060, 0x2064 },	  { 0x2066, 0x206f },
+	{ 0xfeff, 0xfeff },   { 0xfff9, 0xfffb },   { 0x110bd, 0x110bd }, { 0x110cd, 0x110cd },
+	{ 0x13430, 0x1343f }, { 0x1bca0, 0x1bca3 }, { 0x1d173, 0x1d17a }, { 0xe0001, 0xe0001 },
+	{ 0xe0020, 0xe007f },
 };
-static const struct range zs_zl_zp[] = {{0x00a0, 0x00a0}, {0x1680, 0x1680}, {0x2000, 0x200a},
-					{0x2028, 0x2029}, {0x202f, 0x202f}, {0x205f, 0x205f},
-					{0x3000, 0x3000}};
-static const struct range vs[] = {{0xfe00, 0xfe0f}, {0xe0100, 0xe01ef}};
-static const struct range mongolian_fvs[] = {{0x180b, 0x180f}};
+static const struct range zs_zl_zp[] = { { 0x00a0, 0x00a0 }, { 0x1680, 0x1680 }, { 0x2000, 0x200a },
+					 { 0x2028, 0x2029 }, { 0x202f, 0x202f }, { 0x205f, 0x205f },
+					 { 0x3000, 0x3000 } };
+static const struct range vs[] = { { 0xfe00, 0xfe0f }, { 0xe0100, 0xe01ef } };
+static const struct range mongolian_fvs[] = { { 0x180b, 0x180f } };
 static const struct range fillers[] = {
-	{0x115f, 0x1160}, {0x3164, 0x3164}, {0xffa0, 0xffa0}, {0x2800, 0x2800}};
-static const struct range cgj[] = {{0x034f, 0x034f}};
+	{ 0x115f, 0x1160 }, { 0x3164, 0x3164 }, { 0xffa0, 0xffa0 }, { 0x2800, 0x2800 }
+};
+static const struct range cgj[] = { { 0x034f, 0x034f } };
 static const struct range other_ignorable[] = {
-	{0x17b4, 0x17b5}, {0x2065, 0x2065}, {0xfff0, 0xfff8}, {0xe0000, 0xe0fff}};
-static const struct range private_use[] = {
-	{0xe000, 0xf8ff}, {0xf0000, 0xffffd}, {0x100000, 0x10fffd}};
-static const struct range surrogates[] = {{0xd800, 0xdfff}};
+	{ 0x17b4, 0x17b5 }, { 0x2065, 0x2065 }, { 0xfff0, 0xfff8 }, { 0xe0000, 0xe0fff }
+};
+static const struct range private_use[] = { { 0xe000, 0xf8ff },
+					    { 0xf0000, 0xffffd },
+					    { 0x100000, 0x10fffd } };
+static const struct range surrogates[] = { { 0xd800, 0xdfff } };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -79,15 +82,16 @@ static const struct {
 	const struct range *r;
 	size_t n;
 } classes[] = {
-	{"XD-03 refuses C0/DEL/C1 controls", cc, N(cc)},
-	{"XD-03 refuses every Cf format character", cf, N(cf)},
-	{"XD-03 refuses Zs spaces but U+0020, Zl, Zp", zs_zl_zp, N(zs_zl_zp)},
-	{"XD-03 refuses variation selectors", vs, N(vs)},
-	{"XD-03 refuses Mongolian free variation selectors", mongolian_fvs, N(mongolian_fvs)},
-	{"XD-03 refuses Hangul fillers and the braille blank", fillers, N(fillers)},
-	{"XD-03 refuses the combining grapheme joiner", cgj, N(cgj)},
-	{"XD-03 refuses other default-ignorable code points", other_ignorable, N(other_ignorable)},
-	{"XD-03 refuses private use", private_use, N(private_use)},
+	{ "XD-03 refuses C0/DEL/C1 controls", cc, N(cc) },
+	{ "XD-03 refuses every Cf format character", cf, N(cf) },
+	{ "XD-03 refuses Zs spaces but U+0020, Zl, Zp", zs_zl_zp, N(zs_zl_zp) },
+	{ "XD-03 refuses variation selectors", vs, N(vs) },
+	{ "XD-03 refuses Mongolian free variation selectors", mongolian_fvs, N(mongolian_fvs) },
+	{ "XD-03 refuses Hangul fillers and the braille blank", fillers, N(fillers) },
+	{ "XD-03 refuses the combining grapheme joiner", cgj, N(cgj) },
+	{ "XD-03 refuses other default-ignorable code points", other_ignorable,
+	  N(other_ignorable) },
+	{ "XD-03 refuses private use", private_use, N(private_use) },
 };
 
 static int is_nonchar(unsigned long cp)
@@ -113,7 +117,7 @@ static void check_class(size_t c)
 	T_CASE(classes[c].name);
 	for (size_t i = 0; i < classes[c].n; i++) {
 		const struct range *r = &classes[c].r[i];
-		unsigned long probe[] = {r->lo, r->hi, r->lo + (r->hi - r->lo) / 2};
+		unsigned long probe[] = { r->lo, r->hi, r->lo + (r->hi - r->lo) / 2 };
 		for (size_t k = 0; k < N(probe); k++) {
 			char m[64];
 			snprintf(m, sizeof(m), "U+%04lX refused", probe[k]);
@@ -149,8 +153,8 @@ int main(void)
 	T_OK(safe_in_text(0xfdcf) && safe_in_text(0xfdf0) && safe_in_text(0x1fffd));
 
 	T_CASE("XD-03 the characters of the report");
-	const unsigned long reported[] = {0x2060, 0x00ad, 0x180e, 0xfe0f, 0xe0041,
-					  0x3164, 0x115f, 0x202e, 0x200b, 0xfeff};
+	const unsigned long reported[] = { 0x2060, 0x00ad, 0x180e, 0xfe0f, 0xe0041,
+					   0x3164, 0x115f, 0x202e, 0x200b, 0xfeff };
 	for (size_t i = 0; i < N(reported); i++)
 		T_OK(!safe_in_text(reported[i]));
 
@@ -261,9 +265,10 @@ int main(void)
 
 	T_CASE("XD-03 text_display_copy: any input gives safe text that fits");
 	{
-		static const unsigned char pool[] = {
-			'a',  '.',  '\\', 0x01, 0x7f, 0xc2, 0xa0, 0xad, 0xe2, 0x80, 0xae, 0x81,
-			0xa0, 0xf0, 0x9f, 0x98, 0xf3, 0xa0, 0xed, 0xe3, 0x85, 0xa4, 0xff, 0xc0};
+		static const unsigned char pool[] = { 'a',  '.',  '\\', 0x01, 0x7f, 0xc2,
+						      0xa0, 0xad, 0xe2, 0x80, 0xae, 0x81,
+						      0xa0, 0xf0, 0x9f, 0x98, 0xf3, 0xa0,
+						      0xed, 0xe3, 0x85, 0xa4, 0xff, 0xc0 };
 		unsigned long bad = 0;
 		srand(4242);
 		for (int it = 0; it < 20000; it++) {
@@ -285,7 +290,8 @@ int main(void)
 	T_OK(!text_has_word(NULL, "a"));
 	T_OK(!text_has_word("a", NULL));
 	T_OK(text_has_word("ccc", "ccc"));
-	T_OK(text_has_word("profile openid", "openid") && text_has_word("openid profile", "openid"));
+	T_OK(text_has_word("profile openid", "openid") &&
+	     text_has_word("openid profile", "openid"));
 	T_OK(text_has_word("  openid  ", "openid") && text_has_word("x\topenid", "openid"));
 	T_OK(!text_has_word("openidx profile", "openid") && !text_has_word("xopenid", "openid"));
 	T_OK(!text_has_word("openid2 openi", "openid") && !text_has_word("", "openid"));

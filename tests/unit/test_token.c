@@ -44,8 +44,10 @@ int main(void)
 	token_response_free(t);
 
 	T_CASE("TOK-06 token_type Bearer in any case, nothing else");
-	T_EQ(parse_r("{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"bearer\"}"), 0);
-	T_EQ(parse_r("{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"BEARER\"}"), 0);
+	T_EQ(parse_r("{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"bearer\"}"),
+	     0);
+	T_EQ(parse_r("{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"BEARER\"}"),
+	     0);
 	T_EQ(parse_r("{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"DPoP\"}"),
 	     ERR_TOKEN_RESPONSE);
 	T_EQ(parse_r("{\"id_token\":\"a.b.c\",\"access_token\":\"at\",\"token_type\":\"Bearer \"}"),
@@ -119,7 +121,8 @@ int main(void)
 	token_response_free(t);
 	{
 		char s[1400];
-		snprintf(s, sizeof(s), "{\"error\":\"%0300d\",\"error_description\":\"%0900d\"}", 0, 0);
+		snprintf(s, sizeof(s), "{\"error\":\"%0300d\",\"error_description\":\"%0900d\"}", 0,
+			 0);
 		T_EQ(parse(s, &t), ERR_TOKEN_ERROR);
 		T_EQ(t ? strlen(t->error) : 0, TOKEN_ERROR_MAX);
 		T_EQ(t ? strlen(t->error_description) : 0, TOKEN_ERROR_DESCRIPTION_MAX);

@@ -130,7 +130,7 @@ static struct passwd *fake_getpwnam(const char *name)
 
 static void test_needed_merge(void)
 {
-	struct claims_policy p = {0};
+	struct claims_policy p = { 0 };
 	cJSON *idt, *idt_full, *ui, *m = NULL;
 	char user[CLAIMS_USER_MAX + 1], *before, *after;
 	const char *s = NULL;
@@ -278,7 +278,7 @@ static int fetch_r(const struct http_opts *o, const char *url, const char *at, c
 
 static void test_fetch(void)
 {
-	struct http_opts o = {0};
+	struct http_opts o = { 0 };
 	char url[128], reqs[70000], big[64];
 	cJSON *ui = NULL;
 	const char *s = NULL;
@@ -303,7 +303,7 @@ static void test_fetch(void)
 	T_OK(strncmp(reqs, "GET /me HTTP/1.1\r\n", 18) == 0);
 	T_OK(strstr(reqs, "\r\nAuthorization: Bearer at-0123456789abcdef\r\n") != NULL);
 	T_OK(strstr(reqs, "at-0123456789abcdef") == strstr(reqs, "Bearer ") + 7); /* only there */
-	T_OK(strstr(logcap.all, "at-0123456789abcdef") == NULL);			  /* never logged */
+	T_OK(strstr(logcap.all, "at-0123456789abcdef") == NULL);		  /* never logged */
 
 	T_CASE("IDT-29 fixture: sub mismatch");
 	route("/me", 200, "application/json",
