@@ -430,11 +430,7 @@ static int check_assurance(struct login *l)
 	char line[300];
 	int r;
 
-	ap.required_acr = l->pol.required_acr;
-	ap.max_age = l->pol.max_age;
-	ap.required_amr = l->pol.required_amr;
-	ap.clock_skew = l->cfg->clock_skew;
-	ap.now = l->oidc.now;
+	assurance_policy_for(l->cfg, &l->pol, l->oidc.now, &ap);
 	/* IDT-25: prompt=login asks for a sign-in during this login; an IdP
 	 * that answers from an older session is refused */
 	if (text_has_word(l->pol.prompt, "login"))

@@ -251,11 +251,7 @@ static int check_assurance(const struct config *cfg, const char *service, const 
 			fprintf(stderr, "%s: no [service %s] section: the global policy applies\n",
 				HELPER_NAME, service);
 	}
-	ap.required_acr = pol.required_acr;
-	ap.max_age = pol.max_age;
-	ap.required_amr = pol.required_amr;
-	ap.clock_skew = cfg->clock_skew;
-	ap.now = o->now;
+	assurance_policy_for(cfg, &pol, o->now, &ap);
 	helper_log_reset(hl);
 	return assurance_check(t->payload, &ap, &hl->log);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "config.h"
 #include "err.h"
 #include "json.h"
 #include "text.h"
@@ -133,4 +134,15 @@ int assurance_check(const cJSON *payload, const struct assurance_policy *p, cons
 	    (r = check_amr(payload, p->required_amr, log)) != 0)
 		return r;
 	return ERR_OK;
+}
+
+void assurance_policy_for(const struct config *cfg, const struct config_login *pol, time_t now,
+			  struct assurance_policy *ap)
+{
+	memset(ap, 0, sizeof(*ap));
+	ap->required_acr = pol->required_acr;
+	ap->max_age = pol->max_age;
+	ap->required_amr = pol->required_amr;
+	ap->clock_skew = cfg->clock_skew;
+	ap->now = now;
 }

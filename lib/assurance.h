@@ -44,6 +44,14 @@ struct assurance_policy {
 				     time (IDT-25, a stale IdP session) */
 };
 
+struct config;
+struct config_login;
+
+/* The rules of one login policy (its acr, max_age and amr keys, the
+ * config's clock_skew) at time now; not_before left 0. */
+void assurance_policy_for(const struct config *cfg, const struct config_login *pol, time_t now,
+			  struct assurance_policy *ap);
+
 /* ERR_OK when every rule that is set holds. */
 int assurance_check(const cJSON *payload, const struct assurance_policy *p, const struct log *log);
 
