@@ -154,7 +154,9 @@ static void child_reset(const struct child_limits *cl)
 	sigemptyset(&dfl.sa_mask);
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			sigaction(sig, &dfl, NULL); /* EINVAL for libc's own: harmless */
+			sigaction(sig, &dfl, NULL); /* EINVAL for libc's own (32, 33): they
+						       stay as the host has them; glibc takes
+						       them over when it needs them */
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	child_setrlimit(RLIMIT_CORE, &cl->core);
