@@ -299,7 +299,7 @@ check "/etc/pam.d unchanged by the upgrade (PKG-01)" 'pamd_diff >/dev/null' \
 # ---- 5. the profile enabled, then purge -----------------------------------------
 out=$(pam-auth-update --enable oauth2-pkce 2>&1)
 check "pam-auth-update --enable oauth2-pkce puts the module in common-auth" \
-	'grep -q "^auth.*default=die.*pam_oauth2_pkce\.so" /etc/pam.d/common-auth' \
+	'grep -q "^auth.*\[success=[0-9]* default=ignore\].*pam_oauth2_pkce\.so" /etc/pam.d/common-auth' \
 	"$out$(cat /etc/pam.d/common-auth)"
 out=$(apt_get purge -y -qq $PKGS 2>&1)
 prc=$?
