@@ -104,6 +104,8 @@ static const struct err_text texts[] = {
 	{ ERR_PRIV_NO_USER, "helper_user account does not exist" },
 	{ ERR_PRIV_ROOT, "helper_user must not be root (uid or gid 0)" },
 	{ ERR_PRIV_DROP, "dropping privileges failed" },
+	{ ERR_PRIV_SHARED,
+	  "helper_user must be a dedicated account, not nobody (others could write its cache)" },
 	{ ERR_RELAY_NOT_FOUND, "relay: no such login" },
 	{ ERR_RELAY_DUP, "relay: state already registered" },
 	{ ERR_RELAY_DUP_ID, "relay: link id already taken" },

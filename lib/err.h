@@ -130,6 +130,7 @@ enum err_code {
 	ERR_PRIV_NO_USER = -270, /* helper_user: no such account */
 	ERR_PRIV_ROOT = -271,	 /* helper_user is uid or gid 0 */
 	ERR_PRIV_DROP = -272,	 /* setgroups/setresgid/setresuid/prctl failed or not in effect */
+	ERR_PRIV_SHARED = -273,	 /* helper_user is the shared overflow account (nobody) */
 
 	/* callback relay (relay/) */
 	ERR_RELAY_NOT_FOUND = -220, /* no such session (unknown, expired, or bad secret) */

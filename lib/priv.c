@@ -22,6 +22,10 @@ int priv_lookup(const char *name, struct priv_target *out)
 		return ERR_PRIV_NO_USER;
 	if (pw->pw_uid == 0 || pw->pw_gid == 0)
 		return ERR_PRIV_ROOT;
+	/* The cache (discovery, JWKS: trusted keys) belongs to this account:
+	 * the overflow uid/gid that other daemons share must not own it. */
+	if (pw->pw_uid == 65534 || pw->pw_gid == 65534)
+		return ERR_PRIV_SHARED;
 	out->uid = pw->pw_uid;
 	out->gid = pw->pw_gid;
 	return ERR_OK;
@@ -73,7 +77,8 @@ int priv_drop(const struct priv_target *t, pid_t parent, const struct log *log)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
 	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		return failed(log, "PR_SET_NO_NEW_PRIVS");
-	/* the uid change made the process dumpable again and cleared the
+	/* the uid change set "dumpable" to fs.suid_dumpable (a 1 there would
+	 * let another process of this account ptrace us) and cleared the
 	 * parent-death signal */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return failed(log, "PR_SET_DUMPABLE");

@@ -24,7 +24,7 @@ int main(void)
 	T_OK(ERR_FLOW_CODE_TRIES != ERR_AUTHZ_STATE && ERR_FLOW_DEADLINE != ERR_IPC_TIMEOUT);
 	T_STREQ(err_str(ERR_FLOW_CODE_TRIES), "confirmation code wrong too many times");
 	T_STREQ(err_str(ERR_FLOW_DEADLINE), "the login's time ran out");
-	for (int e = ERR_PRIV_DROP; e <= ERR_PRIV_NO_USER; e++)
+	for (int e = ERR_PRIV_SHARED; e <= ERR_PRIV_NO_USER; e++)
 		T_OK(strcmp(err_str(e), "unknown error") != 0);
 	for (int e = ERR_USERINFO_NO_ENDPOINT; e <= ERR_USERINFO_SERVER; e++)
 		T_OK(strcmp(err_str(e), "unknown error") != 0);
