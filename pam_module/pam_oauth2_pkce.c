@@ -416,11 +416,13 @@ static int check_result(struct login *l)
 	return 0;
 }
 
-/* s for the log line: printable ASCII as it is, every other byte and the
- * backslash as \xNN, cut to fit out. The helper only ever returns a checked
- * account name (claims_valid_username), but the IPC parser lets any byte but
- * LF and NUL through, and PAM_USER and PAM_RHOST come from the client: this
- * line relies on none of them. */
+/* s for the log line: printable ASCII as it is; every other byte, the
+ * backslash, the space and '=' as \xNN (so a user name cannot add a field
+ * such as " rhost=198.51.100.7" for a log watcher to read); cut to fit out.
+ * The helper only ever returns a checked account name
+ * (claims_valid_username), but the IPC parser lets any byte but LF and NUL
+ * through, and PAM_USER and PAM_RHOST come from the client: this line relies
+ * on none of them. */
 static const char *log_text(const char *s, char *out, size_t outlen)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -428,7 +430,7 @@ static const char *log_text(const char *s, char *out, size_t outlen)
 
 	for (; *s && o + 5 <= outlen; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c >= 0x20 && c < 0x7f && c != '\\') {
+		if (c > 0x20 && c < 0x7f && c != '\\' && c != '=') {
 			out[o++] = (char)c;
 		} else {
 			out[o++] = '\\';

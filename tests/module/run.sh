@@ -136,6 +136,10 @@ if [ $rc -ne 0 ] && [ "$line" = "$want" ] && ascii_only "$line"; then ok "PAM-14
 logline ctl-item $'eve\x1b]0;pwned\x07' ctlrefuse -I rhost=$'h\x1b[2J'
 want='refused user=eve\x1b]0;pwned\x07 service=test rhost=h\x1b[2J: auth_err'
 if [ $rc -ne 0 ] && [ "$line" = "$want" ] && ascii_only "$line"; then ok "PAM-14 PAM_USER and PAM_RHOST with OSC/CSI sequences: logged escaped"; else bad "PAM-14 PAM items in the log (rc=$rc)" "$(cat -A <<<"$out")"; fi
+# a user name cannot add a field for a log watcher (fail2ban) to read
+logline ctl-field 'x rhost=198.51.100.7' ctlrefuse -I rhost=203.0.113.9
+want='refused user=x\x20rhost\x3d198.51.100.7 service=test rhost=203.0.113.9: auth_err'
+if [ $rc -ne 0 ] && [ "$line" = "$want" ]; then ok "PAM-14 PAM_USER 'x rhost=198.51.100.7': space and = escaped, one rhost= field"; else bad "PAM-14 a user name with a fake field (rc=$rc)" "$line"$'\n'"$(cat -A <<<"$out")"; fi
 
 echo "== PAM-03 bad arguments are errors, not PAM_IGNORE"
 expect_refused "PAM-03 unknown argument" alice "helper=$T/good bogus=1"
