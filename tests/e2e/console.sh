@@ -43,11 +43,7 @@ LOGIN=/bin/login
 START_MS=$(($(date +%s%N) / 1000000))
 
 need_root "/bin/login runs as root; the local accounts alice and bob"
-need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
-MOD=$(realpath "$B/pam_oauth2_pkce.so")
-HELPER=$(realpath "$B/oauth2-pkce-helper")
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
-BROWSER=$(realpath tests/idp/browser.mjs)
+need_parts
 missing=
 [ -x "$LOGIN" ] || missing+=" login"
 command -v tmux >/dev/null 2>&1 || missing+=" tmux"
@@ -66,7 +62,7 @@ idp_ensure_deps || give_up "test IdP dependencies (npm ci --prefix tests/idp)"
 # and dlopens it with RTLD_DEEPBIND, which the ASan runtime refuses (measured:
 # "You are trying to dlopen a .../libpam.so.0 shared library with
 # RTLD_DEEPBIND flag which is incompatible with sanitizer runtime", abort).
-if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
+if asan_module; then
 	skip "$B has an ASan module; pam_wrapper inside /bin/login (LD_* dropped by login) dlopens libpam with RTLD_DEEPBIND, which ASan refuses (use the normal build)"
 fi
 PRELOAD=libpam_wrapper.so # for /bin/login only, never exported

@@ -38,16 +38,12 @@ GROUP=oauth2-fb-breakglass
 PW="Fb-$(openssl rand -hex 8)"
 
 need_root "sudo, sshd, /etc/pam.d, a password for alice"
-need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
-MOD=$(realpath "$B/pam_oauth2_pkce.so")
-HELPER=$(realpath "$B/oauth2-pkce-helper")
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
-BROWSER=$(realpath tests/idp/browser.mjs)
+need_parts
 for c in sudo visudo tmux runuser pamtester node python3 curl openssl chpasswd usermod /usr/sbin/sshd ssh; do
 	command -v "$c" >/dev/null 2>&1 || give_up "missing $c (tests/deps.sh)"
 done
 ldconfig -p | grep -q 'libpam_wrapper\.so ' || give_up "missing libpam-wrapper"
-if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
+if asan_module; then
 	skip "$B is a sanitizer build (setuid sudo and sshd's sandbox cannot preload ASan)"
 fi
 . tests/idp/lib.sh

@@ -22,11 +22,7 @@ SUITE=sshd BAD_DETAIL='tail -n 25'
 . tests/lib/pty.sh
 START_S=$(date +%s)
 
-need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
-MOD=$(realpath "$B/pam_oauth2_pkce.so")
-HELPER=$(realpath "$B/oauth2-pkce-helper")
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
-BROWSER=$(realpath tests/idp/browser.mjs)
+need_parts
 SSHD=/usr/sbin/sshd
 need_root "sshd, the local account alice"
 missing=
@@ -43,7 +39,7 @@ idp_ensure_deps || give_up "test IdP dependencies (npm ci --prefix tests/idp)"
 # An ASan module needs the ASan runtime preloaded into sshd; sshd's
 # seccomp-sandboxed pre-auth child then dies with SIGSYS (measured: "preauth
 # child terminated by signal 31", the session breaks). Not testable here.
-if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
+if asan_module; then
 	skip "$B has an ASan module; sshd's seccomp sandbox kills ASan-preloaded children (use the normal build)"
 fi
 PRELOAD=libpam_wrapper.so

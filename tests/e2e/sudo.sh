@@ -35,11 +35,7 @@ PAMFILE=/etc/pam.d/$NAME
 TSFILE=/run/sudo/ts/alice
 
 need_root "installs /etc/pam.d and /etc/sudoers.d files, runs sudo as alice"
-need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
-MOD=$(realpath "$B/pam_oauth2_pkce.so")
-HELPER=$(realpath "$B/oauth2-pkce-helper")
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
-BROWSER=$(realpath tests/idp/browser.mjs)
+need_parts
 if ! command -v sudo >/dev/null 2>&1 || ! command -v tmux >/dev/null 2>&1; then
 	echo "sudo: installing the Debian packages sudo tmux"
 	{ DEBIAN_FRONTEND=noninteractive apt-get install -y sudo tmux ||
@@ -48,7 +44,7 @@ fi
 for c in sudo visudo tmux runuser node python3 curl; do
 	command -v "$c" >/dev/null 2>&1 || give_up "missing $c (apt-get install sudo tmux; tests/deps.sh)"
 done
-if nm -D "$MOD" 2>/dev/null | grep -q __asan_init; then
+if asan_module; then
 	give_up "B=$B is a sanitizer build: a setuid sudo cannot preload the ASan runtime; use B=build"
 fi
 . tests/idp/lib.sh

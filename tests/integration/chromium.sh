@@ -36,10 +36,7 @@ if ! have_browser; then
 	have_browser || give_up "chromium or playwright-core could not be installed ($CHROMIUM)"
 fi
 
-need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
-MOD=$(realpath "$B/pam_oauth2_pkce.so")
-HELPER=$(realpath "$B/oauth2-pkce-helper")
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
+need_parts
 need_root "local account alice, root-owned config"
 . tests/idp/lib.sh
 . tests/lib/stack.sh
@@ -97,70 +94,13 @@ for s in chrpoll chrcode; do
 done
 
 # ---- one login ---------------------------------------------------------------------------
-N=0
-# start_login SERVICE: pamtester SERVICE alice authenticate in the background,
-# stdin a FIFO kept open on fd 9, unbuffered output in $OUT.
-start_login() {
-	exec 9>&- 2>/dev/null
-	N=$((N + 1))
-	OUT=$T/out$N
-	mkfifo "$T/in$N"
-	LD_PRELOAD=libpam_wrapper.so PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" \
-		stdbuf -o0 -e0 pamtester "$1" alice authenticate <"$T/in$N" >"$OUT" 2>&1 9>&- &
-	PAM_PID=$!
-	exec 9>"$T/in$N"
-	LINK=
-}
-# wait_for EXTENDED-REGEX SECONDS: until pamtester's output shows it (or it ended).
-wait_for() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		grep -Eq -- "$1" "$OUT" 2>/dev/null && return 0
-		kill -0 "$PAM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -Eq -- "$1" "$OUT" 2>/dev/null
-}
-wait_link() {
-	wait_for "$RELAY/l/[A-Za-z0-9_-]{16}" 15 || return 1
-	LINK=$(grep -Eo "$RELAY/l/[A-Za-z0-9_-]{16}" "$OUT" | head -n 1)
-}
-# browse [chromium.mjs args]: Chromium on $LINK; BOUT (stdout+stderr), BRC.
-browse() {
-	local t0
-	t0=$(date +%s%N)
-	TMPDIR=$T node tests/idp/chromium.mjs --url "$LINK" --user alice --password alice-pw \
-		--screenshot "$T/shot$N.png" "$@" >"$T/br$N" 2>&1 &
-	BR_PID=$!
-	wait "$BR_PID"; BRC=$?
-	BR_PID=
-	BOUT=$(cat "$T/br$N")
-	BR_MS=$((($(date +%s%N) - t0) / 1000000))
-}
-# end_login [SECONDS]: waits for pamtester; RC and OUTS.
-end_login() {
-	local i k
-	for ((i = 0; i < ${1:-30} * 10; i++)); do
-		kill -0 "$PAM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$PAM_PID" 2>/dev/null; then
-		for k in $(pgrep -P "$PAM_PID" 2>/dev/null); do kill -KILL "$k" 2>/dev/null; done
-		kill -KILL "$PAM_PID" 2>/dev/null
-		echo "(pamtester killed after ${1:-30} s)" >>"$OUT"
-	fi
-	wait "$PAM_PID"; RC=$?
-	PAM_PID=
-	exec 9>&- 2>/dev/null
-	OUTS=$(grep -v '^PWRAP' "$OUT")
-}
-# after SECONDS: how long to wait for pamtester: SECONDS, or 2 if the browser failed.
-after() { if [ "$BRC" = 0 ]; then echo "$1"; else echo 2; fi; }
-granted() { [ "$RC" = 0 ] && grep -q "successfully authenticated" <<<"$OUTS"; }
+. tests/lib/pamlogin.sh
+# browse [chromium.mjs args]: Chromium on $LINK as alice
+browse() { chromium_login --user alice --password alice-pw "$@"; }
 
 echo "== real Chromium (headless) through relay, IdP and PAM"
 # 1. wait = poll
-start_login chrpoll
+start_login chrpoll alice
 if wait_link; then
 	browse --service chrpoll
 	end_login "$(after 30)"
@@ -173,7 +113,7 @@ else
 fi
 
 # 2. wait = code: the code from the callback page, typed at the "computer"
-start_login chrcode
+start_login chrcode alice
 if wait_link && wait_for "Then type the code the browser shows" 5; then
 	browse --service chrcode
 	code=$(grep -Ex '[0-9]{6}' <<<"$BOUT" | head -n 1)
@@ -188,7 +128,7 @@ else
 fi
 
 # 3. "This wasn't me" on the context page
-start_login chrpoll
+start_login chrpoll alice
 if wait_link; then
 	browse --service chrpoll --deny-context
 	end_login "$(after 15)"

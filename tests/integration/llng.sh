@@ -52,11 +52,8 @@ if ! have_all; then
 	have_all || { llng_available; give_up "LemonLDAP::NG, nginx, chromium or playwright-core could not be installed"; }
 fi
 
-need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
+need_parts
 need_root "local accounts, root-owned config, the portal as www-data"
-MOD=$(realpath "$B/pam_oauth2_pkce.so")
-HELPER=$(realpath "$B/oauth2-pkce-helper")
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
 . tests/lib/stack.sh
 # B=build-asan: the sanitizer runtimes go first in pamtester's LD_PRELOAD
 PRELOAD=$(stack_pam_preload "$MOD")
@@ -122,64 +119,14 @@ echo "auth required $MOD helper=$HELPER config=$T/pam_oauth2_pkce.conf timeout=6
 echo "auth required $MOD helper=$HELPER config=$T/ui.conf timeout=60" >"$T/pam.d/llngcode"
 
 # ---- one login (as tests/integration/chromium.sh) -----------------------------------------
-N=0
-# start_login SERVICE USER: pamtester in the background, stdin a FIFO on fd 9.
-start_login() {
-	exec 9>&- 2>/dev/null
-	N=$((N + 1))
-	OUT=$T/out$N
-	mkfifo "$T/in$N"
-	LD_PRELOAD=$PRELOAD PAM_WRAPPER=1 PAM_WRAPPER_SERVICE_DIR="$T/pam.d" ASAN_OPTIONS=$PT_ASAN \
-		stdbuf -o0 -e0 pamtester "$1" "$2" authenticate <"$T/in$N" >"$OUT" 2>&1 9>&- &
-	PAM_PID=$!
-	exec 9>"$T/in$N"
-	LINK=
-}
-wait_for() {
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		grep -Eq -- "$1" "$OUT" 2>/dev/null && return 0
-		kill -0 "$PAM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	grep -Eq -- "$1" "$OUT" 2>/dev/null
-}
-wait_link() {
-	wait_for "$RELAY/l/[A-Za-z0-9_-]{16}" 15 || return 1
-	LINK=$(grep -Eo "$RELAY/l/[A-Za-z0-9_-]{16}" "$OUT" | head -n 1)
-}
-# browse USER [chromium.mjs args]: Chromium on $LINK through LLNG (password =
-# login for the demo users); BOUT (stdout+stderr), BRC, BR_MS.
+. tests/lib/pamlogin.sh
+# browse USER [chromium.mjs args]: Chromium on $LINK through LLNG's login
+# form (password = login for the demo users)
 browse() {
-	local u=$1 t0
+	local u=$1
 	shift
-	t0=$(date +%s%N)
-	TMPDIR=$T node tests/idp/chromium.mjs --idp lemonldap --url "$LINK" --user "$u" --password "$u" \
-		--timeout 30 --screenshot "$T/shot$N.png" "$@" >"$T/br$N" 2>&1 &
-	BR_PID=$!
-	wait "$BR_PID"; BRC=$?
-	BR_PID=
-	BOUT=$(cat "$T/br$N")
-	BR_MS=$((($(date +%s%N) - t0) / 1000000))
+	chromium_login --idp lemonldap --user "$u" --password "$u" --timeout 30 "$@"
 }
-end_login() {
-	local i k
-	for ((i = 0; i < ${1:-30} * 10; i++)); do
-		kill -0 "$PAM_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$PAM_PID" 2>/dev/null; then
-		for k in $(pgrep -P "$PAM_PID" 2>/dev/null); do kill -KILL "$k" 2>/dev/null; done
-		kill -KILL "$PAM_PID" 2>/dev/null
-		echo "(pamtester killed after ${1:-30} s)" >>"$OUT"
-	fi
-	wait "$PAM_PID"; RC=$?
-	PAM_PID=
-	exec 9>&- 2>/dev/null
-	OUTS=$(grep -v '^PWRAP' "$OUT")
-}
-after() { if [ "$BRC" = 0 ]; then echo "$1"; else echo 2; fi; }
-granted() { [ "$RC" = 0 ] && grep -q "successfully authenticated" <<<"$OUTS"; }
 portal_log() { tail -n 8 "$T/llng/portal.log" 2>/dev/null; }
 userinfo_calls() { grep -c ' /oauth2/userinfo' "$T/llng/access.log"; }
 

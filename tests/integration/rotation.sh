@@ -15,11 +15,7 @@ cd "$(dirname "$0")/../.." || exit 1
 SUITE=rotation
 . tests/lib/common.sh
 . tests/lib/accounts.sh
-need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
-MOD=$(realpath "$B/pam_oauth2_pkce.so")
-HELPER=$(realpath "$B/oauth2-pkce-helper")
-RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
-BROWSER=$(realpath tests/idp/browser.mjs)
+need_parts
 need_root "local account, root-owned config, mount namespace"
 . tests/idp/lib.sh
 . tests/lib/stack.sh

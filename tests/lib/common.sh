@@ -75,6 +75,19 @@ need_files() {
 	done
 }
 
+# need_parts: the built module, helper and relay (else give_up); sets MOD,
+# HELPER, RELAYBIN (absolute) and BROWSER (the scripted browser).
+need_parts() {
+	need_files "$B/pam_oauth2_pkce.so" "$B/oauth2-pkce-helper" "$B/oauth2-pkce-relay"
+	MOD=$(realpath "$B/pam_oauth2_pkce.so")
+	HELPER=$(realpath "$B/oauth2-pkce-helper")
+	RELAYBIN=$(realpath "$B/oauth2-pkce-relay")
+	BROWSER=$(realpath tests/idp/browser.mjs)
+}
+
+# asan_module: the module in $B is a sanitizer build
+asan_module() { nm -D "$MOD" 2>/dev/null | grep -q __asan_init; }
+
 need_root() {
 	[ "$(id -u)" -eq 0 ] || give_up "needs root ($1)"
 }
